@@ -1,0 +1,104 @@
+//! # benches: criterion benchmarks of the kernels
+//!
+//! `cargo bench -p benches` runs them (see `BENCHMARKS.md` for the figures and how they compare
+//! with PyTorch). This library holds what the benchmark files share: the LeNet5 layer shapes and
+//! their inputs.
+//!
+//! - `benches/conv.rs`: each LeNet5 conv layer at batch 64 on 2 threads: forward, input gradient,
+//!   weight and bias gradients, and all of it together (as PyTorch's `conv_micro.py` measures it),
+//!   plus the naive reference at one shape as a baseline.
+//! - `benches/pool.rs`: max and average pooling, forward and backward, at 6x28x28 and 16x10x10.
+//!
+//! Dependencies: `core-tensor` (what is measured), `ndarray` (the inputs), `rayon` (a pool with an
+//! explicit thread count), `criterion` (the measuring, as a dev-dependency).
+
+use core_tensor::init::{self, SeededRng};
+use ndarray::{Array1, Array4, Ix1, Ix4};
+
+/// A convolution layer's shape at a given batch size.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvCase {
+    /// A short name (`conv1` ...).
+    pub name: &'static str,
+    /// In channels C.
+    pub in_channels: usize,
+    /// Out channels F.
+    pub out_channels: usize,
+    /// Square kernel size K.
+    pub kernel: usize,
+    /// Padding on each side.
+    pub padding: usize,
+    /// Square input size H = W.
+    pub size: usize,
+}
+
+/// The three conv layers of LeNet5, as PyTorch's `conv_micro.py` runs them.
+pub const LENET5_CONVS: [ConvCase; 3] = [
+    ConvCase { name: "conv1", in_channels: 1, out_channels: 6, kernel: 5, padding: 2, size: 28 },
+    ConvCase { name: "conv2", in_channels: 6, out_channels: 16, kernel: 5, padding: 0, size: 14 },
+    ConvCase { name: "conv3", in_channels: 16, out_channels: 120, kernel: 5, padding: 0, size: 5 },
+];
+
+/// The batch size of every benchmark.
+pub const BATCH: usize = 64;
+
+/// The inputs of one conv benchmark.
+#[derive(Debug, Clone)]
+pub struct ConvInputs {
+    /// Input (N, C, H, W).
+    pub x: Array4<f32>,
+    /// Weight (F, C, K, K).
+    pub w: Array4<f32>,
+    /// Bias (F).
+    pub b: Array1<f32>,
+    /// Upstream gradient (N, F, OH, OW).
+    pub dy: Array4<f32>,
+}
+
+impl ConvCase {
+    /// The output size OH = OW.
+    pub fn out_size(&self) -> usize {
+        self.size + 2 * self.padding - self.kernel + 1
+    }
+
+    /// Random inputs for a batch of `batch`, from a fixed seed.
+    ///
+    /// # Panics
+    /// Never for the shapes of [`LENET5_CONVS`]: they are valid by construction.
+    #[allow(clippy::expect_used)]
+    pub fn inputs(&self, batch: usize) -> ConvInputs {
+        let mut rng = init::seeded_rng(7);
+        let uniform4 = |shape: [usize; 4], rng: &mut SeededRng| -> Array4<f32> {
+            init::xavier_uniform(&shape, 1.0, rng)
+                .expect("valid shape")
+                .into_dimensionality::<Ix4>()
+                .expect("4-D")
+        };
+        let (c, f, k, s) = (self.in_channels, self.out_channels, self.kernel, self.size);
+        let o = self.out_size();
+        ConvInputs {
+            x: uniform4([batch, c, s, s], &mut rng),
+            w: init::default_weight(&[f, c, k, k], &mut rng)
+                .expect("valid shape")
+                .into_dimensionality::<Ix4>()
+                .expect("4-D"),
+            b: init::default_bias(f, c * k * k, &mut rng)
+                .expect("valid shape")
+                .into_dimensionality::<Ix1>()
+                .expect("1-D"),
+            dy: uniform4([batch, f, o, o], &mut rng),
+        }
+    }
+}
+
+/// A rayon pool with exactly `threads` threads.
+///
+/// # Panics
+/// If the operating system refuses to start the threads.
+#[allow(clippy::expect_used)]
+pub fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("cannot start the benchmark's thread pool")
+}

@@ -1,0 +1,92 @@
+//! Convolution forward pass.
+
+use ndarray::{Array2, Array4, ArrayView1, ArrayView4, linalg::general_mat_mul, s};
+
+use crate::error::{Result, TensorError, layout_error};
+use crate::geometry::Geometry;
+use crate::parallel::for_each_chunk_mut;
+use crate::window::{columns, contiguous};
+
+/// 2-D convolution: `y[n, f, oh, ow] = b[f] + Σ_{c,i,j} w[f, c, i, j] · xp[n, c, oh·SH + i, ow·SW + j]`
+/// where `xp` is `x` zero-padded by `padding`.
+///
+/// PyTorch equivalent: `torch.nn.functional.conv2d(x, w, b, stride, padding)`.
+///
+/// # Shapes
+/// - `x`: (N, C, H, W)
+/// - `w`: (F, C, KH, KW)
+/// - `b`: (F), optional
+/// - returns (N, F, OH, OW) with `OH = (H + 2·PH - KH) / SH + 1`, `OW` likewise.
+///
+/// # Method
+/// For each chunk of images the windows are laid out as a (C·KH·KW) x (images·OH·OW) matrix and
+/// multiplied by the weight seen as an F x (C·KH·KW) matrix: one GEMM per chunk, chunks in parallel.
+///
+/// # Errors
+/// Non-4-D inputs, a zero stride, a kernel larger than the padded input, a channel mismatch between
+/// `x` and `w`, or a bias whose length is not F.
+///
+/// # Example
+/// ```
+/// use ndarray::{Array1, Array4};
+/// let x = Array4::<f32>::ones((1, 1, 3, 3));
+/// let w = Array4::<f32>::ones((2, 1, 2, 2));
+/// let b = Array1::from(vec![0.0, 1.0]);
+/// let y = core_tensor::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [0, 0]).unwrap();
+/// assert_eq!(y.shape(), &[1, 2, 2, 2]);
+/// assert_eq!(y[[0, 0, 0, 0]], 4.0);
+/// assert_eq!(y[[0, 1, 1, 1]], 5.0);
+/// ```
+pub fn conv2d(
+    x: ArrayView4<'_, f32>,
+    w: ArrayView4<'_, f32>,
+    b: Option<ArrayView1<'_, f32>>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Result<Array4<f32>> {
+    const OP: &str = "conv2d";
+    let g = Geometry::conv(OP, x.shape(), w.shape(), stride, padding)?;
+    if let Some(b) = &b {
+        Geometry::expect_shape(OP, "bias", &[g.out_channels], b.shape())?;
+    }
+    let x = x.as_standard_layout();
+    let x = contiguous(OP, &x)?;
+    let w = w.as_standard_layout();
+    let w = weight_matrix(OP, &w.view(), &g)?;
+    let f = g.out_channels;
+    let plane = g.out_plane();
+
+    // Each chunk: Y_chunk (F x images·P) = W (F x CKK) · cols (CKK x images·P), bias as the
+    // GEMM's initial value; then Y_chunk is scattered into the chunk's (images, F, OH, OW).
+    let mut out = Array4::<f32>::zeros(g.output_shape());
+    for_each_chunk_mut(&mut out, |images, mut out| {
+        let cols = columns(x, &g, images)?;
+        let mut y = Array2::<f32>::zeros((f, cols.ncols()));
+        if let Some(b) = &b {
+            for (mut row, bias) in y.outer_iter_mut().zip(b.iter()) {
+                row.fill(*bias);
+            }
+        }
+        general_mat_mul(1.0, &w, &cols, 1.0, &mut y);
+        for (bi, mut image) in out.outer_iter_mut().enumerate() {
+            for (mut dst, src) in image.outer_iter_mut().zip(y.outer_iter()) {
+                let src = src.slice(s![bi * plane..(bi + 1) * plane]);
+                let src = src.into_shape_with_order(dst.raw_dim()).map_err(layout_error(OP))?;
+                dst.assign(&src);
+            }
+        }
+        Ok::<_, TensorError>(())
+    })?;
+    Ok(out)
+}
+
+/// The weight (F, C, KH, KW) seen as the F x (C·KH·KW) GEMM operand.
+pub(crate) fn weight_matrix<'a>(
+    op: &'static str,
+    w: &ArrayView4<'a, f32>,
+    g: &Geometry,
+) -> Result<ndarray::ArrayView2<'a, f32>> {
+    w.clone()
+        .into_shape_with_order((g.out_channels, g.patch_len()))
+        .map_err(layout_error(op))
+}

@@ -1,0 +1,161 @@
+//! dL/dw and dL/db of a convolution.
+//!
+//! `dw[f, c, i, j] = Σ_{n, oh, ow} dy[n, f, oh, ow] · xp[n, c, oh·SH + i, ow·SW + j]`: the padded input
+//! convolved (per channel, stride 1) with `dy` dilated by the stride as the kernel, summed over the
+//! batch. Reading the padded input at stride-spaced positions is exactly what the window reshaping
+//! does, so for a chunk of images it is one GEMM: `dW_chunk = dY_chunk (F x images·P) · colsᵀ
+//! (images·P x C·KH·KW)`. `db[f] = Σ_{n, oh, ow} dy[n, f, oh, ow]`.
+//!
+//! Per-chunk partial sums are added in chunk order, so the result does not depend on the thread
+//! count (see [`crate::parallel`]).
+
+use std::ops::Range;
+
+use ndarray::{Array1, Array2, Array4, ArrayView4, linalg::general_mat_mul};
+
+use crate::error::{Result, TensorError, layout_error};
+use crate::geometry::Geometry;
+use crate::parallel::map_chunks;
+use crate::window::{columns, contiguous};
+
+/// dL/dw and dL/db of `conv2d(x, w, b, stride, padding)` for the upstream gradient `dy`, in one
+/// pass over the batch (the layers use this; the input's windows are built once for both).
+///
+/// PyTorch equivalent: `torch.nn.grad.conv2d_weight(x, w.shape, dy, stride, padding)` and
+/// `dy.sum((0, 2, 3))`.
+///
+/// # Shapes
+/// - `x`: (N, C, H, W)
+/// - `dy`: (N, F, OH, OW)
+/// - returns dw (F, C, KH, KW) and db (F)
+///
+/// # Errors
+/// Non-4-D inputs, a zero stride or kernel, a kernel larger than the padded input, or a `dy` whose
+/// shape is not the convolution's output shape.
+pub fn conv2d_param_grads(
+    x: ArrayView4<'_, f32>,
+    dy: ArrayView4<'_, f32>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Result<(Array4<f32>, Array1<f32>)> {
+    const OP: &str = "conv2d_weight_grad";
+    let f = dy.shape().get(1).copied().unwrap_or(0);
+    let c = x.shape().get(1).copied().unwrap_or(0);
+    let w_shape = [f, c, kernel[0], kernel[1]];
+    let g = Geometry::conv(OP, x.shape(), &w_shape, stride, padding)?;
+    Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
+    let x = x.as_standard_layout();
+    let x = contiguous(OP, &x)?;
+    let dy = dy.as_standard_layout();
+    let dy = contiguous(OP, &dy)?;
+
+    let partials = map_chunks(g.batch, |images| {
+        let cols = columns(x, &g, images.clone())?;
+        let dyt = gather_dy(dy, &g, images);
+        let mut dw = Array2::<f32>::zeros((f, g.patch_len()));
+        general_mat_mul(1.0, &dyt, &cols.t(), 0.0, &mut dw);
+        let db = dyt.outer_iter().map(|row| sum_in_order(row.iter())).collect::<Array1<f32>>();
+        Ok::<_, TensorError>((dw, db))
+    })?;
+
+    let mut dw = Array2::<f32>::zeros((f, g.patch_len()));
+    let mut db = Array1::<f32>::zeros(f);
+    for (pw, pb) in &partials {
+        dw += pw;
+        db += pb;
+    }
+    let dw = dw.into_shape_with_order(w_shape).map_err(layout_error(OP))?;
+    Ok((dw, db))
+}
+
+/// dL/dw of `conv2d(x, w, _, stride, padding)` for the upstream gradient `dy`; see
+/// [`conv2d_param_grads`] for the formula and shapes.
+///
+/// PyTorch equivalent: `torch.nn.grad.conv2d_weight(x, w.shape, dy, stride, padding)`.
+///
+/// # Errors
+/// As [`conv2d_param_grads`].
+///
+/// # Example
+/// ```
+/// use ndarray::Array4;
+/// let x = Array4::<f32>::ones((2, 1, 3, 3));
+/// let dy = Array4::<f32>::ones((2, 1, 2, 2));
+/// let dw = core_tensor::conv2d_weight_grad(x.view(), dy.view(), [2, 2], [1, 1], [0, 0]).unwrap();
+/// assert_eq!(dw.shape(), &[1, 1, 2, 2]);
+/// assert!(dw.iter().all(|&v| v == 8.0)); // 2 images x 4 windows
+/// ```
+pub fn conv2d_weight_grad(
+    x: ArrayView4<'_, f32>,
+    dy: ArrayView4<'_, f32>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Result<Array4<f32>> {
+    conv2d_param_grads(x, dy, kernel, stride, padding).map(|(dw, _)| dw)
+}
+
+/// dL/db of a convolution: `dy` (N, F, OH, OW) summed over N, OH and OW, giving (F).
+///
+/// Summed in the same order as [`conv2d_param_grads`], so both give the same bits.
+///
+/// PyTorch equivalent: `dy.sum((0, 2, 3))`.
+///
+/// # Errors
+/// A `dy` that is not 4-D.
+///
+/// ```
+/// use ndarray::Array4;
+/// let dy = Array4::<f32>::ones((3, 2, 4, 4));
+/// let db = core_tensor::conv2d_bias_grad(dy.view()).unwrap();
+/// assert_eq!(db.to_vec(), vec![48.0, 48.0]);
+/// ```
+pub fn conv2d_bias_grad(dy: ArrayView4<'_, f32>) -> Result<Array1<f32>> {
+    const OP: &str = "conv2d_bias_grad";
+    let (n, f, oh, ow) = dy.dim();
+    let g = Geometry {
+        batch: n,
+        channels: f,
+        input: [oh, ow],
+        out_channels: f,
+        kernel: [1, 1],
+        stride: [1, 1],
+        padding: [0, 0],
+        output: [oh, ow],
+    };
+    let dy = dy.as_standard_layout();
+    let dy = contiguous(OP, &dy)?;
+    let partials = map_chunks(g.batch, |images| {
+        let dyt = gather_dy(dy, &g, images);
+        Ok::<_, TensorError>(dyt.outer_iter().map(|row| sum_in_order(row.iter())).collect::<Array1<f32>>())
+    })?;
+    let mut db = Array1::<f32>::zeros(f);
+    for pb in &partials {
+        db += pb;
+    }
+    Ok(db)
+}
+
+/// The chunk's `dy` (images, F, OH, OW) as an F x (images·OH·OW) matrix, columns in (image, oh, ow)
+/// order: the layout of the windows' columns.
+fn gather_dy(dy: &[f32], g: &Geometry, images: Range<usize>) -> Array2<f32> {
+    let f = g.out_channels;
+    let plane = g.out_plane();
+    let count = images.len();
+    let mut out = Array2::<f32>::zeros((f, count * plane));
+    for (fi, mut row) in out.outer_iter_mut().enumerate() {
+        for (bi, n) in images.clone().enumerate() {
+            let src = &dy[(n * f + fi) * plane..][..plane];
+            for (d, s) in row.iter_mut().skip(bi * plane).zip(src) {
+                *d = *s;
+            }
+        }
+    }
+    out
+}
+
+/// A plain left-to-right sum: its order is part of the bit-exactness contract.
+fn sum_in_order<'a>(values: impl Iterator<Item = &'a f32>) -> f32 {
+    values.fold(0.0, |acc, v| acc + v)
+}

@@ -1,0 +1,120 @@
+//! Average pooling.
+
+use ndarray::{Array4, ArrayView4};
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::geometry::Geometry;
+use crate::pool::{Planes, to_array4};
+use crate::window::contiguous;
+
+/// Average pooling: `y[n, c, oh, ow] = (1 / (KH·KW)) Σ_{i,j} x[n, c, oh·SH + i, ow·SW + j]`.
+///
+/// PyTorch equivalent: `torch.nn.functional.avg_pool2d(x, kernel, stride)`.
+///
+/// # Shapes
+/// - `x`: (N, C, H, W)
+/// - returns (N, C, OH, OW) with `OH = (H - KH) / SH + 1`, `OW` likewise
+///
+/// # Errors
+/// A non-4-D input, a zero kernel or stride, or a kernel larger than the input.
+///
+/// ```
+/// use ndarray::Array4;
+/// let x = Array4::from_shape_vec((1, 1, 2, 2), vec![1.0_f32, 2.0, 3.0, 6.0]).unwrap();
+/// let y = core_tensor::avg_pool2d(x.view(), [2, 2], [2, 2]).unwrap();
+/// assert_eq!(y[[0, 0, 0, 0]], 3.0);
+/// ```
+pub fn avg_pool2d(
+    x: ArrayView4<'_, f32>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> Result<Array4<f32>> {
+    const OP: &str = "avg_pool2d";
+    let planes = Planes::new(OP, x, kernel, stride)?;
+    let g = planes.geometry;
+    let data = planes.data(OP)?;
+    let [_, w] = g.input;
+    let [oh, ow] = g.output;
+    let [kh, kw] = kernel;
+    let [sh, sw] = stride;
+    let scale = 1.0 / (kh * kw) as f32;
+    let in_plane = planes.input_plane();
+    let out_plane = g.out_plane();
+    let mut y = vec![0.0_f32; g.batch * g.channels * out_plane];
+    if out_plane > 0 {
+        y.par_chunks_mut(out_plane).enumerate().for_each(|(p, y)| {
+            let src = &data[p * in_plane..(p + 1) * in_plane];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let origin = oy * sh * w + ox * sw;
+                    let mut sum = 0.0_f32;
+                    for i in 0..kh {
+                        for &v in &src[origin + i * w..origin + i * w + kw] {
+                            sum += v;
+                        }
+                    }
+                    y[oy * ow + ox] = sum * scale;
+                }
+            }
+        });
+    }
+    to_array4(OP, g.output_shape(), y)
+}
+
+/// dL/dx of average pooling: each `dy` element spread as `dy / (KH·KW)` over its window; where
+/// windows overlap, the contributions add up.
+///
+/// # Shapes
+/// - `dy`: (N, C, OH, OW)
+/// - `input`: (H, W) of the forward input
+/// - returns (N, C, H, W)
+///
+/// # Errors
+/// A zero kernel or stride, a kernel larger than the input, or a `dy` whose (OH, OW) does not
+/// follow from `input`, `kernel` and `stride`.
+///
+/// ```
+/// use ndarray::Array4;
+/// let dy = Array4::from_elem((1, 1, 1, 1), 4.0_f32);
+/// let dx = core_tensor::avg_pool2d_backward(dy.view(), [2, 2], [2, 2], [2, 2]).unwrap();
+/// assert!(dx.iter().all(|&v| v == 1.0));
+/// ```
+pub fn avg_pool2d_backward(
+    dy: ArrayView4<'_, f32>,
+    input: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> Result<Array4<f32>> {
+    const OP: &str = "avg_pool2d_backward";
+    let (n, c, _, _) = dy.dim();
+    let g = Geometry::windows(OP, &[n, c, input[0], input[1]], kernel, stride, [0, 0])?;
+    Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
+    let dy = dy.as_standard_layout();
+    let dy = contiguous(OP, &dy)?;
+    let [_, w] = input;
+    let [oh, ow] = g.output;
+    let [kh, kw] = kernel;
+    let [sh, sw] = stride;
+    let scale = 1.0 / (kh * kw) as f32;
+    let in_plane = input[0] * input[1];
+    let out_plane = g.out_plane();
+    let mut dx = vec![0.0_f32; n * c * in_plane];
+    if in_plane > 0 {
+        dx.par_chunks_mut(in_plane).enumerate().for_each(|(p, dx)| {
+            let dy = &dy[p * out_plane..(p + 1) * out_plane];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let share = dy[oy * ow + ox] * scale;
+                    let origin = oy * sh * w + ox * sw;
+                    for i in 0..kh {
+                        for d in &mut dx[origin + i * w..origin + i * w + kw] {
+                            *d += share;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    to_array4(OP, g.input_shape(), dx)
+}

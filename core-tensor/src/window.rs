@@ -1,0 +1,256 @@
+//! Window reshaping, the method the whole conv stack rests on.
+//!
+//! An input (N, C, H, W) is zero-padded by (PH, PW) and seen as the windows every kernel position
+//! covers, (N, C, OH, OW, KH, KW): element `[n, c, oh, ow, i, j]` is
+//! `padded[n, c, oh*SH + i, ow*SW + j]`. [`windows`] gives that 6-D array as a zero-copy strided view
+//! of the padded input (NumPy's `as_strided`, as the seed did). Flattened, the windows are a GEMM
+//! operand: [`im2col`] lays them out as an (N·OH·OW) x (C·KH·KW) matrix, one row per window, so that a
+//! convolution is one matrix product with the (F) x (C·KH·KW) weight.
+
+use std::ops::Range;
+
+use ndarray::{Array2, Array4, ArrayBase, ArrayView4, ArrayView6, Data, Dimension, ShapeBuilder, s};
+
+use crate::error::{Result, TensorError, layout_error};
+use crate::geometry::Geometry;
+
+/// Zero-pads an (N, C, H, W) array by `padding` = (PH, PW) on each side: (N, C, H+2PH, W+2PW).
+///
+/// ```
+/// use ndarray::Array4;
+/// let x = Array4::<f32>::ones((1, 1, 2, 2));
+/// let p = core_tensor::pad(x.view(), [1, 0]);
+/// assert_eq!(p.shape(), &[1, 1, 4, 2]);
+/// assert_eq!(p.sum(), 4.0);
+/// ```
+pub fn pad(x: ArrayView4<'_, f32>, padding: [usize; 2]) -> Array4<f32> {
+    let (n, c, h, w) = x.dim();
+    let [ph, pw] = padding;
+    let mut out = Array4::zeros((n, c, h + 2 * ph, w + 2 * pw));
+    out.slice_mut(s![.., .., ph..ph + h, pw..pw + w]).assign(&x);
+    out
+}
+
+/// The windows of an already padded input as a zero-copy (N, C, OH, OW, KH, KW) view.
+///
+/// `padded` must be in standard (C-contiguous) layout, as [`pad`] returns it.
+///
+/// # Errors
+/// A zero stride or kernel, a kernel larger than the input, or an input not in standard layout.
+///
+/// # Example
+/// The seed's picture: a 3x3 image, 2x2 kernel, stride 1, gives 2x2 windows.
+/// ```
+/// use ndarray::Array;
+/// let x = Array::from_iter((1..=9).map(|v| v as f32)).into_shape_with_order((1, 1, 3, 3)).unwrap();
+/// let w = core_tensor::windows(x.view(), [2, 2], [1, 1]).unwrap();
+/// assert_eq!(w.shape(), &[1, 1, 2, 2, 2, 2]);
+/// assert_eq!(w.slice(ndarray::s![0, 0, 0, 1, .., ..]), ndarray::arr2(&[[2.0, 3.0], [5.0, 6.0]]));
+/// ```
+pub fn windows<'a>(
+    padded: ArrayView4<'a, f32>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> Result<ArrayView6<'a, f32>> {
+    const OP: &str = "windows";
+    let g = Geometry::windows(OP, padded.shape(), kernel, stride, [0, 0])?;
+    let [n, c, h, w] = g.input_shape();
+    let [oh, ow] = g.output;
+    let [kh, kw] = kernel;
+    let [sh, sw] = stride;
+    let not_standard = || TensorError::InvalidArgument {
+        op: OP,
+        message: "the padded input must be in standard (C-contiguous) layout; call .as_standard_layout() first".into(),
+    };
+    let data = padded.to_slice().ok_or_else(not_standard)?;
+    let shape = (n, c, oh, ow, kh, kw).strides((c * h * w, h * w, sh * w, sw, w, 1));
+    ArrayView6::from_shape(shape, data).map_err(|e| TensorError::InvalidArgument {
+        op: OP,
+        message: format!("cannot view the windows: {e}"),
+    })
+}
+
+/// The windows of `x` (N, C, H, W) laid out as the GEMM operand: an (N·OH·OW) x (C·KH·KW) matrix
+/// whose row `(n, oh, ow)` is the flattened window `(c, i, j)` at that position, padding included.
+///
+/// The matrix comes back in column-major (Fortran) order: that is the layout the conv kernels fill
+/// (one long contiguous run per kernel tap), and this function shares their code.
+///
+/// # Errors
+/// As [`Geometry::windows`].
+///
+/// ```
+/// use ndarray::Array4;
+/// let x = Array4::<f32>::ones((2, 3, 5, 5));
+/// let m = core_tensor::im2col(x.view(), [3, 3], [2, 2], [1, 1]).unwrap();
+/// assert_eq!(m.shape(), &[2 * 3 * 3, 3 * 3 * 3]); // (N·OH·OW, C·KH·KW)
+/// ```
+pub fn im2col(
+    x: ArrayView4<'_, f32>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Result<Array2<f32>> {
+    let g = Geometry::windows("im2col", x.shape(), kernel, stride, padding)?;
+    let x = x.as_standard_layout();
+    let cols = columns(contiguous("im2col", &x)?, &g, 0..g.batch)?;
+    Ok(cols.reversed_axes())
+}
+
+/// The windows of images `images` of `x` as a (C·KH·KW) x (len·OH·OW) row-major matrix: the
+/// transpose of the [`im2col`] rows for those images. Row `(c, i, j)` holds, for every image and
+/// output position in order, the input element under kernel tap `(i, j)` of channel `c` (zero in
+/// the padding). `x` is the whole input's data in standard layout.
+pub(crate) fn columns(
+    x: &[f32],
+    g: &Geometry,
+    images: Range<usize>,
+) -> Result<Array2<f32>> {
+    let rows = g.patch_len();
+    let cols_per_row = images.len() * g.out_plane();
+    let mut data = vec![0.0_f32; rows * cols_per_row];
+    fill_columns(x, g, images, &mut data);
+    Array2::from_shape_vec((rows, cols_per_row), data).map_err(layout_error("im2col"))
+}
+
+/// Fills `out` (zeroed, `patch_len * images.len() * out_plane` long) as [`columns`] describes.
+fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
+    let [h, w] = g.input;
+    let [kh, kw] = g.kernel;
+    let [sh, sw] = g.stride;
+    let [ph, pw] = g.padding;
+    let [oh, ow] = g.output;
+    let plane = oh * ow;
+    let row_len = images.len() * plane;
+    if row_len == 0 {
+        return;
+    }
+    let mut rows = out.chunks_exact_mut(row_len);
+    for c in 0..g.channels {
+        for i in 0..kh {
+            // Output rows oy whose input row oy*sh + i - ph lies inside the image.
+            let (oy_lo, oy_hi) = valid_range(h, oh, i, sh, ph);
+            for j in 0..kw {
+                let (ox_lo, ox_hi) = valid_range(w, ow, j, sw, pw);
+                let Some(row) = rows.next() else { return };
+                if ox_lo >= ox_hi {
+                    continue;
+                }
+                for (bi, n) in images.clone().enumerate() {
+                    let src = &x[(n * g.channels + c) * h * w..][..h * w];
+                    let dst_img = &mut row[bi * plane..(bi + 1) * plane];
+                    for oy in oy_lo..oy_hi {
+                        let iy = oy * sh + i - ph;
+                        let src_row = &src[iy * w..(iy + 1) * w];
+                        let dst = &mut dst_img[oy * ow + ox_lo..oy * ow + ox_hi];
+                        let ix0 = ox_lo * sw + j - pw;
+                        if sw == 1 {
+                            dst.copy_from_slice(&src_row[ix0..ix0 + dst.len()]);
+                        } else {
+                            for (d, s) in dst.iter_mut().zip(src_row[ix0..].iter().step_by(sw)) {
+                                *d = *s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The data of `a` as one slice in standard (C-contiguous) order.
+///
+/// # Errors
+/// `a` is not in standard layout (callers pass the result of `as_standard_layout`).
+pub(crate) fn contiguous<'a, A, S, D>(op: &'static str, a: &'a ArrayBase<S, D>) -> Result<&'a [A]>
+where
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    a.as_slice().ok_or_else(|| TensorError::InvalidArgument {
+        op,
+        message: "internal error: expected a standard-layout array".into(),
+    })
+}
+
+/// The output positions `o` in `[lo, hi)` for which the input index `o*stride + tap - pad` lies in
+/// `[0, input)`; the others read padding (zero).
+fn valid_range(input: usize, output: usize, tap: usize, stride: usize, pad: usize) -> (usize, usize) {
+    // o*stride + tap >= pad  <=>  o >= ceil((pad - tap) / stride)
+    let lo = if pad > tap { (pad - tap).div_ceil(stride) } else { 0 };
+    // o*stride + tap - pad <= input - 1  <=>  o <= (input - 1 + pad - tap) / stride
+    let hi = if input + pad > tap {
+        ((input - 1 + pad - tap) / stride + 1).min(output)
+    } else {
+        0
+    };
+    (lo.min(hi), hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array;
+
+    fn ramp(shape: (usize, usize, usize, usize)) -> Array4<f32> {
+        let len = shape.0 * shape.1 * shape.2 * shape.3;
+        Array::from_iter((0..len).map(|v| v as f32 + 1.0))
+            .into_shape_with_order(shape)
+            .unwrap()
+    }
+
+    #[test]
+    fn im2col_rows_are_the_flattened_windows() {
+        let x = ramp((2, 2, 5, 4));
+        let (k, st, p) = ([3, 2], [2, 1], [1, 0]);
+        let xp = pad(x.view(), p);
+        let win = windows(xp.view(), k, st).unwrap();
+        let m = im2col(x.view(), k, st, p).unwrap();
+        let (n, c, oh, ow, kh, kw) = win.dim();
+        for b in 0..n {
+            for y in 0..oh {
+                for xx in 0..ow {
+                    for ch in 0..c {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                let row = (b * oh + y) * ow + xx;
+                                let col = (ch * kh + i) * kw + j;
+                                assert_eq!(m[[row, col]], win[[b, ch, y, xx, i, j]]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn windows_reject_a_non_standard_layout() {
+        let x = ramp((1, 1, 4, 3));
+        let t = x.view().permuted_axes([0, 1, 3, 2]);
+        assert!(windows(t, [2, 2], [1, 1]).is_err());
+    }
+
+    #[test]
+    fn valid_range_matches_brute_force() {
+        for input in 1..7 {
+            for tap in 0..4 {
+                for stride in 1..4 {
+                    for pad in 0..3 {
+                        let Some(out) = crate::output_size(input, tap + 1, stride, pad) else {
+                            continue;
+                        };
+                        let inside: Vec<usize> = (0..out)
+                            .filter(|o| {
+                                let i = (o * stride + tap) as isize - pad as isize;
+                                i >= 0 && (i as usize) < input
+                            })
+                            .collect();
+                        let (lo, hi) = valid_range(input, out, tap, stride, pad);
+                        assert_eq!((lo..hi).collect::<Vec<_>>(), inside);
+                    }
+                }
+            }
+        }
+    }
+}
