@@ -4,7 +4,10 @@
 use std::hint::black_box;
 
 use benches::{BATCH, LENET5_CONVS, pool};
-use core_tensor::{conv2d, conv2d_input_grad, conv2d_param_grads, reference};
+use core_tensor::{
+    InputGradMethod, conv2d, conv2d_input_grad, conv2d_input_grad_with, conv2d_param_grads,
+    reference,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn conv_layers(c: &mut Criterion) {
@@ -16,18 +19,52 @@ fn conv_layers(c: &mut Criterion) {
             let hw = [case.size; 2];
             let mut group = c.benchmark_group(format!("{}/t{threads}", case.name));
             group.bench_function("forward", |b| {
-                pool.install(|| b.iter(|| conv2d(black_box(inp.x.view()), inp.w.view(), Some(inp.b.view()), s, p)))
+                pool.install(|| {
+                    b.iter(|| {
+                        conv2d(
+                            black_box(inp.x.view()),
+                            inp.w.view(),
+                            Some(inp.b.view()),
+                            s,
+                            p,
+                        )
+                    })
+                })
             });
             group.bench_function("input_grad", |b| {
-                pool.install(|| b.iter(|| conv2d_input_grad(black_box(inp.dy.view()), inp.w.view(), hw, s, p)))
+                pool.install(|| {
+                    b.iter(|| conv2d_input_grad(black_box(inp.dy.view()), inp.w.view(), hw, s, p))
+                })
+            });
+            group.bench_function("input_grad_dilated_conv", |b| {
+                pool.install(|| {
+                    b.iter(|| {
+                        conv2d_input_grad_with(
+                            InputGradMethod::DilatedConv,
+                            black_box(inp.dy.view()),
+                            inp.w.view(),
+                            hw,
+                            s,
+                            p,
+                        )
+                    })
+                })
             });
             group.bench_function("weight_bias_grad", |b| {
-                pool.install(|| b.iter(|| conv2d_param_grads(black_box(inp.x.view()), inp.dy.view(), k, s, p)))
+                pool.install(|| {
+                    b.iter(|| conv2d_param_grads(black_box(inp.x.view()), inp.dy.view(), k, s, p))
+                })
             });
             group.bench_function("fwd_bwd", |b| {
                 pool.install(|| {
                     b.iter(|| {
-                        let y = conv2d(black_box(inp.x.view()), inp.w.view(), Some(inp.b.view()), s, p);
+                        let y = conv2d(
+                            black_box(inp.x.view()),
+                            inp.w.view(),
+                            Some(inp.b.view()),
+                            s,
+                            p,
+                        );
                         let dx = conv2d_input_grad(inp.dy.view(), inp.w.view(), hw, s, p);
                         let dwb = conv2d_param_grads(inp.x.view(), inp.dy.view(), k, s, p);
                         (y, dx, dwb)
@@ -45,7 +82,15 @@ fn naive_baseline(c: &mut Criterion) {
     let mut group = c.benchmark_group("conv2/naive_reference");
     group.sample_size(10);
     group.bench_function("forward", |b| {
-        b.iter(|| reference::conv2d(black_box(inp.x.view()), inp.w.view(), Some(inp.b.view()), [1, 1], [0, 0]))
+        b.iter(|| {
+            reference::conv2d(
+                black_box(inp.x.view()),
+                inp.w.view(),
+                Some(inp.b.view()),
+                [1, 1],
+                [0, 0],
+            )
+        })
     });
     group.finish();
 }

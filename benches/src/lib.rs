@@ -9,11 +9,10 @@
 //!   plus the naive reference at one shape as a baseline.
 //! - `benches/pool.rs`: max and average pooling, forward and backward, at 6x28x28 and 16x10x10.
 //!
-//! Dependencies: `core-tensor` (what is measured), `ndarray` (the inputs), `rayon` (a pool with an
-//! explicit thread count), `criterion` (the measuring, as a dev-dependency).
+//! Dependencies: `ndarray` (the inputs), `rayon` (a pool with an explicit thread count), and as
+//! dev-dependencies `core-tensor` (what is measured) and `criterion` (the measuring).
 
-use core_tensor::init::{self, SeededRng};
-use ndarray::{Array1, Array4, Ix1, Ix4};
+use ndarray::{Array1, Array4};
 
 /// A convolution layer's shape at a given batch size.
 #[derive(Debug, Clone, Copy)]
@@ -34,9 +33,30 @@ pub struct ConvCase {
 
 /// The three conv layers of LeNet5, as PyTorch's `conv_micro.py` runs them.
 pub const LENET5_CONVS: [ConvCase; 3] = [
-    ConvCase { name: "conv1", in_channels: 1, out_channels: 6, kernel: 5, padding: 2, size: 28 },
-    ConvCase { name: "conv2", in_channels: 6, out_channels: 16, kernel: 5, padding: 0, size: 14 },
-    ConvCase { name: "conv3", in_channels: 16, out_channels: 120, kernel: 5, padding: 0, size: 5 },
+    ConvCase {
+        name: "conv1",
+        in_channels: 1,
+        out_channels: 6,
+        kernel: 5,
+        padding: 2,
+        size: 28,
+    },
+    ConvCase {
+        name: "conv2",
+        in_channels: 6,
+        out_channels: 16,
+        kernel: 5,
+        padding: 0,
+        size: 14,
+    },
+    ConvCase {
+        name: "conv3",
+        in_channels: 16,
+        out_channels: 120,
+        kernel: 5,
+        padding: 0,
+        size: 5,
+    },
 ];
 
 /// The batch size of every benchmark.
@@ -62,33 +82,30 @@ impl ConvCase {
     }
 
     /// Random inputs for a batch of `batch`, from a fixed seed.
-    ///
-    /// # Panics
-    /// Never for the shapes of [`LENET5_CONVS`]: they are valid by construction.
-    #[allow(clippy::expect_used)]
     pub fn inputs(&self, batch: usize) -> ConvInputs {
-        let mut rng = init::seeded_rng(7);
-        let uniform4 = |shape: [usize; 4], rng: &mut SeededRng| -> Array4<f32> {
-            init::xavier_uniform(&shape, 1.0, rng)
-                .expect("valid shape")
-                .into_dimensionality::<Ix4>()
-                .expect("4-D")
-        };
         let (c, f, k, s) = (self.in_channels, self.out_channels, self.kernel, self.size);
         let o = self.out_size();
         ConvInputs {
-            x: uniform4([batch, c, s, s], &mut rng),
-            w: init::default_weight(&[f, c, k, k], &mut rng)
-                .expect("valid shape")
-                .into_dimensionality::<Ix4>()
-                .expect("4-D"),
-            b: init::default_bias(f, c * k * k, &mut rng)
-                .expect("valid shape")
-                .into_dimensionality::<Ix1>()
-                .expect("1-D"),
-            dy: uniform4([batch, f, o, o], &mut rng),
+            x: random4([batch, c, s, s], 1),
+            w: random4([f, c, k, k], 2).mapv(|v| v / ((c * k * k) as f32).sqrt()),
+            b: random4([1, 1, 1, f], 3)
+                .into_shape_with_order(f)
+                .unwrap_or_else(|_| Array1::zeros(f)),
+            dy: random4([batch, f, o, o], 4),
         }
     }
+}
+
+/// An array of values uniform in [-1, 1) drawn from `seed` (a small xorshift: the benchmarks need
+/// no statistical quality, only fixed values).
+pub fn random4(shape: [usize; 4], seed: u64) -> Array4<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    Array4::from_shape_simple_fn(shape, || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    })
 }
 
 /// A rayon pool with exactly `threads` threads.

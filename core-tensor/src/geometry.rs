@@ -141,12 +141,22 @@ impl Geometry {
 
     /// The output shape (N, F, OH, OW).
     pub fn output_shape(&self) -> [usize; 4] {
-        [self.batch, self.out_channels, self.output[0], self.output[1]]
+        [
+            self.batch,
+            self.out_channels,
+            self.output[0],
+            self.output[1],
+        ]
     }
 
     /// The weight shape (F, C, KH, KW).
     pub fn weight_shape(&self) -> [usize; 4] {
-        [self.out_channels, self.channels, self.kernel[0], self.kernel[1]]
+        [
+            self.out_channels,
+            self.channels,
+            self.kernel[0],
+            self.kernel[1],
+        ]
     }
 
     /// Checks that `got` equals `expected`, naming `what` otherwise.
@@ -186,13 +196,19 @@ mod tests {
     fn errors_name_the_shapes() {
         let e = Geometry::conv("conv2d", &[2, 3, 8, 8], &[4, 2, 3, 3], [1, 1], [0, 0]).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("[2, 3, 8, 8]") && msg.contains("[4, 2, 3, 3]"), "{msg}");
+        assert!(
+            msg.contains("[2, 3, 8, 8]") && msg.contains("[4, 2, 3, 3]"),
+            "{msg}"
+        );
         assert!(matches!(
             Geometry::windows("p", &[1, 1, 4, 4], [2, 2], [0, 1], [0, 0]),
             Err(TensorError::ZeroStride { .. })
         ));
         let e = Geometry::windows("p", &[1, 1, 4, 4], [6, 2], [1, 1], [0, 0]).unwrap_err();
-        assert!(e.to_string().contains("larger than the padded input"), "{e}");
+        assert!(
+            e.to_string().contains("larger than the padded input"),
+            "{e}"
+        );
         assert!(matches!(
             Geometry::windows("p", &[1, 4, 4], [2, 2], [1, 1], [0, 0]),
             Err(TensorError::ShapeMismatch { .. })

@@ -70,7 +70,12 @@ fn positive_fan(op: &'static str, fan: usize) -> Result<f32> {
     Ok(fan as f32)
 }
 
-fn uniform(op: &'static str, shape: &[usize], bound: f32, rng: &mut SeededRng) -> Result<ArrayD<f32>> {
+fn uniform(
+    op: &'static str,
+    shape: &[usize],
+    bound: f32,
+    rng: &mut SeededRng,
+) -> Result<ArrayD<f32>> {
     let dist = Uniform::new(-bound, bound).map_err(|e| TensorError::InvalidArgument {
         op,
         message: format!("bound {bound} gives no uniform range: {e}"),
@@ -160,7 +165,11 @@ mod tests {
     fn moments(a: &ArrayD<f32>) -> (f64, f64, f32) {
         let n = a.len() as f64;
         let mean = a.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let var = a.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+        let var = a
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n;
         let max = a.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
         (mean, var, max)
     }

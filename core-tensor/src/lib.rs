@@ -7,7 +7,7 @@
 //! |---|---|
 //! | window reshaping (N,C,H,W) -> (N,C,OH,OW,KH,KW), and its GEMM layout | [`pad`], [`windows`], [`im2col`] |
 //! | convolution forward | [`conv2d`] |
-//! | input gradient by stride-dilated convolution | [`dilate_pad`], [`rotate_kernel`], [`conv2d_input_grad`] |
+//! | input gradient by stride-dilated convolution | [`dilate_pad`], [`rotate_kernel`], [`conv2d_input_grad`], [`conv2d_input_grad_with`] |
 //! | weight and bias gradients | [`conv2d_weight_grad`], [`conv2d_bias_grad`], [`conv2d_param_grads`], [`conv2d_backward`] |
 //! | pooling | [`max_pool2d`], [`max_pool2d_backward`], [`avg_pool2d`], [`avg_pool2d_backward`] |
 //! | initialisers | [`init`] |
@@ -53,8 +53,8 @@ pub mod reference;
 mod window;
 
 pub use conv::{
-    Conv2dGrads, conv2d, conv2d_backward, conv2d_bias_grad, conv2d_input_grad, conv2d_param_grads,
-    conv2d_weight_grad, dilate_pad, rotate_kernel,
+    Conv2dGrads, InputGradMethod, conv2d, conv2d_backward, conv2d_bias_grad, conv2d_input_grad,
+    conv2d_input_grad_with, conv2d_param_grads, conv2d_weight_grad, dilate_pad, rotate_kernel,
 };
 pub use error::{Result, TensorError};
 pub use geometry::{Geometry, output_size};

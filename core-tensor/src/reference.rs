@@ -89,7 +89,13 @@ pub fn conv2d_input_grad(
 ) -> Result<Array4<f32>> {
     const OP: &str = "reference::conv2d_input_grad";
     let c = w.shape().get(1).copied().unwrap_or(0);
-    let g = Geometry::conv(OP, &[dy.shape()[0], c, input[0], input[1]], w.shape(), stride, padding)?;
+    let g = Geometry::conv(
+        OP,
+        &[dy.shape()[0], c, input[0], input[1]],
+        w.shape(),
+        stride,
+        padding,
+    )?;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let [kh, kw] = g.kernel;
     let mut dx = ndarray::Array4::<f64>::zeros(g.input_shape());
@@ -122,7 +128,12 @@ pub fn conv2d_weight_grad(
     padding: [usize; 2],
 ) -> Result<Array4<f32>> {
     const OP: &str = "reference::conv2d_weight_grad";
-    let w_shape = [dy.shape()[1], x.shape().get(1).copied().unwrap_or(0), kernel[0], kernel[1]];
+    let w_shape = [
+        dy.shape()[1],
+        x.shape().get(1).copied().unwrap_or(0),
+        kernel[0],
+        kernel[1],
+    ];
     let g = Geometry::conv(OP, x.shape(), &w_shape, stride, padding)?;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let [oh, ow] = g.output;
@@ -193,7 +204,12 @@ pub fn max_pool2d(
 }
 
 /// dL/dx of max pooling from the dense mask of [`max_pool2d`].
-pub fn max_pool2d_backward(dy: ArrayView4<'_, f32>, mask: &Array6<f32>, input: [usize; 2], stride: [usize; 2]) -> Array4<f32> {
+pub fn max_pool2d_backward(
+    dy: ArrayView4<'_, f32>,
+    mask: &Array6<f32>,
+    input: [usize; 2],
+    stride: [usize; 2],
+) -> Array4<f32> {
     let (n, c, _, _) = dy.dim();
     let mut dx = Array4::<f64>::zeros((n, c, input[0], input[1]));
     for ((b, ch, oy, ox, i, j), &m) in mask.indexed_iter() {
@@ -208,7 +224,11 @@ pub fn max_pool2d_backward(dy: ArrayView4<'_, f32>, mask: &Array6<f32>, input: [
 ///
 /// # Errors
 /// As [`crate::avg_pool2d`].
-pub fn avg_pool2d(x: ArrayView4<'_, f32>, kernel: [usize; 2], stride: [usize; 2]) -> Result<Array4<f32>> {
+pub fn avg_pool2d(
+    x: ArrayView4<'_, f32>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> Result<Array4<f32>> {
     let g = Geometry::windows("reference::avg_pool2d", x.shape(), kernel, stride, [0, 0])?;
     let [kh, kw] = kernel;
     let mut y = Array4::zeros(g.output_shape());
@@ -235,14 +255,26 @@ pub fn avg_pool2d_backward(
     stride: [usize; 2],
 ) -> Result<Array4<f32>> {
     let (n, c, _, _) = dy.dim();
-    let g = Geometry::windows("reference::avg_pool2d_backward", &[n, c, input[0], input[1]], kernel, stride, [0, 0])?;
-    Geometry::expect_shape("reference::avg_pool2d_backward", "dy", &g.output_shape(), dy.shape())?;
+    let g = Geometry::windows(
+        "reference::avg_pool2d_backward",
+        &[n, c, input[0], input[1]],
+        kernel,
+        stride,
+        [0, 0],
+    )?;
+    Geometry::expect_shape(
+        "reference::avg_pool2d_backward",
+        "dy",
+        &g.output_shape(),
+        dy.shape(),
+    )?;
     let [kh, kw] = kernel;
     let mut dx = Array4::<f64>::zeros(g.input_shape());
     for ((b, ch, oy, ox), &d) in dy.indexed_iter() {
         for i in 0..kh {
             for j in 0..kw {
-                dx[[b, ch, oy * stride[0] + i, ox * stride[1] + j]] += f64::from(d) / (kh * kw) as f64;
+                dx[[b, ch, oy * stride[0] + i, ox * stride[1] + j]] +=
+                    f64::from(d) / (kh * kw) as f64;
             }
         }
     }

@@ -9,7 +9,9 @@
 
 use std::ops::Range;
 
-use ndarray::{Array2, Array4, ArrayBase, ArrayView4, ArrayView6, Data, Dimension, ShapeBuilder, s};
+use ndarray::{
+    Array2, Array4, ArrayBase, ArrayView4, ArrayView6, Data, Dimension, ShapeBuilder, s,
+};
 
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
@@ -58,9 +60,11 @@ pub fn windows<'a>(
     let [oh, ow] = g.output;
     let [kh, kw] = kernel;
     let [sh, sw] = stride;
-    let not_standard = || TensorError::InvalidArgument {
+    let not_standard = || {
+        TensorError::InvalidArgument {
         op: OP,
         message: "the padded input must be in standard (C-contiguous) layout; call .as_standard_layout() first".into(),
+    }
     };
     let data = padded.to_slice().ok_or_else(not_standard)?;
     let shape = (n, c, oh, ow, kh, kw).strides((c * h * w, h * w, sh * w, sw, w, 1));
@@ -101,11 +105,7 @@ pub fn im2col(
 /// transpose of the [`im2col`] rows for those images. Row `(c, i, j)` holds, for every image and
 /// output position in order, the input element under kernel tap `(i, j)` of channel `c` (zero in
 /// the padding). `x` is the whole input's data in standard layout.
-pub(crate) fn columns(
-    x: &[f32],
-    g: &Geometry,
-    images: Range<usize>,
-) -> Result<Array2<f32>> {
+pub(crate) fn columns(x: &[f32], g: &Geometry, images: Range<usize>) -> Result<Array2<f32>> {
     let rows = g.patch_len();
     let cols_per_row = images.len() * g.out_plane();
     let mut data = vec![0.0_f32; rows * cols_per_row];
@@ -158,6 +158,55 @@ fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) 
     }
 }
 
+/// The adjoint of [`columns`] (col2im): adds every entry of `cols`, a (C·KH·KW) x (len·OH·OW)
+/// matrix laid out as [`columns`] lays it out, onto the input element it was read from. `dx` is the
+/// (len, C, H, W) data of images `images` in standard layout; entries that fall in the padding are
+/// dropped. Entries are added in a fixed order (tap by tap), so the result is deterministic.
+pub(crate) fn add_columns(cols: &[f32], g: &Geometry, count: usize, dx: &mut [f32]) {
+    let [h, w] = g.input;
+    let [kh, kw] = g.kernel;
+    let [sh, sw] = g.stride;
+    let [ph, pw] = g.padding;
+    let [oh, ow] = g.output;
+    let plane = oh * ow;
+    let row_len = count * plane;
+    if row_len == 0 {
+        return;
+    }
+    let mut rows = cols.chunks_exact(row_len);
+    for c in 0..g.channels {
+        for i in 0..kh {
+            let (oy_lo, oy_hi) = valid_range(h, oh, i, sh, ph);
+            for j in 0..kw {
+                let (ox_lo, ox_hi) = valid_range(w, ow, j, sw, pw);
+                let Some(row) = rows.next() else { return };
+                if ox_lo >= ox_hi {
+                    continue;
+                }
+                for bi in 0..count {
+                    let dst = &mut dx[(bi * g.channels + c) * h * w..][..h * w];
+                    let src_img = &row[bi * plane..(bi + 1) * plane];
+                    for oy in oy_lo..oy_hi {
+                        let iy = oy * sh + i - ph;
+                        let dst_row = &mut dst[iy * w..(iy + 1) * w];
+                        let src = &src_img[oy * ow + ox_lo..oy * ow + ox_hi];
+                        let ix0 = ox_lo * sw + j - pw;
+                        if sw == 1 {
+                            for (d, s) in dst_row[ix0..ix0 + src.len()].iter_mut().zip(src) {
+                                *d += *s;
+                            }
+                        } else {
+                            for (d, s) in dst_row[ix0..].iter_mut().step_by(sw).zip(src) {
+                                *d += *s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The data of `a` as one slice in standard (C-contiguous) order.
 ///
 /// # Errors
@@ -175,9 +224,19 @@ where
 
 /// The output positions `o` in `[lo, hi)` for which the input index `o*stride + tap - pad` lies in
 /// `[0, input)`; the others read padding (zero).
-fn valid_range(input: usize, output: usize, tap: usize, stride: usize, pad: usize) -> (usize, usize) {
+fn valid_range(
+    input: usize,
+    output: usize,
+    tap: usize,
+    stride: usize,
+    pad: usize,
+) -> (usize, usize) {
     // o*stride + tap >= pad  <=>  o >= ceil((pad - tap) / stride)
-    let lo = if pad > tap { (pad - tap).div_ceil(stride) } else { 0 };
+    let lo = if pad > tap {
+        (pad - tap).div_ceil(stride)
+    } else {
+        0
+    };
     // o*stride + tap - pad <= input - 1  <=>  o <= (input - 1 + pad - tap) / stride
     let hi = if input + pad > tap {
         ((input - 1 + pad - tap) / stride + 1).min(output)

@@ -25,20 +25,29 @@ struct ConvCase {
 fn conv_case() -> impl Strategy<Value = ConvCase> {
     (
         (1usize..=11, 1usize..=4, 1usize..=4),
-        (1usize..=5, 1usize..=5, 1usize..=3, 1usize..=3, 0usize..=2, 0usize..=2),
+        (
+            1usize..=5,
+            1usize..=5,
+            1usize..=3,
+            1usize..=3,
+            0usize..=2,
+            0usize..=2,
+        ),
         (1usize..=13, 1usize..=13, any::<u64>()),
     )
-        .prop_map(|((n, c, f), (kh, kw, sh, sw, ph, pw), (h, w, seed))| ConvCase {
-            n,
-            c,
-            f,
-            h,
-            w,
-            k: [kh, kw],
-            s: [sh, sw],
-            p: [ph, pw],
-            seed,
-        })
+        .prop_map(
+            |((n, c, f), (kh, kw, sh, sw, ph, pw), (h, w, seed))| ConvCase {
+                n,
+                c,
+                f,
+                h,
+                w,
+                k: [kh, kw],
+                s: [sh, sw],
+                p: [ph, pw],
+                seed,
+            },
+        )
         .prop_filter("kernel must fit the padded input", |c| {
             c.k[0] <= c.h + 2 * c.p[0] && c.k[1] <= c.w + 2 * c.p[1]
         })
@@ -92,6 +101,7 @@ proptest! {
         let dw = reference::conv2d_weight_grad(x.view(), dy.view(), case.k, case.s, case.p).unwrap();
         let db = reference::conv2d_bias_grad(dy.view());
         assert_close("dx", &grads.dx, &dx, 1e-5);
+        let dx = dx.clone();
         assert_close("dw", &grads.dw, &dw, 1e-5);
         assert_close("db", &grads.db, &db, 1e-5);
         // The standalone kernels agree with the combined one to the bit.
@@ -101,6 +111,11 @@ proptest! {
         prop_assert_eq!(dw_alone, grads.dw);
         prop_assert_eq!(db_alone, grads.db);
         prop_assert_eq!(dx_alone, grads.dx);
+        // Both input-gradient methods, whichever the automatic choice is.
+        for method in [ct::InputGradMethod::DilatedConv, ct::InputGradMethod::Col2Im] {
+            let dx_m = ct::conv2d_input_grad_with(method, dy.view(), w.view(), [case.h, case.w], case.s, case.p).unwrap();
+            assert_close(&format!("dx {method:?}"), &dx_m, &dx, 1e-5);
+        }
     }
 
     #[test]

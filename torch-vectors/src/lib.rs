@@ -24,7 +24,9 @@ use serde_json::Value;
 #[non_exhaustive]
 pub enum VectorError {
     /// The file could not be read.
-    #[error("cannot read test vectors {path}: {source} (set NN_TESTVECTORS to the folder holding the PyTorch vectors, or restore testdata/torch/)")]
+    #[error(
+        "cannot read test vectors {path}: {source} (set NN_TESTVECTORS to the folder holding the PyTorch vectors, or restore testdata/torch/)"
+    )]
     Io {
         /// The file.
         path: PathBuf,
@@ -174,7 +176,9 @@ impl Case {
             .map(|v| {
                 v.as_u64()
                     .and_then(|u| usize::try_from(u).ok())
-                    .ok_or_else(|| self.problem(field, "holds a value that is not a non-negative integer"))
+                    .ok_or_else(|| {
+                        self.problem(field, "holds a value that is not a non-negative integer")
+                    })
             })
             .collect()
     }

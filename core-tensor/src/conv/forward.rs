@@ -71,7 +71,9 @@ pub fn conv2d(
         for (bi, mut image) in out.outer_iter_mut().enumerate() {
             for (mut dst, src) in image.outer_iter_mut().zip(y.outer_iter()) {
                 let src = src.slice(s![bi * plane..(bi + 1) * plane]);
-                let src = src.into_shape_with_order(dst.raw_dim()).map_err(layout_error(OP))?;
+                let src = src
+                    .into_shape_with_order(dst.raw_dim())
+                    .map_err(layout_error(OP))?;
                 dst.assign(&src);
             }
         }
@@ -86,7 +88,6 @@ pub(crate) fn weight_matrix<'a>(
     w: &ArrayView4<'a, f32>,
     g: &Geometry,
 ) -> Result<ndarray::ArrayView2<'a, f32>> {
-    w.clone()
-        .into_shape_with_order((g.out_channels, g.patch_len()))
+    (*w).into_shape_with_order((g.out_channels, g.patch_len()))
         .map_err(layout_error(op))
 }

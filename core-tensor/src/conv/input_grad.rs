@@ -7,12 +7,51 @@
 //! negative, and adding the rows and columns the forward pass dropped when the stride does not
 //! divide `H + 2·PH - KH`), and convolve it with the kernel rotated by 180° and with its in/out
 //! channels swapped. [`dilate_pad`] is the first step and [`rotate_kernel`] the second.
+//!
+//! Most of the dilated grid is zeros whenever the output is small next to the input: at LeNet5's
+//! third layer a 1x1 `dy` is padded to 9x9, so 24 of every 25 products are with an inserted zero.
+//! The same sum without those products is the transposed convolution (col2im): each `dy` element
+//! meets the rotated kernel exactly where col2im adds `dy · w` back onto the input window it came
+//! from. [`InputGradMethod`] names both; [`conv2d_input_grad`] picks the one with fewer products,
+//! [`conv2d_input_grad_with`] takes the caller's choice. Both are checked against the naive
+//! reference and PyTorch.
 
-use ndarray::{Array4, ArrayView4, Axis};
+use ndarray::{Array2, Array4, ArrayView4, Axis, linalg::general_mat_mul};
 
-use crate::conv::forward::conv2d;
-use crate::error::Result;
+use crate::conv::forward::{conv2d, weight_matrix};
+use crate::conv::gather_dy;
+use crate::error::{Result, TensorError};
 use crate::geometry::Geometry;
+use crate::parallel::for_each_chunk_mut;
+use crate::window::{add_columns, contiguous};
+
+/// How [`conv2d_input_grad_with`] computes dL/dx. Both give the same sum (up to the order of
+/// floating-point additions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputGradMethod {
+    /// The stride-dilated convolution, literally: [`dilate_pad`] the gradient, then a stride-1
+    /// [`conv2d`] with [`rotate_kernel`]. `N·C·H·W·F·KH·KW` multiply-adds, zeros included.
+    DilatedConv,
+    /// The same sum with the inserted zeros skipped: `dcols = Wᵀ · dY` per chunk of images (one
+    /// GEMM), then each column added back onto the input window it belongs to (col2im).
+    /// `N·F·OH·OW·C·KH·KW` multiply-adds, as many as the forward pass.
+    Col2Im,
+}
+
+impl InputGradMethod {
+    /// The method with fewer multiply-adds for this geometry; on a tie (stride 1, "same" padding)
+    /// col2im, whose GEMM has C·KH·KW rows rather than C (one row at a first layer).
+    pub fn fastest_for(g: &Geometry) -> Self {
+        let dilated = g.input[0] * g.input[1];
+        let direct = g.out_plane();
+        if dilated < direct {
+            Self::DilatedConv
+        } else {
+            Self::Col2Im
+        }
+    }
+}
 
 /// Spreads `dy` (N, F, OH, OW) into the (N, F, H+KH-1, W+KW-1) grid that a stride-1 convolution with
 /// a KH x KW kernel maps back onto the input's (H, W).
@@ -63,7 +102,9 @@ pub fn dilate_pad(
     for (mut dst, src) in out.outer_iter_mut().zip(dy.outer_iter()) {
         for (mut dst, src) in dst.outer_iter_mut().zip(src.outer_iter()) {
             for (oh, src_row) in src.outer_iter().enumerate() {
-                let Some(r) = place(oh, stride[0], kh, padding[0], gh) else { continue };
+                let Some(r) = place(oh, stride[0], kh, padding[0], gh) else {
+                    continue;
+                };
                 for (ow, v) in src_row.iter().enumerate() {
                     if let Some(c) = place(ow, stride[1], kw, padding[1], gw) {
                         dst[[r, c]] = *v;
@@ -92,8 +133,9 @@ pub fn rotate_kernel(w: ArrayView4<'_, f32>) -> Array4<f32> {
     r.as_standard_layout().into_owned()
 }
 
-/// dL/dx of `conv2d(x, w, _, stride, padding)` for the upstream gradient `dy`, by the
-/// stride-dilated convolution: `conv2d(dilate_pad(dy), rotate_kernel(w), stride 1, padding 0)`.
+/// dL/dx of `conv2d(x, w, _, stride, padding)` for the upstream gradient `dy`: the stride-dilated
+/// convolution `conv2d(dilate_pad(dy), rotate_kernel(w), stride 1, padding 0)`, computed by the
+/// [`InputGradMethod`] with fewer multiply-adds for the geometry.
 ///
 /// PyTorch equivalent: `torch.nn.grad.conv2d_input(x.shape, w, dy, stride, padding)`.
 ///
@@ -122,15 +164,91 @@ pub fn conv2d_input_grad(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Result<Array4<f32>> {
-    const OP: &str = "conv2d_input_grad";
-    let (n, f, _, _) = dy.dim();
+    let g = input_geometry(dy, w, input, stride, padding)?;
+    input_grad(dy, w, &g, InputGradMethod::fastest_for(&g))
+}
+
+/// [`conv2d_input_grad`] by the given method.
+///
+/// # Errors
+/// As [`conv2d_input_grad`].
+///
+/// ```
+/// use core_tensor::{InputGradMethod, conv2d_input_grad_with};
+/// use ndarray::Array4;
+/// let dy = Array4::<f32>::ones((2, 3, 2, 2));
+/// let w = Array4::<f32>::ones((3, 1, 3, 3));
+/// let a = conv2d_input_grad_with(InputGradMethod::DilatedConv, dy.view(), w.view(), [5, 5], [2, 2], [0, 0]).unwrap();
+/// let b = conv2d_input_grad_with(InputGradMethod::Col2Im, dy.view(), w.view(), [5, 5], [2, 2], [0, 0]).unwrap();
+/// assert_eq!(a, b);
+/// ```
+pub fn conv2d_input_grad_with(
+    method: InputGradMethod,
+    dy: ArrayView4<'_, f32>,
+    w: ArrayView4<'_, f32>,
+    input: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Result<Array4<f32>> {
+    let g = input_geometry(dy, w, input, stride, padding)?;
+    input_grad(dy, w, &g, method)
+}
+
+const OP: &str = "conv2d_input_grad";
+
+fn input_geometry(
+    dy: ArrayView4<'_, f32>,
+    w: ArrayView4<'_, f32>,
+    input: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Result<Geometry> {
+    let n = dy.shape()[0];
     let c = w.shape().get(1).copied().unwrap_or(0);
     let g = Geometry::conv(OP, &[n, c, input[0], input[1]], w.shape(), stride, padding)?;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
-    debug_assert_eq!(f, g.out_channels);
-    let grid = dilate_pad(dy, input, g.kernel, stride, padding)?;
-    let rotated = rotate_kernel(w);
-    let dx = conv2d(grid.view(), rotated.view(), None, [1, 1], [0, 0])?;
-    debug_assert_eq!(dx.shape(), &g.input_shape());
+    Ok(g)
+}
+
+fn input_grad(
+    dy: ArrayView4<'_, f32>,
+    w: ArrayView4<'_, f32>,
+    g: &Geometry,
+    method: InputGradMethod,
+) -> Result<Array4<f32>> {
+    match method {
+        InputGradMethod::DilatedConv => {
+            let grid = dilate_pad(dy, g.input, g.kernel, g.stride, g.padding)?;
+            let rotated = rotate_kernel(w);
+            conv2d(grid.view(), rotated.view(), None, [1, 1], [0, 0])
+        }
+        InputGradMethod::Col2Im => col2im_input_grad(dy, w, g),
+    }
+}
+
+/// Per chunk of images: `dcols (C·KH·KW x images·P) = Wᵀ · dY`, then col2im into the chunk's dx.
+fn col2im_input_grad(
+    dy: ArrayView4<'_, f32>,
+    w: ArrayView4<'_, f32>,
+    g: &Geometry,
+) -> Result<Array4<f32>> {
+    let dy = dy.as_standard_layout();
+    let dy = contiguous(OP, &dy)?;
+    let w = w.as_standard_layout();
+    let wt = weight_matrix(OP, &w.view(), g)?.reversed_axes();
+    let mut dx = Array4::<f32>::zeros(g.input_shape());
+    for_each_chunk_mut(&mut dx, |images, mut dx| {
+        let count = images.len();
+        let dyt = gather_dy(dy, g, images);
+        let mut dcols = Array2::<f32>::zeros((g.patch_len(), dyt.ncols()));
+        general_mat_mul(1.0, &wt, &dyt, 0.0, &mut dcols);
+        let dcols = contiguous(OP, &dcols)?;
+        let dx = dx.as_slice_mut().ok_or(TensorError::InvalidArgument {
+            op: OP,
+            message: "internal error: a chunk of dx is not contiguous".into(),
+        })?;
+        add_columns(dcols, g, count, dx);
+        Ok::<_, TensorError>(())
+    })?;
     Ok(dx)
 }

@@ -14,5 +14,31 @@ mod weight_grad;
 
 pub use backward::{Conv2dGrads, conv2d_backward};
 pub use forward::conv2d;
-pub use input_grad::{conv2d_input_grad, dilate_pad, rotate_kernel};
+pub use input_grad::{
+    InputGradMethod, conv2d_input_grad, conv2d_input_grad_with, dilate_pad, rotate_kernel,
+};
 pub use weight_grad::{conv2d_bias_grad, conv2d_param_grads, conv2d_weight_grad};
+
+use std::ops::Range;
+
+use ndarray::Array2;
+
+use crate::geometry::Geometry;
+
+/// The chunk's `dy` (images, F, OH, OW) as an F x (images·OH·OW) matrix, columns in (image, oh, ow)
+/// order: the layout of the windows' columns.
+pub(crate) fn gather_dy(dy: &[f32], g: &Geometry, images: Range<usize>) -> Array2<f32> {
+    let f = g.out_channels;
+    let plane = g.out_plane();
+    let count = images.len();
+    let mut out = Array2::<f32>::zeros((f, count * plane));
+    for (fi, mut row) in out.outer_iter_mut().enumerate() {
+        for (bi, n) in images.clone().enumerate() {
+            let src = &dy[(n * f + fi) * plane..][..plane];
+            for (d, s) in row.iter_mut().skip(bi * plane).zip(src) {
+                *d = *s;
+            }
+        }
+    }
+    out
+}

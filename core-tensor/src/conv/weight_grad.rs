@@ -9,10 +9,9 @@
 //! Per-chunk partial sums are added in chunk order, so the result does not depend on the thread
 //! count (see [`crate::parallel`]).
 
-use std::ops::Range;
-
 use ndarray::{Array1, Array2, Array4, ArrayView4, linalg::general_mat_mul};
 
+use crate::conv::gather_dy;
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
 use crate::parallel::map_chunks;
@@ -55,7 +54,10 @@ pub fn conv2d_param_grads(
         let dyt = gather_dy(dy, &g, images);
         let mut dw = Array2::<f32>::zeros((f, g.patch_len()));
         general_mat_mul(1.0, &dyt, &cols.t(), 0.0, &mut dw);
-        let db = dyt.outer_iter().map(|row| sum_in_order(row.iter())).collect::<Array1<f32>>();
+        let db = dyt
+            .outer_iter()
+            .map(|row| sum_in_order(row.iter()))
+            .collect::<Array1<f32>>();
         Ok::<_, TensorError>((dw, db))
     })?;
 
@@ -65,7 +67,9 @@ pub fn conv2d_param_grads(
         dw += pw;
         db += pb;
     }
-    let dw = dw.into_shape_with_order(w_shape).map_err(layout_error(OP))?;
+    let dw = dw
+        .into_shape_with_order(w_shape)
+        .map_err(layout_error(OP))?;
     Ok((dw, db))
 }
 
@@ -128,31 +132,17 @@ pub fn conv2d_bias_grad(dy: ArrayView4<'_, f32>) -> Result<Array1<f32>> {
     let dy = contiguous(OP, &dy)?;
     let partials = map_chunks(g.batch, |images| {
         let dyt = gather_dy(dy, &g, images);
-        Ok::<_, TensorError>(dyt.outer_iter().map(|row| sum_in_order(row.iter())).collect::<Array1<f32>>())
+        Ok::<_, TensorError>(
+            dyt.outer_iter()
+                .map(|row| sum_in_order(row.iter()))
+                .collect::<Array1<f32>>(),
+        )
     })?;
     let mut db = Array1::<f32>::zeros(f);
     for pb in &partials {
         db += pb;
     }
     Ok(db)
-}
-
-/// The chunk's `dy` (images, F, OH, OW) as an F x (images·OH·OW) matrix, columns in (image, oh, ow)
-/// order: the layout of the windows' columns.
-fn gather_dy(dy: &[f32], g: &Geometry, images: Range<usize>) -> Array2<f32> {
-    let f = g.out_channels;
-    let plane = g.out_plane();
-    let count = images.len();
-    let mut out = Array2::<f32>::zeros((f, count * plane));
-    for (fi, mut row) in out.outer_iter_mut().enumerate() {
-        for (bi, n) in images.clone().enumerate() {
-            let src = &dy[(n * f + fi) * plane..][..plane];
-            for (d, s) in row.iter_mut().skip(bi * plane).zip(src) {
-                *d = *s;
-            }
-        }
-    }
-    out
 }
 
 /// A plain left-to-right sum: its order is part of the bit-exactness contract.

@@ -118,7 +118,13 @@ pub fn max_pool2d(
     let shape = g.output_shape();
     let y = to_array4(OP, shape, y)?;
     let argmax = ndarray::Array4::from_shape_vec(shape, argmax).map_err(layout_error(OP))?;
-    Ok((y, MaxPoolMask { argmax, geometry: g }))
+    Ok((
+        y,
+        MaxPoolMask {
+            argmax,
+            geometry: g,
+        },
+    ))
 }
 
 /// dL/dx of max pooling: each `dy` element goes to the one input element its window's mask marks;

@@ -47,6 +47,10 @@ impl<'a> Planes<'a> {
 }
 
 /// Wraps a flat buffer into an (N, C, H, W) array.
-pub(crate) fn to_array4(op: &'static str, shape: [usize; 4], data: Vec<f32>) -> Result<Array4<f32>> {
+pub(crate) fn to_array4(
+    op: &'static str,
+    shape: [usize; 4],
+    data: Vec<f32>,
+) -> Result<Array4<f32>> {
     Array4::from_shape_vec(shape, data).map_err(layout_error(op))
 }
