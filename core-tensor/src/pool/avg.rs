@@ -35,7 +35,7 @@ pub fn avg_pool2d(
     let g = planes.geometry;
     let data = planes.data(OP)?;
     let [_, w] = g.input;
-    let [oh, ow] = g.output;
+    let ow = g.output[1];
     let [kh, kw] = kernel;
     let [sh, sw] = stride;
     let scale = 1.0 / (kh * kw) as f32;
@@ -45,16 +45,20 @@ pub fn avg_pool2d(
     if out_plane > 0 {
         y.par_chunks_mut(out_plane).enumerate().for_each(|(p, y)| {
             let src = &data[p * in_plane..(p + 1) * in_plane];
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let origin = oy * sh * w + ox * sw;
-                    let mut sum = 0.0_f32;
-                    for i in 0..kh {
-                        for &v in &src[origin + i * w..origin + i * w + kw] {
-                            sum += v;
+            // Row by row, tap by tap, all output columns at once (a loop the compiler vectorises);
+            // each window's taps are still added in row-major order.
+            for (oy, y_row) in y.chunks_exact_mut(ow).enumerate() {
+                let top = &src[oy * sh * w..];
+                for i in 0..kh {
+                    for j in 0..kw {
+                        let taps = top[i * w + j..].iter().step_by(sw);
+                        for (acc, &v) in y_row.iter_mut().zip(taps) {
+                            *acc += v;
                         }
                     }
-                    y[oy * ow + ox] = sum * scale;
+                }
+                for v in y_row.iter_mut() {
+                    *v *= scale;
                 }
             }
         });
@@ -93,7 +97,7 @@ pub fn avg_pool2d_backward(
     let dy = dy.as_standard_layout();
     let dy = contiguous(OP, &dy)?;
     let [_, w] = input;
-    let [oh, ow] = g.output;
+    let ow = g.output[1];
     let [kh, kw] = kernel;
     let [sh, sw] = stride;
     let scale = 1.0 / (kh * kw) as f32;
@@ -103,13 +107,13 @@ pub fn avg_pool2d_backward(
     if in_plane > 0 {
         dx.par_chunks_mut(in_plane).enumerate().for_each(|(p, dx)| {
             let dy = &dy[p * out_plane..(p + 1) * out_plane];
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let share = dy[oy * ow + ox] * scale;
-                    let origin = oy * sh * w + ox * sw;
-                    for i in 0..kh {
-                        for d in &mut dx[origin + i * w..origin + i * w + kw] {
-                            *d += share;
+            for (oy, dy_row) in dy.chunks_exact(ow).enumerate() {
+                let top = &mut dx[oy * sh * w..];
+                for i in 0..kh {
+                    for j in 0..kw {
+                        let taps = top[i * w + j..].iter_mut().step_by(sw);
+                        for (d, &g) in taps.zip(dy_row) {
+                            *d += g * scale;
                         }
                     }
                 }

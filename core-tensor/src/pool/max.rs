@@ -81,7 +81,7 @@ pub fn max_pool2d(
     let g = planes.geometry;
     let data = planes.data(OP)?;
     let [_, w] = g.input;
-    let [oh, ow] = g.output;
+    let ow = g.output[1];
     let [kh, kw] = kernel;
     let [sh, sw] = stride;
     let in_plane = planes.input_plane();
@@ -95,22 +95,28 @@ pub fn max_pool2d(
             .enumerate()
             .for_each(|(p, (y, am))| {
                 let src = &data[p * in_plane..(p + 1) * in_plane];
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let origin = oy * sh * w + ox * sw;
-                        let mut best = src[origin];
-                        let mut best_k = 0_u32;
-                        for i in 0..kh {
-                            let row = &src[origin + i * w..origin + i * w + kw];
-                            for (j, &v) in row.iter().enumerate() {
-                                if v > best || (v.is_nan() && !best.is_nan()) {
-                                    best = v;
-                                    best_k = (i * kw + j) as u32;
-                                }
+                // Row by row, tap by tap (row-major, so the first maximum wins ties), all output
+                // columns at once: a tight loop of selects that the compiler vectorises.
+                for ((oy, y_row), am_row) in y
+                    .chunks_exact_mut(ow)
+                    .enumerate()
+                    .zip(am.chunks_exact_mut(ow))
+                {
+                    let top = &src[oy * sh * w..];
+                    for i in 0..kh {
+                        for j in 0..kw {
+                            let k = (i * kw + j) as u32;
+                            let taps = top[i * w + j..].iter().step_by(sw);
+                            for ((best, arg), &v) in
+                                y_row.iter_mut().zip(am_row.iter_mut()).zip(taps)
+                            {
+                                // The first tap always takes; later ones only when strictly greater
+                                // (or NaN, which propagates as in PyTorch).
+                                let take = (k == 0) | (v > *best) | (v.is_nan() & !best.is_nan());
+                                *best = if take { v } else { *best };
+                                *arg = if take { k } else { *arg };
                             }
                         }
-                        y[oy * ow + ox] = best;
-                        am[oy * ow + ox] = best_k;
                     }
                 }
             });
