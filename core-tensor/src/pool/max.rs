@@ -113,8 +113,15 @@ pub fn max_pool2d(
                                 // The first tap always takes; later ones only when strictly greater
                                 // (or NaN, which propagates as in PyTorch).
                                 let take = (k == 0) | (v > *best) | (v.is_nan() & !best.is_nan());
-                                *best = if take { v } else { *best };
-                                *arg = if take { k } else { *arg };
+                                // The comparison is unpredictable on real data: ask for a conditional move,
+                                // since a mispredicted branch costs more than the select.
+                                // (On the bits: LLVM turns a float select back into a branch.)
+                                *best = f32::from_bits(std::hint::select_unpredictable(
+                                    take,
+                                    v.to_bits(),
+                                    best.to_bits(),
+                                ));
+                                *arg = std::hint::select_unpredictable(take, k, *arg);
                             }
                         }
                     }
