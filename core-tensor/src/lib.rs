@@ -39,6 +39,8 @@
 //! ## Dependencies
 //! - `ndarray`: the arrays, and its GEMM (`general_mat_mul`, backed by the pure-Rust
 //!   `matrixmultiply` with runtime AVX2/AVX-512/FMA detection).
+//! - `matrixmultiply`: not called directly; named only to switch on its AVX-512 kernel (feature
+//!   `avx512`, still chosen at run time), which ndarray leaves off.
 //! - `rayon`: data parallelism over chunks of the batch.
 //! - `ndarray-rand` and `rand_chacha`: seeded, portable random initialisation.
 //! - `thiserror`: the error enum.
