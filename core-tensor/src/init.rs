@@ -25,7 +25,6 @@
 
 use ndarray::{ArrayD, IxDyn};
 use ndarray_rand::RandomExt;
-use ndarray_rand::rand::SeedableRng;
 use ndarray_rand::rand_distr::{Normal, Uniform};
 
 use crate::error::{Result, TensorError};
@@ -33,9 +32,49 @@ use crate::error::{Result, TensorError};
 /// The random number generator of every initialiser (and, higher up, of shuffling and dropout).
 pub type SeededRng = rand_chacha::ChaCha8Rng;
 
+/// The generator traits, for code that draws from a [`SeededRng`] directly.
+pub use ndarray_rand::rand::{RngCore, SeedableRng};
+
 /// A [`SeededRng`] from a 64-bit seed.
 pub fn seeded_rng(seed: u64) -> SeededRng {
     SeededRng::seed_from_u64(seed)
+}
+
+/// A [`SeededRng`] from a seed and a stream number: independent sequences for, say, each epoch of
+/// a run, each reachable directly (resuming at epoch 7 needs no replay of epochs 1-6).
+///
+/// ```
+/// use core_tensor::init::{RngCore, seeded_stream};
+/// let a = seeded_stream(42, 1).next_u64();
+/// assert_eq!(a, seeded_stream(42, 1).next_u64());
+/// assert_ne!(a, seeded_stream(42, 2).next_u64());
+/// ```
+pub fn seeded_stream(seed: u64, stream: u64) -> SeededRng {
+    let mut rng = SeededRng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// A uniform integer in `0..bound` (`bound > 0`), unbiased (rejection sampling), from 64-bit
+/// draws only, so that the sequence is fixed by the generator alone on every platform.
+///
+/// # Errors
+/// A zero `bound`.
+pub fn uniform_below(rng: &mut SeededRng, bound: u64) -> Result<u64> {
+    if bound == 0 {
+        return Err(TensorError::InvalidArgument {
+            op: "init::uniform_below",
+            message: "the bound must be at least 1".into(),
+        });
+    }
+    // Values below 2^64 mod bound would make the low residues more likely: draw again.
+    let threshold = bound.wrapping_neg() % bound;
+    loop {
+        let v = rng.next_u64();
+        if v >= threshold {
+            return Ok(v % bound);
+        }
+    }
 }
 
 /// (fan_in, fan_out) of a weight shape, as PyTorch computes them.

@@ -1,0 +1,143 @@
+//! Batches in a seeded order.
+
+use core_tensor::init::{seeded_stream, uniform_below};
+
+use crate::dataset::{Batch, Dataset, Normalization};
+use crate::error::{DataError, Result};
+
+/// Cuts a [`Dataset`] into batches, in a new seeded order every epoch.
+///
+/// The order of epoch `e` is a Fisher-Yates shuffle driven by a ChaCha8 generator seeded with
+/// `seed` on stream `e`: the same seed gives the same order on every machine and thread count,
+/// each epoch's order differs, and any epoch's order can be had directly (a resumed run needs no
+/// replay). Batches are gathered image by image from the `u8` set; the set is never copied whole.
+///
+/// ```
+/// let data = nn_data::Dataset::new(vec![0; 10 * 4], (0..10).collect(), 2, 2).unwrap();
+/// let loader = nn_data::DataLoader::new(&data, 4).unwrap().shuffle(42);
+/// let batches: Vec<_> = loader.epoch(1).collect();
+/// assert_eq!(batches.len(), 3); // 4 + 4 + 2: the last partial batch is kept
+/// assert_eq!(batches[0].images.shape(), &[4, 1, 2, 2]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct DataLoader<'a> {
+    data: &'a Dataset,
+    batch_size: usize,
+    seed: Option<u64>,
+    drop_last: bool,
+    normalization: Normalization,
+}
+
+impl<'a> DataLoader<'a> {
+    /// A loader of `batch_size` images per batch, in the set's own order, keeping the last
+    /// partial batch, with pixels as `x / 255`.
+    ///
+    /// # Errors
+    /// A batch size of zero.
+    pub fn new(data: &'a Dataset, batch_size: usize) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(DataError::InvalidArgument(
+                "the batch size must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            data,
+            batch_size,
+            seed: None,
+            drop_last: false,
+            normalization: Normalization::Unit,
+        })
+    }
+
+    /// Shuffles every epoch from `seed`.
+    pub fn shuffle(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Drops the last batch when it is smaller than the batch size.
+    pub fn drop_last(mut self, drop: bool) -> Self {
+        self.drop_last = drop;
+        self
+    }
+
+    /// How pixels become `f32`.
+    pub fn normalization(mut self, normalization: Normalization) -> Self {
+        self.normalization = normalization;
+        self
+    }
+
+    /// The batch size.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The number of batches per epoch.
+    pub fn num_batches(&self) -> usize {
+        if self.drop_last {
+            self.data.len() / self.batch_size
+        } else {
+            self.data.len().div_ceil(self.batch_size)
+        }
+    }
+
+    /// The order in which epoch `epoch` visits the images (all of them, each once).
+    pub fn order(&self, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.data.len()).collect();
+        if let Some(seed) = self.seed {
+            let mut rng = seeded_stream(seed, epoch as u64);
+            for i in (1..order.len()).rev() {
+                // `i + 1 >= 2` so the bound is never zero.
+                let j = uniform_below(&mut rng, i as u64 + 1).unwrap_or(0) as usize;
+                order.swap(i, j);
+            }
+        }
+        order
+    }
+
+    /// The batches of epoch `epoch`.
+    pub fn epoch(&self, epoch: usize) -> Batches<'a> {
+        Batches {
+            data: self.data,
+            order: self.order(epoch),
+            batch_size: self.batch_size,
+            next: 0,
+            remaining: self.num_batches(),
+            normalization: self.normalization,
+        }
+    }
+}
+
+/// The batches of one epoch; see [`DataLoader::epoch`].
+#[derive(Debug, Clone)]
+pub struct Batches<'a> {
+    data: &'a Dataset,
+    order: Vec<usize>,
+    batch_size: usize,
+    next: usize,
+    remaining: usize,
+    normalization: Normalization,
+}
+
+impl Iterator for Batches<'_> {
+    type Item = Batch;
+
+    fn next(&mut self) -> Option<Batch> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let end = (self.next + self.batch_size).min(self.order.len());
+        let batch = self
+            .data
+            .gather(&self.order[self.next..end], self.normalization);
+        self.next = end;
+        Some(batch)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Batches<'_> {}
