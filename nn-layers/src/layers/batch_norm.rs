@@ -1,0 +1,317 @@
+//! Batch normalisation.
+
+use core_tensor::Tensor;
+use ndarray::{Array1, Array3, ArrayD, Axis, Ix1};
+
+use crate::error::{LayerError, Result};
+use crate::layer::{Layer, Mode, Param, bad_input, check_grad, no_forward};
+
+/// The configuration of a [`BatchNormalization`] layer.
+///
+/// PyTorch equivalent: `torch.nn.BatchNorm2d(num_features, eps, momentum, affine)` for 4-D input,
+/// `torch.nn.BatchNorm1d` for 2-D input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchNormConfig {
+    /// Channels (4-D input) or features (2-D input).
+    pub num_features: usize,
+    /// Added to the variance; default 1e-5.
+    pub eps: f32,
+    /// Weight of the new batch in the running statistics; default 0.1.
+    pub momentum: f32,
+    /// Learnable scale (`weight`, γ) and shift (`bias`, β); default true.
+    pub affine: bool,
+}
+
+impl BatchNormConfig {
+    /// PyTorch's defaults: eps 1e-5, momentum 0.1, affine.
+    pub fn new(num_features: usize) -> Self {
+        Self {
+            num_features,
+            eps: 1e-5,
+            momentum: 0.1,
+            affine: true,
+        }
+    }
+
+    /// Sets eps.
+    pub fn with_eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Sets the momentum.
+    pub fn with_momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Turns the affine parameters on or off.
+    pub fn with_affine(mut self, affine: bool) -> Self {
+        self.affine = affine;
+        self
+    }
+
+    /// Builds the layer: γ = 1, β = 0, running mean 0 and variance 1, as PyTorch.
+    ///
+    /// # Errors
+    /// Zero features, a non-positive eps or a momentum outside [0, 1].
+    pub fn init(&self) -> Result<BatchNormalization> {
+        let c = self;
+        if c.num_features == 0
+            || !(c.eps > 0.0 && c.eps.is_finite())
+            || !(0.0..=1.0).contains(&c.momentum)
+        {
+            return Err(LayerError::Config {
+                layer: "BatchNormalization".into(),
+                message: format!("needs features >= 1, eps > 0 and momentum in [0, 1], got {c:?}"),
+            });
+        }
+        let n = c.num_features;
+        Ok(BatchNormalization {
+            config: *c,
+            gamma: c.affine.then(|| Param::new(ArrayD::ones(vec![n]))),
+            beta: c.affine.then(|| Param::new(ArrayD::zeros(vec![n]))),
+            running_mean: ArrayD::zeros(vec![n]),
+            running_var: ArrayD::ones(vec![n]),
+            cache: None,
+        })
+    }
+}
+
+/// What the train-mode forward pass keeps for backward.
+#[derive(Debug, Clone)]
+struct Cache {
+    /// x̂ as (N, C, S).
+    xhat: Array3<f32>,
+    /// 1 / √(σ² + eps) per channel.
+    inv_std: Array1<f32>,
+    shape: Vec<usize>,
+}
+
+/// Batch normalisation per channel of (N, C, H, W) input (over N, H, W) or per feature of (N, C)
+/// input (over N).
+///
+/// Train mode: `y = γ (x - μ_B) / √(σ²_B + eps) + β` with the batch mean and (biased) variance;
+/// the running statistics move by `momentum` towards μ_B and the *unbiased* batch variance. Eval
+/// mode uses the running statistics instead.
+///
+/// Backward (train mode), with `m` values per channel and `g = dy · γ`:
+/// `dx = (1/m) / √(σ² + eps) · (m·g - Σg - x̂ Σ(g·x̂))`, `dγ = Σ dy·x̂`, `dβ = Σ dy`.
+#[derive(Debug, Clone)]
+pub struct BatchNormalization {
+    config: BatchNormConfig,
+    gamma: Option<Param>,
+    beta: Option<Param>,
+    running_mean: Tensor,
+    running_var: Tensor,
+    cache: Option<Cache>,
+}
+
+impl BatchNormalization {
+    /// The configuration.
+    pub fn config(&self) -> &BatchNormConfig {
+        &self.config
+    }
+
+    /// The running mean per channel.
+    pub fn running_mean(&self) -> &Tensor {
+        &self.running_mean
+    }
+
+    /// The running (unbiased) variance per channel.
+    pub fn running_var(&self) -> &Tensor {
+        &self.running_var
+    }
+
+    /// x as (N, C, S) (S = H·W, or 1 for 2-D input).
+    fn as_channels(&self, x: &Tensor) -> Result<Array3<f32>> {
+        let c = self.config.num_features;
+        let shape = x.shape();
+        let ok = matches!(shape.len(), 2 | 4) && shape[1] == c;
+        if !ok {
+            return Err(bad_input(
+                self,
+                &format!("(N, {c}) or (N, {c}, H, W)"),
+                shape,
+            ));
+        }
+        let s: usize = shape[2..].iter().product();
+        x.as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((shape[0], c, s))
+            .map_err(|_| bad_input(self, &format!("(N, {c}) or (N, {c}, H, W)"), shape))
+    }
+
+    fn affine(&self) -> (Array1<f32>, Array1<f32>) {
+        let n = self.config.num_features;
+        let one = |p: &Option<Param>, default: f32| {
+            p.as_ref()
+                .and_then(|p| p.value.clone().into_dimensionality::<Ix1>().ok())
+                .unwrap_or_else(|| Array1::from_elem(n, default))
+        };
+        (one(&self.gamma, 1.0), one(&self.beta, 0.0))
+    }
+}
+
+impl Layer for BatchNormalization {
+    fn describe(&self) -> String {
+        let c = &self.config;
+        let mut s = format!("BatchNormalization({}", c.num_features);
+        if c.eps != 1e-5 {
+            s += &format!(", eps={}", c.eps);
+        }
+        if c.momentum != 0.1 {
+            s += &format!(", momentum={}", c.momentum);
+        }
+        if !c.affine {
+            s += ", affine=false";
+        }
+        s + ")"
+    }
+
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let mut x3 = self.as_channels(x)?;
+        let (n, c, s) = x3.dim();
+        let m = n * s;
+        let (gamma, beta) = self.affine();
+        let eps = f64::from(self.config.eps);
+        match mode {
+            Mode::Train => {
+                if m < 2 {
+                    return Err(LayerError::Shape {
+                        layer: self.describe(),
+                        expected: "more than one value per channel in train mode".into(),
+                        got: x.shape().to_vec(),
+                    });
+                }
+                let mut inv_std = Array1::<f32>::zeros(c);
+                let momentum = f64::from(self.config.momentum);
+                for ch in 0..c {
+                    let mut xc = x3.index_axis_mut(Axis(1), ch);
+                    let mean = xc.iter().map(|&v| f64::from(v)).sum::<f64>() / m as f64;
+                    let var = xc
+                        .iter()
+                        .map(|&v| (f64::from(v) - mean).powi(2))
+                        .sum::<f64>()
+                        / m as f64;
+                    let inv = 1.0 / (var + eps).sqrt();
+                    xc.mapv_inplace(|v| ((f64::from(v) - mean) * inv) as f32);
+                    inv_std[ch] = inv as f32;
+                    let rm = &mut self.running_mean[ch];
+                    *rm = ((1.0 - momentum) * f64::from(*rm) + momentum * mean) as f32;
+                    let unbiased = var * m as f64 / (m as f64 - 1.0);
+                    let rv = &mut self.running_var[ch];
+                    *rv = ((1.0 - momentum) * f64::from(*rv) + momentum * unbiased) as f32;
+                }
+                // x3 now holds x̂.
+                let mut y = x3.clone();
+                for ch in 0..c {
+                    let (g, b) = (gamma[ch], beta[ch]);
+                    y.index_axis_mut(Axis(1), ch).mapv_inplace(|v| g * v + b);
+                }
+                self.cache = Some(Cache {
+                    xhat: x3,
+                    inv_std,
+                    shape: x.shape().to_vec(),
+                });
+                Ok(y.into_shape_with_order(x.shape())
+                    .map_err(|_| bad_input(self, "(N, C, ...)", x.shape()))?)
+            }
+            Mode::Eval => {
+                for ch in 0..c {
+                    let mean = self.running_mean[ch];
+                    let inv = (1.0 / (f64::from(self.running_var[ch]) + eps).sqrt()) as f32;
+                    let (g, b) = (gamma[ch], beta[ch]);
+                    x3.index_axis_mut(Axis(1), ch)
+                        .mapv_inplace(|v| g * ((v - mean) * inv) + b);
+                }
+                Ok(x3
+                    .into_shape_with_order(x.shape())
+                    .map_err(|_| bad_input(self, "(N, C, ...)", x.shape()))?)
+            }
+        }
+    }
+
+    fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
+        let cache = self.cache.as_ref().ok_or_else(|| no_forward(self))?;
+        check_grad(self, &cache.shape, grad)?;
+        let (n, c, s) = cache.xhat.dim();
+        let m = (n * s) as f64;
+        let dy = grad
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((n, c, s))
+            .map_err(|_| bad_input(self, "(N, C, ...)", grad.shape()))?;
+        let (gamma, _) = self.affine();
+        let mut dx = Array3::<f32>::zeros((n, c, s));
+        let mut dgamma = Array1::<f32>::zeros(c);
+        let mut dbeta = Array1::<f32>::zeros(c);
+        for ch in 0..c {
+            let xh = cache.xhat.index_axis(Axis(1), ch);
+            let d = dy.index_axis(Axis(1), ch);
+            let (mut sum_dy, mut sum_dy_xh) = (0.0_f64, 0.0_f64);
+            for (&g, &h) in d.iter().zip(xh.iter()) {
+                sum_dy += f64::from(g);
+                sum_dy_xh += f64::from(g) * f64::from(h);
+            }
+            dgamma[ch] = sum_dy_xh as f32;
+            dbeta[ch] = sum_dy as f32;
+            let gm = f64::from(gamma[ch]);
+            let scale = f64::from(cache.inv_std[ch]) / m;
+            let mut out = dx.index_axis_mut(Axis(1), ch);
+            for ((o, &g), &h) in out.iter_mut().zip(d.iter()).zip(xh.iter()) {
+                // (1/m)/σ · (m·γ·dy - γ·Σdy - x̂·γ·Σ(dy·x̂))
+                *o = (scale * gm * (m * f64::from(g) - sum_dy - f64::from(h) * sum_dy_xh)) as f32;
+            }
+        }
+        if let Some(gm) = &mut self.gamma {
+            gm.grad += &dgamma.into_dyn();
+        }
+        if let Some(bt) = &mut self.beta {
+            bt.grad += &dbeta.into_dyn();
+        }
+        let shape = grad.shape().to_vec();
+        dx.into_shape_with_order(shape.clone())
+            .map_err(|_| bad_input(self, "(N, C, ...)", &shape))
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let c = self.config.num_features;
+        match input {
+            [ch] | [ch, _, _] if *ch == c => Ok(input.to_vec()),
+            _ => Err(bad_input(self, &format!("({c}) or ({c}, H, W)"), input)),
+        }
+    }
+
+    fn params(&self) -> Vec<(String, &Param)> {
+        let mut v = Vec::new();
+        if let (Some(g), Some(b)) = (&self.gamma, &self.beta) {
+            v.push(("weight".to_string(), g));
+            v.push(("bias".to_string(), b));
+        }
+        v
+    }
+
+    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
+        let mut v = Vec::new();
+        if let (Some(g), Some(b)) = (&mut self.gamma, &mut self.beta) {
+            v.push(("weight".to_string(), g));
+            v.push(("bias".to_string(), b));
+        }
+        v
+    }
+
+    fn buffers(&self) -> Vec<(String, &Tensor)> {
+        vec![
+            ("running_mean".to_string(), &self.running_mean),
+            ("running_var".to_string(), &self.running_var),
+        ]
+    }
+
+    fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)> {
+        vec![
+            ("running_mean".to_string(), &mut self.running_mean),
+            ("running_var".to_string(), &mut self.running_var),
+        ]
+    }
+}

@@ -1,0 +1,227 @@
+//! 2-D convolution layer.
+
+use core_tensor::init::{SeededRng, default_bias, default_weight};
+use core_tensor::{Tensor, conv2d, conv2d_input_grad, conv2d_param_grads, output_size};
+use ndarray::{Array4, Ix1, Ix4};
+
+use crate::error::{LayerError, Result};
+use crate::layer::{Layer, Mode, Param, bad_input, check_grad, no_forward, view_as};
+
+/// The configuration of a [`Conv2D`] layer.
+///
+/// PyTorch equivalent: `torch.nn.Conv2d(in_channels, out_channels, kernel, stride, padding, bias)`.
+///
+/// ```
+/// use nn_layers::Conv2DConfig;
+/// let conv = Conv2DConfig::new(1, 6, [5, 5]).with_padding([2, 2]).init(&mut core_tensor::init::seeded_rng(0)).unwrap();
+/// assert_eq!(nn_layers::Layer::num_params(&conv), 6 * 25 + 6);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2DConfig {
+    /// Input channels C.
+    pub in_channels: usize,
+    /// Output channels F.
+    pub out_channels: usize,
+    /// (KH, KW).
+    pub kernel: [usize; 2],
+    /// (SH, SW); default (1, 1).
+    pub stride: [usize; 2],
+    /// Zeros added on each side, (PH, PW); default (0, 0).
+    pub padding: [usize; 2],
+    /// Whether there is a bias; default true.
+    pub bias: bool,
+}
+
+impl Conv2DConfig {
+    /// `in_channels` -> `out_channels` with a `kernel` (KH, KW), stride 1, no padding, with bias.
+    pub fn new(in_channels: usize, out_channels: usize, kernel: [usize; 2]) -> Self {
+        Self {
+            in_channels,
+            out_channels,
+            kernel,
+            stride: [1, 1],
+            padding: [0, 0],
+            bias: true,
+        }
+    }
+
+    /// Sets the stride.
+    pub fn with_stride(mut self, stride: [usize; 2]) -> Self {
+        self.stride = stride;
+        self
+    }
+
+    /// Sets the padding.
+    pub fn with_padding(mut self, padding: [usize; 2]) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    /// Turns the bias on or off.
+    pub fn with_bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+
+    /// Builds the layer with PyTorch's default initialisation (Kaiming-uniform weight, bias
+    /// U(-1/√fan_in, 1/√fan_in)) drawn from `rng`.
+    ///
+    /// # Errors
+    /// A zero channel count, kernel or stride.
+    pub fn init(&self, rng: &mut SeededRng) -> Result<Conv2D> {
+        let c = self;
+        if c.in_channels == 0
+            || c.out_channels == 0
+            || c.kernel.contains(&0)
+            || c.stride.contains(&0)
+        {
+            return Err(LayerError::Config {
+                layer: "Conv2D".into(),
+                message: format!("channels, kernel and stride must be at least 1, got {c:?}"),
+            });
+        }
+        let shape = [c.out_channels, c.in_channels, c.kernel[0], c.kernel[1]];
+        let weight = Param::new(default_weight(&shape, rng)?);
+        let fan_in = c.in_channels * c.kernel[0] * c.kernel[1];
+        let bias = if c.bias {
+            Some(Param::new(default_bias(c.out_channels, fan_in, rng)?))
+        } else {
+            None
+        };
+        Ok(Conv2D {
+            config: *c,
+            weight,
+            bias,
+            input: None,
+            output_shape: Vec::new(),
+        })
+    }
+}
+
+/// 2-D convolution over (N, C, H, W) input: `y = conv2d(x, weight, bias, stride, padding)`.
+///
+/// # Shapes
+/// - input (N, C, H, W), output (N, F, OH, OW)
+/// - `weight` (F, C, KH, KW), `bias` (F)
+///
+/// Backward: dL/dx by the stride-dilated convolution, dL/dw and dL/db summed over the batch (see
+/// `core_tensor::conv2d_input_grad` and `core_tensor::conv2d_param_grads`).
+#[derive(Debug, Clone)]
+pub struct Conv2D {
+    config: Conv2DConfig,
+    weight: Param,
+    bias: Option<Param>,
+    input: Option<Array4<f32>>,
+    output_shape: Vec<usize>,
+}
+
+impl Conv2D {
+    /// The configuration.
+    pub fn config(&self) -> &Conv2DConfig {
+        &self.config
+    }
+
+    fn param_grads(&mut self, grad: &Tensor) -> Result<()> {
+        let x = self.input.as_ref().ok_or_else(|| no_forward(self))?;
+        check_grad(self, &self.output_shape, grad)?;
+        let dy = view_as::<Ix4>(self, grad, "(N, F, OH, OW)")?;
+        let c = self.config;
+        let (dw, db) = conv2d_param_grads(x.view(), dy, c.kernel, c.stride, c.padding)?;
+        self.weight.grad += &dw.into_dyn();
+        if let Some(b) = &mut self.bias {
+            b.grad += &db.into_dyn();
+        }
+        Ok(())
+    }
+}
+
+impl Layer for Conv2D {
+    fn describe(&self) -> String {
+        let c = &self.config;
+        let mut s = format!(
+            "Conv2D({}, {}, kernel=({}, {})",
+            c.in_channels, c.out_channels, c.kernel[0], c.kernel[1]
+        );
+        if c.stride != [1, 1] {
+            s += &format!(", stride=({}, {})", c.stride[0], c.stride[1]);
+        }
+        if c.padding != [0, 0] {
+            s += &format!(", padding=({}, {})", c.padding[0], c.padding[1]);
+        }
+        if !c.bias {
+            s += ", bias=false";
+        }
+        s + ")"
+    }
+
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let c = self.config;
+        let x4 = view_as::<Ix4>(self, x, &format!("(N, {}, H, W)", c.in_channels))?;
+        if x4.shape()[1] != c.in_channels {
+            return Err(bad_input(
+                self,
+                &format!("(N, {}, H, W)", c.in_channels),
+                x.shape(),
+            ));
+        }
+        let w = view_as::<Ix4>(self, &self.weight.value, "(F, C, KH, KW)")?;
+        let b = match &self.bias {
+            Some(b) => Some(view_as::<Ix1>(self, &b.value, "(F)")?),
+            None => None,
+        };
+        let y = conv2d(x4, w, b, c.stride, c.padding)?;
+        if mode == Mode::Train {
+            self.input = Some(x4.to_owned());
+            self.output_shape = y.shape().to_vec();
+        }
+        Ok(y.into_dyn())
+    }
+
+    fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
+        self.param_grads(grad)?;
+        let dy = view_as::<Ix4>(self, grad, "(N, F, OH, OW)")?;
+        let w = view_as::<Ix4>(self, &self.weight.value, "(F, C, KH, KW)")?;
+        let (_, _, h, wd) = self.input.as_ref().ok_or_else(|| no_forward(self))?.dim();
+        let c = self.config;
+        Ok(conv2d_input_grad(dy, w, [h, wd], c.stride, c.padding)?.into_dyn())
+    }
+
+    fn backward_params_only(&mut self, grad: &Tensor) -> Result<()> {
+        self.param_grads(grad)
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let c = &self.config;
+        let expected = format!(
+            "({}, H, W) with H + 2·{} >= {} and W + 2·{} >= {}",
+            c.in_channels, c.padding[0], c.kernel[0], c.padding[1], c.kernel[1]
+        );
+        match input {
+            &[ch, h, w] if ch == c.in_channels => {
+                let oh = output_size(h, c.kernel[0], c.stride[0], c.padding[0]);
+                let ow = output_size(w, c.kernel[1], c.stride[1], c.padding[1]);
+                match (oh, ow) {
+                    (Some(oh), Some(ow)) => Ok(vec![c.out_channels, oh, ow]),
+                    _ => Err(bad_input(self, &expected, input)),
+                }
+            }
+            _ => Err(bad_input(self, &expected, input)),
+        }
+    }
+
+    fn params(&self) -> Vec<(String, &Param)> {
+        let mut v = vec![("weight".to_string(), &self.weight)];
+        if let Some(b) = &self.bias {
+            v.push(("bias".to_string(), b));
+        }
+        v
+    }
+
+    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
+        let mut v = vec![("weight".to_string(), &mut self.weight)];
+        if let Some(b) = &mut self.bias {
+            v.push(("bias".to_string(), b));
+        }
+        v
+    }
+}

@@ -1,0 +1,26 @@
+//! The layers, one file each.
+
+mod batch_norm;
+mod conv2d;
+mod dropout;
+pub(crate) mod elementwise;
+mod flatten;
+mod leaky_relu;
+mod linear;
+mod pooling;
+mod relu;
+pub(crate) mod sigmoid;
+pub(crate) mod softmax;
+mod tanh;
+
+pub use batch_norm::{BatchNormConfig, BatchNormalization};
+pub use conv2d::{Conv2D, Conv2DConfig};
+pub use dropout::Dropout;
+pub use flatten::Flatten;
+pub use leaky_relu::LeakyRelu;
+pub use linear::{Linear, LinearConfig};
+pub use pooling::{AvgPooling, MaxPooling, PoolConfig};
+pub use relu::Relu;
+pub use sigmoid::Sigmoid;
+pub use softmax::Softmax;
+pub use tanh::Tanh;

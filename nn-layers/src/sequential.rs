@@ -1,0 +1,260 @@
+//! `Sequential`: layers in a row, shape-checked when built (the seed's `Unit`).
+
+use std::fmt;
+
+use core_tensor::Tensor;
+
+use crate::error::{LayerError, Result};
+use crate::layer::{Layer, Mode, Param, bad_input};
+
+/// Layers applied one after the other, checked for shape as they are added.
+///
+/// Built for the shape of one input sample (no batch dimension): every [`Sequential::add`] asks
+/// the new layer for its output shape, so a mismatch is an error naming the layer's position,
+/// the layer, and both shapes, before any data flows. Parameters and buffers carry path names
+/// (`0.weight`, `3.running_mean`, `2.0.bias` for nested networks), as PyTorch's `state_dict`.
+///
+/// PyTorch equivalent: `torch.nn.Sequential(...)`.
+///
+/// ```
+/// use nn_layers::{Conv2DConfig, Flatten, Layer, LinearConfig, Mode, Relu, Sequential};
+/// use core_tensor::init::seeded_rng;
+/// let rng = &mut seeded_rng(0);
+/// let net = Sequential::new(&[1, 8, 8])
+///     .add(Conv2DConfig::new(1, 2, [3, 3]).init(rng).unwrap()).unwrap()
+///     .add(Relu::new()).unwrap()
+///     .add(Flatten::new()).unwrap();
+/// assert_eq!(net.output_sample_shape(), &[72]);
+/// // A layer that does not fit is refused, naming both shapes.
+/// let err = net.add(LinearConfig::new(50, 10).init(rng).unwrap()).unwrap_err();
+/// assert!(err.to_string().contains("layer 3 (Linear(50, 10))") && err.to_string().contains("[72]"));
+/// ```
+#[derive(Debug)]
+pub struct Sequential {
+    input_shape: Vec<usize>,
+    layers: Vec<Box<dyn Layer>>,
+    shapes: Vec<Vec<usize>>,
+}
+
+impl Sequential {
+    /// An empty network for input samples of `input_shape` (e.g. `[1, 28, 28]`).
+    pub fn new(input_shape: &[usize]) -> Self {
+        Self {
+            input_shape: input_shape.to_vec(),
+            layers: Vec::new(),
+            shapes: Vec::new(),
+        }
+    }
+
+    /// Appends a layer after checking that it takes the current output shape.
+    ///
+    /// # Errors
+    /// [`LayerError::InLayer`] naming the layer's position, the layer and the shapes.
+    // `add` as in Keras' `model.add(layer)`; it is not arithmetic, so `std::ops::Add` would mislead.
+    #[allow(clippy::should_implement_trait)]
+    pub fn add(mut self, layer: impl Layer + 'static) -> Result<Self> {
+        self.push(Box::new(layer))?;
+        Ok(self)
+    }
+
+    /// Appends a boxed layer after checking its input shape.
+    ///
+    /// # Errors
+    /// As [`Sequential::add`].
+    pub fn push(&mut self, layer: Box<dyn Layer>) -> Result<()> {
+        let index = self.layers.len();
+        let out = layer
+            .output_shape(self.output_sample_shape())
+            .map_err(|e| in_layer(index, layer.as_ref(), e))?;
+        self.layers.push(layer);
+        self.shapes.push(out);
+        Ok(())
+    }
+
+    /// The shape of one input sample.
+    pub fn input_sample_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    /// The shape of one output sample.
+    pub fn output_sample_shape(&self) -> &[usize] {
+        self.shapes.last().map_or(&self.input_shape, Vec::as_slice)
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+
+    /// The layers, mutably.
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
+        &mut self.layers
+    }
+
+    /// The number of layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether there are no layers.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    fn check_input(&self, x: &Tensor) -> Result<()> {
+        if x.ndim() == self.input_shape.len() + 1 && x.shape()[1..] == self.input_shape[..] {
+            return Ok(());
+        }
+        Err(bad_input(
+            self,
+            &format!("(N, {})", join(&self.input_shape)),
+            x.shape(),
+        ))
+    }
+}
+
+fn in_layer(index: usize, layer: &dyn Layer, e: LayerError) -> LayerError {
+    LayerError::InLayer {
+        index,
+        layer: layer.describe(),
+        source: Box::new(e),
+    }
+}
+
+fn join(shape: &[usize]) -> String {
+    shape
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Layer for Sequential {
+    fn describe(&self) -> String {
+        format!("Sequential({} layers)", self.layers.len())
+    }
+
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.check_input(x)?;
+        let mut h = x.clone();
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            h = layer
+                .forward(&h, mode)
+                .map_err(|e| in_layer(i, layer.as_ref(), e))?;
+        }
+        Ok(h)
+    }
+
+    fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
+        let mut g = grad.clone();
+        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+            g = layer
+                .backward(&g)
+                .map_err(|e| in_layer(i, layer.as_ref(), e))?;
+        }
+        Ok(g)
+    }
+
+    /// Like `backward`, but the first layer skips dL/dx (nobody needs the gradient of the data).
+    fn backward_params_only(&mut self, grad: &Tensor) -> Result<()> {
+        let mut g = grad.clone();
+        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+            if i == 0 {
+                layer
+                    .backward_params_only(&g)
+                    .map_err(|e| in_layer(i, layer.as_ref(), e))?;
+            } else {
+                g = layer
+                    .backward(&g)
+                    .map_err(|e| in_layer(i, layer.as_ref(), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        if input == self.input_shape.as_slice() {
+            Ok(self.output_sample_shape().to_vec())
+        } else {
+            Err(bad_input(
+                self,
+                &format!("({})", join(&self.input_shape)),
+                input,
+            ))
+        }
+    }
+
+    fn params(&self) -> Vec<(String, &Param)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                l.params()
+                    .into_iter()
+                    .map(move |(n, p)| (format!("{i}.{n}"), p))
+            })
+            .collect()
+    }
+
+    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                l.params_mut()
+                    .into_iter()
+                    .map(move |(n, p)| (format!("{i}.{n}"), p))
+            })
+            .collect()
+    }
+
+    fn buffers(&self) -> Vec<(String, &Tensor)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                l.buffers()
+                    .into_iter()
+                    .map(move |(n, b)| (format!("{i}.{n}"), b))
+            })
+            .collect()
+    }
+
+    fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)> {
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                l.buffers_mut()
+                    .into_iter()
+                    .map(move |(n, b)| (format!("{i}.{n}"), b))
+            })
+            .collect()
+    }
+}
+
+/// The summary: every layer with its output shape and parameter count, as PyTorch and the seed
+/// print them.
+impl fmt::Display for Sequential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.layers.iter().map(|l| l.describe()).collect();
+        let width = names.iter().map(String::len).max().unwrap_or(5).max(5);
+        writeln!(f, "Sequential: input (N, {})", join(&self.input_shape))?;
+        writeln!(
+            f,
+            "{:>3}  {:width$}  {:<16}  {:>8}",
+            "#", "layer", "output shape", "params"
+        )?;
+        for (i, ((name, layer), shape)) in
+            names.iter().zip(&self.layers).zip(&self.shapes).enumerate()
+        {
+            let shape = format!("(N, {})", join(shape));
+            writeln!(
+                f,
+                "{i:>3}  {name:width$}  {shape:<16}  {:>8}",
+                layer.num_params()
+            )?;
+        }
+        write!(f, "Trainable parameters: {}", self.num_params())
+    }
+}

@@ -1,0 +1,199 @@
+//! Train and eval modes, bad input, and independence of networks.
+
+use core_tensor::init::seeded_rng;
+use nn_layers::*;
+
+fn ones(shape: &[usize]) -> Tensor {
+    ndarray::ArrayD::ones(shape)
+}
+
+fn ramp(shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    ndarray::ArrayD::from_shape_vec(
+        shape,
+        (0..n).map(|i| (i % 13) as f32 / 13.0 - 0.4).collect(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn dropout_drops_in_train_and_is_identity_in_eval() {
+    let mut d = Dropout::new(0.5, 7).unwrap();
+    let x = ones(&[64, 100]);
+    let eval = d.forward(&x, Mode::Eval).unwrap();
+    assert_eq!(eval, x);
+    let train = d.forward(&x, Mode::Train).unwrap();
+    let zeros = train.iter().filter(|&&v| v == 0.0).count();
+    assert!((2800..3600).contains(&zeros), "{zeros} of 6400 dropped");
+    assert!(train.iter().all(|&v| v == 0.0 || v == 2.0));
+    // The gradient flows through the kept elements only, scaled alike.
+    let dx = d.backward(&ones(&[64, 100])).unwrap();
+    assert_eq!(dx, train);
+    // Same seed, same mask; the next call draws a new one.
+    let mut again = Dropout::new(0.5, 7).unwrap();
+    assert_eq!(again.forward(&x, Mode::Train).unwrap(), train);
+    assert_ne!(again.forward(&x, Mode::Train).unwrap(), train);
+    assert!(Dropout::new(1.0, 0).is_err());
+}
+
+#[test]
+fn batch_norm_uses_batch_statistics_in_train_and_running_ones_in_eval() {
+    let mut bn = BatchNormConfig::new(2).init().unwrap();
+    let x = ramp(&[4, 2, 3, 3]).mapv(|v| v * 5.0 + 3.0);
+    let train = bn.forward(&x, Mode::Train).unwrap();
+    // Batch statistics: each channel of the output has mean 0.
+    for c in 0..2 {
+        let ch = train.index_axis(ndarray::Axis(1), c);
+        assert!(ch.mean().unwrap().abs() < 1e-5);
+    }
+    // Eval after one step: running mean = 0.1 * batch mean, so the output is far from mean 0.
+    let eval = bn.forward(&x, Mode::Eval).unwrap();
+    assert!(eval.index_axis(ndarray::Axis(1), 0).mean().unwrap() > 1.0);
+    assert_ne!(train, eval);
+    // Eval mode does not move the running statistics.
+    let before = bn.running_mean().clone();
+    bn.forward(&x, Mode::Eval).unwrap();
+    assert_eq!(&before, bn.running_mean());
+}
+
+#[test]
+fn shape_mismatch_in_sequential_names_layer_and_shapes() {
+    let rng = &mut seeded_rng(0);
+    let err = Sequential::new(&[1, 28, 28])
+        .add(Conv2DConfig::new(1, 6, [5, 5]).init(rng).unwrap())
+        .unwrap()
+        .add(Conv2DConfig::new(3, 8, [3, 3]).init(rng).unwrap())
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("layer 1") && msg.contains("Conv2D(3, 8") && msg.contains("[6, 24, 24]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn wrong_input_rank_and_shape_are_errors() {
+    let mut net = models::lenet5(&mut seeded_rng(0)).unwrap();
+    let msg = net
+        .forward(&ones(&[4, 28, 28]), Mode::Train)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("(N, 1, 28, 28)") && msg.contains("[4, 28, 28]"),
+        "{msg}"
+    );
+    assert!(net.forward(&ones(&[4, 1, 32, 32]), Mode::Train).is_err());
+    let mut lin = LinearConfig::new(4, 2).init(&mut seeded_rng(0)).unwrap();
+    let msg = lin
+        .forward(&ones(&[3, 5]), Mode::Train)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("(N, 4)") && msg.contains("[3, 5]"), "{msg}");
+    let mut conv = Conv2DConfig::new(2, 2, [3, 3])
+        .init(&mut seeded_rng(0))
+        .unwrap();
+    assert!(conv.forward(&ones(&[1, 2, 2, 2]), Mode::Train).is_err()); // kernel larger than input
+    assert!(conv.forward(&ones(&[1, 3, 5, 5]), Mode::Train).is_err()); // channels
+}
+
+#[test]
+fn backward_before_forward_is_an_error() {
+    let rng = &mut seeded_rng(0);
+    let mut layers: Vec<Box<dyn Layer>> = vec![
+        Box::new(Conv2DConfig::new(1, 1, [2, 2]).init(rng).unwrap()),
+        Box::new(LinearConfig::new(2, 2).init(rng).unwrap()),
+        Box::new(PoolConfig::new([2, 2]).max().unwrap()),
+        Box::new(PoolConfig::new([2, 2]).avg().unwrap()),
+        Box::new(BatchNormConfig::new(2).init().unwrap()),
+        Box::new(Relu::new()),
+        Box::new(Softmax::new()),
+        Box::new(Flatten::new()),
+        Box::new(Dropout::new(0.1, 0).unwrap()),
+    ];
+    for layer in &mut layers {
+        let err = layer.backward(&ones(&[1, 2])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("backward called before a forward pass"),
+            "{}: {err}",
+            layer.describe()
+        );
+    }
+    // Eval mode keeps nothing either.
+    let mut relu = Relu::new();
+    relu.forward(&ones(&[1, 2]), Mode::Eval).unwrap();
+    assert!(relu.backward(&ones(&[1, 2])).is_err());
+}
+
+#[test]
+fn gradient_of_the_wrong_shape_is_an_error() {
+    let mut lin = LinearConfig::new(3, 2).init(&mut seeded_rng(0)).unwrap();
+    lin.forward(&ones(&[4, 3]), Mode::Train).unwrap();
+    let msg = lin.backward(&ones(&[4, 3])).unwrap_err().to_string();
+    assert!(msg.contains("[4, 3]") && msg.contains("[4, 2]"), "{msg}");
+}
+
+#[test]
+fn label_out_of_range_is_an_error() {
+    let logits = ones(&[2, 10]);
+    let err = CrossEntropyLoss::new()
+        .forward(&logits, &[3, 10])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("label 10 at index 1 is outside 0..10"),
+        "{err}"
+    );
+    assert!(CrossEntropyLoss::new().forward(&logits, &[3]).is_err());
+    assert!(MseLoss::new().forward(&logits, &ones(&[2, 9])).is_err());
+}
+
+#[test]
+fn cross_entropy_is_stable_for_huge_logits() {
+    let logits = ndarray::arr2(&[[1000.0_f32, -1000.0, 0.0], [-1000.0, 1000.0, 1000.0]]).into_dyn();
+    let out = CrossEntropyLoss::new().forward(&logits, &[0, 2]).unwrap();
+    assert!(
+        out.loss.is_finite() && (out.loss - 2f32.ln() / 2.0).abs() < 1e-5,
+        "{}",
+        out.loss
+    );
+    assert!(out.grad.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn two_networks_share_nothing() {
+    let mut a = models::lenet5(&mut seeded_rng(1)).unwrap();
+    let b = models::lenet5(&mut seeded_rng(1)).unwrap();
+    let x = ramp(&[2, 1, 28, 28]);
+    let y = a.forward(&x, Mode::Train).unwrap();
+    a.backward(&ones(y.shape())).unwrap();
+    for ((_, pa), (_, pb)) in a.params().into_iter().zip(b.params()) {
+        assert_eq!(pa.value, pb.value);
+        assert!(pb.grad.iter().all(|&g| g == 0.0));
+    }
+    assert!(
+        a.params()
+            .iter()
+            .any(|(_, p)| p.grad.iter().any(|&g| g != 0.0))
+    );
+}
+
+#[test]
+fn summary_lists_layers_shapes_and_counts() {
+    let net = models::lenet5(&mut seeded_rng(0)).unwrap();
+    let s = net.to_string();
+    assert!(
+        s.contains("Conv2D(1, 6, kernel=(5, 5), padding=(2, 2))"),
+        "{s}"
+    );
+    assert!(
+        s.contains("(N, 6, 28, 28)") && s.contains("(N, 120, 1, 1)") && s.contains("(N, 10)"),
+        "{s}"
+    );
+    assert!(s.contains("Trainable parameters: 61706"), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.trim_start().starts_with("9 ") && l.trim_end().ends_with("10164")),
+        "{s}"
+    );
+}

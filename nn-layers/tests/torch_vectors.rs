@@ -1,0 +1,247 @@
+//! The layers against PyTorch's golden vectors, through the layer API, case by case as the files
+//! list them: max |ours - torch| <= tol * max(1, max |torch|), tol 1e-4 (1e-3 for the LeNet5 step).
+
+use core_tensor::init::seeded_rng;
+use nn_layers::*;
+use torch_vectors::{Case, check_close, load};
+
+const TOL: f64 = 1e-4;
+
+struct Checks(Vec<String>);
+
+impl Checks {
+    fn close(&mut self, case: &Case, field: &str, ours: &Tensor, tol: f64) {
+        let torch = case.tensor_f64(field).unwrap();
+        if let Err(e) = check_close(&format!("{} {field}", case.name), ours, &torch, tol) {
+            self.0.push(e);
+        }
+    }
+
+    fn done(self) {
+        assert!(self.0.is_empty(), "{}", self.0.join("\n"));
+    }
+}
+
+fn set_params(layer: &mut dyn Layer, case: &Case, fields: &[&str]) {
+    for ((name, p), field) in layer.params_mut().into_iter().zip(fields) {
+        p.set(case.tensor(field).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {name}: {e}", case.name));
+    }
+}
+
+fn grads(layer: &dyn Layer) -> Vec<Tensor> {
+    layer
+        .params()
+        .into_iter()
+        .map(|(_, p)| p.grad.clone())
+        .collect()
+}
+
+#[test]
+fn conv2d_layer() {
+    let mut checks = Checks(Vec::new());
+    for case in load("conv2d.json").unwrap().cases {
+        let x = case.tensor("x").unwrap();
+        let w = case.tensor("w").unwrap();
+        let [f, c, kh, kw] = [w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]];
+        let config = Conv2DConfig::new(c, f, [kh, kw])
+            .with_stride(case.pair("stride").unwrap())
+            .with_padding(case.pair("padding").unwrap())
+            .with_bias(case.has("b"));
+        let mut layer = config.init(&mut seeded_rng(0)).unwrap();
+        set_params(&mut layer, &case, &["w", "b"]);
+        let y = layer.forward(&x, Mode::Train).unwrap();
+        let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
+        checks.close(&case, "y", &y, TOL);
+        checks.close(&case, "dx", &dx, TOL);
+        let g = grads(&layer);
+        checks.close(&case, "dw", &g[0], TOL);
+        if case.has("db") {
+            checks.close(&case, "db", &g[1], TOL);
+        }
+    }
+    checks.done();
+}
+
+#[test]
+fn linear_layer() {
+    let mut checks = Checks(Vec::new());
+    for case in load("linear.json").unwrap().cases {
+        let w = case.tensor("w").unwrap();
+        let mut layer = LinearConfig::new(w.shape()[1], w.shape()[0])
+            .with_bias(case.has("b"))
+            .init(&mut seeded_rng(0))
+            .unwrap();
+        set_params(&mut layer, &case, &["w", "b"]);
+        let y = layer
+            .forward(&case.tensor("x").unwrap(), Mode::Train)
+            .unwrap();
+        let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
+        checks.close(&case, "y", &y, TOL);
+        checks.close(&case, "dx", &dx, TOL);
+        let g = grads(&layer);
+        checks.close(&case, "dw", &g[0], TOL);
+        if case.has("db") {
+            checks.close(&case, "db", &g[1], TOL);
+        }
+    }
+    checks.done();
+}
+
+#[test]
+fn pooling_layers() {
+    let mut checks = Checks(Vec::new());
+    for case in load("pool.json").unwrap().cases {
+        let config =
+            PoolConfig::new(case.pair("kernel").unwrap()).with_stride(case.pair("stride").unwrap());
+        let mut layer: Box<dyn Layer> = match case.str("kind").unwrap() {
+            "max" => Box::new(config.max().unwrap()),
+            "avg" => Box::new(config.avg().unwrap()),
+            other => panic!("{}: unknown kind {other}", case.name),
+        };
+        let y = layer
+            .forward(&case.tensor("x").unwrap(), Mode::Train)
+            .unwrap();
+        let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
+        checks.close(&case, "y", &y, TOL);
+        checks.close(&case, "dx", &dx, TOL);
+    }
+    checks.done();
+}
+
+#[test]
+fn batch_normalization_train_running_stats_and_eval() {
+    let mut checks = Checks(Vec::new());
+    for case in load("batchnorm.json").unwrap().cases {
+        let x = case.tensor("x").unwrap();
+        let config = BatchNormConfig::new(x.shape()[1])
+            .with_eps(case.f64("eps").unwrap() as f32)
+            .with_momentum(case.f64("momentum").unwrap() as f32);
+        let mut layer = config.init().unwrap();
+        set_params(&mut layer, &case, &["gamma", "beta"]);
+        for ((_, b), field) in layer
+            .buffers_mut()
+            .into_iter()
+            .zip(["running_mean_before", "running_var_before"])
+        {
+            *b = case.tensor(field).unwrap();
+        }
+        let y = layer.forward(&x, Mode::Train).unwrap();
+        let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
+        checks.close(&case, "y", &y, TOL);
+        checks.close(&case, "dx", &dx, TOL);
+        let g = grads(&layer);
+        checks.close(&case, "dgamma", &g[0], TOL);
+        checks.close(&case, "dbeta", &g[1], TOL);
+        checks.close(&case, "running_mean_after", layer.running_mean(), TOL);
+        checks.close(&case, "running_var_after", layer.running_var(), TOL);
+        let y_eval = layer
+            .forward(&case.tensor("x_eval").unwrap(), Mode::Eval)
+            .unwrap();
+        checks.close(&case, "y_eval", &y_eval, TOL);
+    }
+    checks.done();
+}
+
+#[test]
+fn activations() {
+    let mut checks = Checks(Vec::new());
+    for case in load("activations.json").unwrap().cases {
+        let mut layer: Box<dyn Layer> = match case.name.as_str() {
+            "relu" => Box::new(Relu::new()),
+            "sigmoid" => Box::new(Sigmoid::new()),
+            "tanh" => Box::new(Tanh::new()),
+            "softmax" => Box::new(Softmax::new()),
+            name if name.starts_with("leaky_relu_") => {
+                let slope: f32 = name["leaky_relu_".len()..].parse().unwrap();
+                Box::new(LeakyRelu::new(slope).unwrap())
+            }
+            other => panic!("unknown activation case {other}"),
+        };
+        let y = layer
+            .forward(&case.tensor("x").unwrap(), Mode::Train)
+            .unwrap();
+        let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
+        checks.close(&case, "y", &y, TOL);
+        checks.close(&case, "dx", &dx, TOL);
+    }
+    checks.done();
+}
+
+#[test]
+fn losses() {
+    let mut checks = Checks(Vec::new());
+    for case in load("losses.json").unwrap().cases {
+        let (out, grad_field) = match case.str("kind").unwrap() {
+            "cross_entropy" => {
+                let labels = case.usizes("labels").unwrap();
+                (
+                    CrossEntropyLoss::new()
+                        .forward(&case.tensor("logits").unwrap(), &labels)
+                        .unwrap(),
+                    "dlogits",
+                )
+            }
+            "mse" => (
+                MseLoss::new()
+                    .forward(
+                        &case.tensor("pred").unwrap(),
+                        &case.tensor("target").unwrap(),
+                    )
+                    .unwrap(),
+                "dpred",
+            ),
+            other => panic!("{}: unknown loss {other}", case.name),
+        };
+        let loss = case.f64("loss").unwrap();
+        if (f64::from(out.loss) - loss).abs() > TOL * loss.abs().max(1.0) {
+            checks.0.push(format!(
+                "{} loss: ours {} torch {loss}",
+                case.name, out.loss
+            ));
+        }
+        checks.close(&case, grad_field, &out.grad, TOL);
+    }
+    checks.done();
+}
+
+#[test]
+fn lenet5_logits_loss_and_every_gradient() {
+    let mut checks = Checks(Vec::new());
+    for case in load("lenet5.json").unwrap().cases {
+        let mut net = models::lenet5(&mut seeded_rng(0)).unwrap();
+        let params = case.sub("params").unwrap();
+        let torch_names = params.keys();
+        assert_eq!(
+            torch_names.len(),
+            net.params().len(),
+            "{}: parameter count",
+            case.name
+        );
+        for ((ours, p), torch) in net.params_mut().into_iter().zip(&torch_names) {
+            p.set(params.tensor(torch).unwrap())
+                .unwrap_or_else(|e| panic!("{ours} <- {torch}: {e}"));
+        }
+        let logits = net
+            .forward(&case.tensor("x").unwrap(), Mode::Train)
+            .unwrap();
+        checks.close(&case, "logits", &logits, 1e-3);
+        let out = CrossEntropyLoss::new()
+            .forward(&logits, &case.usizes("labels").unwrap())
+            .unwrap();
+        let loss = case.f64("loss").unwrap();
+        assert!(
+            (f64::from(out.loss) - loss).abs() < 1e-3 * loss.max(1.0),
+            "loss {} vs {loss}",
+            out.loss
+        );
+        net.zero_grad();
+        net.backward_params_only(&out.grad).unwrap();
+        let torch_grads = case.sub("grads").unwrap();
+        for ((ours, p), torch) in net.params().into_iter().zip(&torch_names) {
+            checks.close(&torch_grads, torch, &p.grad, 1e-3);
+            let _ = ours;
+        }
+    }
+    checks.done();
+}
