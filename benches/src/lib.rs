@@ -8,9 +8,12 @@
 //!   weight and bias gradients, and all of it together (as PyTorch's `conv_micro.py` measures it),
 //!   plus the naive reference at one shape as a baseline.
 //! - `benches/pool.rs`: max and average pooling, forward and backward, at 6x28x28 and 16x10x10.
+//! - `benches/network.rs`: the whole LeNet5 at batch 64: forward, loss and backward (a training
+//!   step without the update), and an eval-mode forward.
 //!
 //! Dependencies: `ndarray` (the inputs), `rayon` (a pool with an explicit thread count), and as
-//! dev-dependencies `core-tensor` (what is measured) and `criterion` (the measuring).
+//! dev-dependencies `core-tensor` and `nn-layers` (what is measured) and `criterion` (the
+//! measuring).
 
 use ndarray::{Array1, Array4};
 
