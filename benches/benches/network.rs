@@ -9,7 +9,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use nn_layers::{CrossEntropyLoss, Layer, Mode, models};
 
 fn lenet5_step(c: &mut Criterion) {
-    let x = random4([BATCH, 1, 28, 28], 5).mapv(|v| (v + 1.0) * 0.5).into_dyn();
+    let x = random4([BATCH, 1, 28, 28], 5)
+        .mapv(|v| (v + 1.0) * 0.5)
+        .into_dyn();
     let labels: Vec<usize> = (0..BATCH).map(|i| i % 10).collect();
     let loss = CrossEntropyLoss::new();
     for threads in [2, 1] {
@@ -19,16 +21,26 @@ fn lenet5_step(c: &mut Criterion) {
         group.bench_function("forward_backward", |b| {
             pool.install(|| {
                 b.iter(|| {
-                    let logits = net.forward(black_box(&x), Mode::Train).unwrap_or_else(|e| panic!("{e}"));
-                    let out = loss.forward(&logits, &labels).unwrap_or_else(|e| panic!("{e}"));
+                    let logits = net
+                        .forward(black_box(&x), Mode::Train)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let out = loss
+                        .forward(&logits, &labels)
+                        .unwrap_or_else(|e| panic!("{e}"));
                     net.zero_grad();
-                    net.backward_params_only(&out.grad).unwrap_or_else(|e| panic!("{e}"));
+                    net.backward_params_only(&out.grad)
+                        .unwrap_or_else(|e| panic!("{e}"));
                     out.loss
                 })
             })
         });
         group.bench_function("forward_eval", |b| {
-            pool.install(|| b.iter(|| net.forward(black_box(&x), Mode::Eval).unwrap_or_else(|e| panic!("{e}"))))
+            pool.install(|| {
+                b.iter(|| {
+                    net.forward(black_box(&x), Mode::Eval)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+            })
         });
         group.finish();
     }
