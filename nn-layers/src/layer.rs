@@ -112,6 +112,24 @@ pub trait Layer: Send + std::fmt::Debug {
         Vec::new()
     }
 
+    /// The positions of the layer's random generators (dropout), by name, so that a checkpoint
+    /// can resume the same random sequence.
+    fn rng_positions(&self) -> Vec<(String, u128)> {
+        Vec::new()
+    }
+
+    /// Moves the generator `name` (as [`Layer::rng_positions`] names it) to `position`.
+    ///
+    /// # Errors
+    /// A name the layer does not have.
+    fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()> {
+        let _ = position;
+        Err(LayerError::State {
+            what: name.to_string(),
+            message: format!("{} has no random generator of that name", self.describe()),
+        })
+    }
+
     /// Sets every parameter's gradient to zero.
     fn zero_grad(&mut self) {
         for (_, p) in self.params_mut() {

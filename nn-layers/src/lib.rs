@@ -12,7 +12,7 @@
 //! | container | [`Sequential`] (the seed's `Unit`), with a printed summary |
 //! | losses | [`CrossEntropyLoss`], [`MseLoss`] |
 //! | checking | [`gradcheck`] |
-//! | networks | [`models::lenet5`], [`models::seed_bn_net`] |
+//! | networks as data | [`NetworkSpec`], [`LayerSpec`] (serde), [`models`]: LeNet5 and the seed's batch-norm net |
 //!
 //! ## The seed's first network, forward and backward
 //! ```
@@ -60,6 +60,7 @@
 //! ## Dependencies
 //! - `core-tensor`: the kernels and the seeded initialisers.
 //! - `ndarray`: tensors and the linear layer's GEMM.
+//! - `serde`: layer configurations and network specs, so model files carry their architecture.
 //! - `thiserror`: the error enum.
 
 mod error;
@@ -69,6 +70,7 @@ mod layers;
 mod loss;
 pub mod models;
 mod sequential;
+mod spec;
 
 pub use core_tensor::Tensor;
 pub use error::{LayerError, Result};
@@ -80,3 +82,4 @@ pub use layers::{
 };
 pub use loss::{CrossEntropyLoss, LossOutput, MseLoss};
 pub use sequential::Sequential;
+pub use spec::{LayerSpec, NetworkSpec};

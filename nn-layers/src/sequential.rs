@@ -220,6 +220,29 @@ impl Layer for Sequential {
             .collect()
     }
 
+    fn rng_positions(&self) -> Vec<(String, u128)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                l.rng_positions()
+                    .into_iter()
+                    .map(move |(n, p)| (format!("{i}.{n}"), p))
+            })
+            .collect()
+    }
+
+    fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()> {
+        let unknown = || LayerError::State {
+            what: name.to_string(),
+            message: "no layer of the network has a generator of that name".into(),
+        };
+        let (index, rest) = name.split_once('.').ok_or_else(unknown)?;
+        let index: usize = index.parse().map_err(|_| unknown())?;
+        let layer = self.layers.get_mut(index).ok_or_else(unknown)?;
+        layer.set_rng_position(rest, position)
+    }
+
     fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)> {
         self.layers
             .iter_mut()

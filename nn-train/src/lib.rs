@@ -1,8 +1,42 @@
-//! # nn-train: the training loop
+//! # nn-train: the training loop, model files and plots
 //!
-//! On all four crates below it. It will hold `Model` (network + loss + optimizer): `fit` with a
-//! progress bar, `evaluate`, `predict`, the training `History`, plots of the curves, model files and
-//! checkpoints.
+//! On all four crates below it. A [`Model`] is a network ([`nn_layers::Sequential`] built from a
+//! [`nn_layers::NetworkSpec`]), the softmax cross-entropy loss, an optimizer and an optional
+//! schedule:
 //!
-//! Not yet built: this crate is a placeholder so that the workspace has its final shape. It exports
-//! nothing yet.
+//! - [`Model::fit`]: epochs over a shuffled [`nn_data::Dataset`] with a progress bar, per-epoch
+//!   validation, a callback per epoch, and a [`History`] of every batch and epoch with per-phase
+//!   timings (data, forward, backward, update); a NaN or infinite loss stops with an error naming
+//!   the epoch and batch.
+//! - [`Model::evaluate`], [`Model::predict`], [`Model::compute_accuracy`], [`Model::train`] /
+//!   [`Model::eval`].
+//! - [`Model::save`] / [`load_network`], [`Model::save_checkpoint`] /
+//!   [`Model::load_checkpoint`]: checked binary files, written atomically (see [`files`]).
+//! - [`plot_history`]: loss and accuracy curves to SVG and PNG.
+//!
+//! Training is bit-for-bit reproducible for a seed, whatever the thread count: the kernels are
+//! (see `core_tensor::parallel`), the batch order is a function of the seed and the epoch, and a
+//! checkpoint holds everything else.
+//!
+//! ## Dependencies
+//! - the four crates below: kernels, layers, optimizers, data.
+//! - `serde`, `bincode` (v2): model and checkpoint files.
+//! - `indicatif`: the progress bar.
+//! - `plotters` (SVG and bitmap backends, `ab_glyph` text with the bundled DejaVu Sans font): plots.
+//! - `ndarray`: tensors. `thiserror`: the error enum.
+
+mod error;
+pub mod files;
+mod history;
+mod model;
+mod optimizer_spec;
+mod plot;
+mod progress;
+
+pub use error::{Result, TrainError};
+pub use files::{load_network, save_network};
+pub use history::{BatchRecord, EpochRecord, History, PhaseTimings};
+pub use model::{Evaluation, FitConfig, Model, argmax_rows};
+pub use optimizer_spec::{OptimizerKind, OptimizerSpec};
+pub use plot::plot_history;
+pub use progress::Progress;

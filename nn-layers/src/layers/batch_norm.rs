@@ -10,7 +10,7 @@ use crate::layer::{Layer, Mode, Param, bad_input, check_grad, no_forward};
 ///
 /// PyTorch equivalent: `torch.nn.BatchNorm2d(num_features, eps, momentum, affine)` for 4-D input,
 /// `torch.nn.BatchNorm1d` for 2-D input.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchNormConfig {
     /// Channels (4-D input) or features (2-D input).
     pub num_features: usize,

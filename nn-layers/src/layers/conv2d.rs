@@ -16,7 +16,7 @@ use crate::layer::{Layer, Mode, Param, bad_input, check_grad, no_forward, view_a
 /// let conv = Conv2DConfig::new(1, 6, [5, 5]).with_padding([2, 2]).init(&mut core_tensor::init::seeded_rng(0)).unwrap();
 /// assert_eq!(nn_layers::Layer::num_params(&conv), 6 * 25 + 6);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Conv2DConfig {
     /// Input channels C.
     pub in_channels: usize,

@@ -83,4 +83,19 @@ impl Layer for Dropout {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         same_shape(input)
     }
+
+    fn rng_positions(&self) -> Vec<(String, u128)> {
+        vec![("rng".into(), self.rng.get_word_pos())]
+    }
+
+    fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()> {
+        if name != "rng" {
+            return Err(LayerError::State {
+                what: name.into(),
+                message: "Dropout's only generator is `rng`".into(),
+            });
+        }
+        self.rng.set_word_pos(position);
+        Ok(())
+    }
 }

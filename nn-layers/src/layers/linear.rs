@@ -10,7 +10,7 @@ use crate::layer::{Layer, Mode, Param, bad_input, check_grad, no_forward, view_a
 /// The configuration of a [`Linear`] layer.
 ///
 /// PyTorch equivalent: `torch.nn.Linear(in_features, out_features, bias)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinearConfig {
     /// Input features.
     pub in_features: usize,

@@ -12,7 +12,7 @@ use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward, view_as};
 /// The configuration of a pooling layer: a window and a stride that defaults to the window.
 ///
 /// PyTorch equivalent: `torch.nn.MaxPool2d(kernel, stride)` / `torch.nn.AvgPool2d(kernel, stride)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PoolConfig {
     /// (KH, KW).
     pub kernel: [usize; 2],

@@ -1,0 +1,345 @@
+//! `Model`: a network, its loss and its optimizer, and the training loop.
+
+use std::time::Instant;
+
+use core_tensor::init::seeded_rng;
+use nn_data::{DataLoader, Dataset};
+use nn_layers::{CrossEntropyLoss, Layer, Mode, NetworkSpec, Sequential, Tensor};
+use nn_optim::{Optimizer, Schedule, Scheduler};
+
+use crate::error::{Result, TrainError};
+use crate::history::{BatchRecord, EpochRecord, History, PhaseTimings};
+use crate::optimizer_spec::OptimizerSpec;
+use crate::progress::{Progress, epoch_bar};
+
+/// How [`Model::fit`] runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitConfig {
+    /// The epoch to stop after (a resumed model continues from the epochs it has done).
+    pub epochs: usize,
+    /// Images per batch.
+    pub batch_size: usize,
+    /// Seed of the per-epoch shuffle.
+    pub shuffle_seed: u64,
+    /// Progress bar or not.
+    pub progress: Progress,
+}
+
+/// Loss and accuracy over a data set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss per sample.
+    pub loss: f32,
+    /// Fraction classified correctly.
+    pub accuracy: f32,
+}
+
+/// A classifier: network, softmax cross-entropy loss, optimizer and optional schedule, with the
+/// history of its training.
+///
+/// ```
+/// use nn_data::Dataset;
+/// use nn_train::{FitConfig, Model, OptimizerKind, OptimizerSpec, Progress};
+///
+/// // A toy set: 40 images of 28 x 28, the label is which half of the image is bright.
+/// let mut pixels = Vec::new();
+/// let labels: Vec<u8> = (0..40).map(|i| (i % 2) as u8).collect();
+/// for &l in &labels {
+///     pixels.extend((0..784).map(|p| if (p % 28 < 14) == (l == 0) { 255 } else { 0 }));
+/// }
+/// let data = Dataset::new(pixels, labels, 28, 28).unwrap();
+/// let spec = nn_layers::models::lenet5_spec();
+/// let mut model = Model::new(spec, OptimizerSpec { kind: OptimizerKind::Adam, lr: 1e-3 }, 0).unwrap();
+/// let config = FitConfig { epochs: 3, batch_size: 8, shuffle_seed: 1, progress: Progress::Quiet };
+/// model.fit(&data, None, &config, |_, _| Ok(())).unwrap();
+/// assert_eq!(model.history().epochs.len(), 3);
+/// assert!(model.evaluate(&data, 20).unwrap().accuracy > 0.9);
+/// ```
+#[derive(Debug)]
+pub struct Model {
+    pub(crate) spec: NetworkSpec,
+    pub(crate) net: Sequential,
+    pub(crate) optimizer_spec: OptimizerSpec,
+    pub(crate) optimizer: Box<dyn Optimizer>,
+    pub(crate) scheduler: Option<Scheduler>,
+    pub(crate) history: History,
+    pub(crate) epochs_done: usize,
+    pub(crate) init_seed: u64,
+    mode: Mode,
+    loss: CrossEntropyLoss,
+}
+
+impl Model {
+    /// A model of the network `spec`, initialised from `init_seed`, trained by `optimizer`.
+    ///
+    /// # Errors
+    /// An invalid network spec or learning rate.
+    pub fn new(spec: NetworkSpec, optimizer: OptimizerSpec, init_seed: u64) -> Result<Self> {
+        let net = spec.build(&mut seeded_rng(init_seed))?;
+        Self::from_parts(spec, net, optimizer, init_seed)
+    }
+
+    /// A model around an already built network (e.g. loaded from a file).
+    ///
+    /// # Errors
+    /// An invalid learning rate.
+    pub fn from_parts(
+        spec: NetworkSpec,
+        net: Sequential,
+        optimizer: OptimizerSpec,
+        init_seed: u64,
+    ) -> Result<Self> {
+        Ok(Self {
+            spec,
+            net,
+            optimizer: optimizer.build()?,
+            optimizer_spec: optimizer,
+            scheduler: None,
+            history: History::default(),
+            epochs_done: 0,
+            init_seed,
+            mode: Mode::Train,
+            loss: CrossEntropyLoss::new(),
+        })
+    }
+
+    /// Adds a learning-rate schedule, stepped once per epoch.
+    ///
+    /// # Errors
+    /// An invalid schedule.
+    pub fn with_schedule(mut self, schedule: Schedule) -> Result<Self> {
+        self.scheduler = Some(Scheduler::new(schedule, self.optimizer_spec.lr)?);
+        Ok(self)
+    }
+
+    /// The network.
+    pub fn net(&self) -> &Sequential {
+        &self.net
+    }
+
+    /// The network, mutably.
+    pub fn net_mut(&mut self) -> &mut Sequential {
+        &mut self.net
+    }
+
+    /// The network's spec.
+    pub fn spec(&self) -> &NetworkSpec {
+        &self.spec
+    }
+
+    /// The optimizer.
+    pub fn optimizer(&self) -> &dyn Optimizer {
+        self.optimizer.as_ref()
+    }
+
+    /// What training recorded so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The seed the network was initialised from (and, in the trainer, the shuffle seed).
+    pub fn init_seed(&self) -> u64 {
+        self.init_seed
+    }
+
+    /// Epochs trained so far.
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    /// Switches [`Model::forward`] and [`Model::predict`] to train mode (batch statistics, dropout).
+    pub fn train(&mut self) {
+        self.mode = Mode::Train;
+    }
+
+    /// Switches [`Model::forward`] and [`Model::predict`] to eval mode (running statistics, no
+    /// dropout).
+    pub fn eval(&mut self) {
+        self.mode = Mode::Eval;
+    }
+
+    /// The current mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The network's output (logits) for `x` in the current mode.
+    ///
+    /// # Errors
+    /// An input the network cannot take.
+    pub fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.net.forward(x, self.mode)?)
+    }
+
+    /// The predicted class of each image of `x`, in the current mode.
+    ///
+    /// # Errors
+    /// An input the network cannot take.
+    pub fn predict(&mut self, x: &Tensor) -> Result<Vec<usize>> {
+        Ok(argmax_rows(&self.forward(x)?))
+    }
+
+    /// The fraction of `predictions` equal to `labels`.
+    pub fn compute_accuracy(predictions: &[usize], labels: &[usize]) -> f32 {
+        let correct = predictions
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| p == l)
+            .count();
+        correct as f32 / labels.len().max(1) as f32
+    }
+
+    /// Loss and accuracy over `data` in eval mode, in batches of `batch_size`; the mode is
+    /// restored afterwards.
+    ///
+    /// # Errors
+    /// A zero batch size, or data the network cannot take.
+    pub fn evaluate(&mut self, data: &Dataset, batch_size: usize) -> Result<Evaluation> {
+        let loader = DataLoader::new(data, batch_size)?;
+        let (mut loss_sum, mut correct) = (0.0_f64, 0_usize);
+        for batch in loader.epoch(0) {
+            let logits = self.net.forward(&batch.images.into_dyn(), Mode::Eval)?;
+            let out = self.loss.forward(&logits, &batch.labels)?;
+            loss_sum += f64::from(out.loss) * batch.labels.len() as f64;
+            correct += argmax_rows(&logits)
+                .iter()
+                .zip(&batch.labels)
+                .filter(|(p, l)| p == l)
+                .count();
+        }
+        let n = data.len().max(1) as f64;
+        Ok(Evaluation {
+            loss: (loss_sum / n) as f32,
+            accuracy: (correct as f64 / n) as f32,
+        })
+    }
+
+    /// Trains until `config.epochs` epochs are done (continuing from [`Model::epochs_done`]),
+    /// evaluating on `validation` after each epoch and then calling `on_epoch` (to print, to
+    /// write a checkpoint ...).
+    ///
+    /// Epoch `e` visits the training set in the order `DataLoader::shuffle(shuffle_seed)` gives
+    /// for `e`, so a resumed run sees exactly the batches an uninterrupted one would.
+    ///
+    /// # Errors
+    /// A zero batch size, a NaN or infinite loss ([`TrainError::Diverged`], naming epoch and
+    /// batch), or whatever `on_epoch` returns.
+    pub fn fit(
+        &mut self,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+        config: &FitConfig,
+        mut on_epoch: impl FnMut(&Model, &EpochRecord) -> Result<()>,
+    ) -> Result<()> {
+        let loader = DataLoader::new(train, config.batch_size)?.shuffle(config.shuffle_seed);
+        while self.epochs_done < config.epochs {
+            let epoch = self.epochs_done + 1;
+            let record = self.train_epoch(&loader, epoch, config)?;
+            let mut record = record;
+            if let Some(val) = validation {
+                let ev = self.evaluate(val, 1000)?;
+                record.val_loss = Some(ev.loss);
+                record.val_accuracy = Some(ev.accuracy);
+            }
+            self.history.epochs.push(record.clone());
+            self.epochs_done = epoch;
+            if let Some(s) = &mut self.scheduler {
+                s.step(self.optimizer.as_mut())?;
+            }
+            on_epoch(self, &record)?;
+        }
+        Ok(())
+    }
+
+    fn train_epoch(
+        &mut self,
+        loader: &DataLoader<'_>,
+        epoch: usize,
+        config: &FitConfig,
+    ) -> Result<EpochRecord> {
+        let bar = epoch_bar(config.progress, epoch, config.epochs, loader.num_batches());
+        let mut t = PhaseTimings::default();
+        let (mut loss_sum, mut correct, mut seen) = (0.0_f64, 0_usize, 0_usize);
+        let lr = self.optimizer.lr();
+        let start = Instant::now();
+        let mut batches = loader.epoch(epoch);
+        let mut index = 0;
+        loop {
+            let t0 = Instant::now();
+            let Some(batch) = batches.next() else { break };
+            index += 1;
+            let x = batch.images.into_dyn();
+            let t1 = Instant::now();
+            let logits = self.net.forward(&x, Mode::Train)?;
+            let out = self.loss.forward(&logits, &batch.labels)?;
+            if !out.loss.is_finite() {
+                bar.abandon();
+                return Err(TrainError::Diverged {
+                    epoch,
+                    batch: index,
+                    loss: out.loss,
+                });
+            }
+            let t2 = Instant::now();
+            self.optimizer.zero_grad(&mut self.net);
+            self.net.backward_params_only(&out.grad)?;
+            let t3 = Instant::now();
+            self.optimizer.step(&mut self.net)?;
+            let t4 = Instant::now();
+            t.data_s += (t1 - t0).as_secs_f64();
+            t.forward_s += (t2 - t1).as_secs_f64();
+            t.backward_s += (t3 - t2).as_secs_f64();
+            t.update_s += (t4 - t3).as_secs_f64();
+
+            let n = batch.labels.len();
+            let hits = argmax_rows(&logits)
+                .iter()
+                .zip(&batch.labels)
+                .filter(|(p, l)| p == l)
+                .count();
+            loss_sum += f64::from(out.loss) * n as f64;
+            correct += hits;
+            seen += n;
+            self.history.batches.push(BatchRecord {
+                epoch,
+                loss: out.loss,
+                accuracy: hits as f32 / n as f32,
+            });
+            bar.inc(1);
+            if index % 10 == 0 {
+                bar.set_message(format!(
+                    "loss={:.4} acc={:.4}",
+                    loss_sum / seen as f64,
+                    correct as f64 / seen as f64
+                ));
+            }
+        }
+        bar.finish_and_clear();
+        let seen = seen.max(1) as f64;
+        Ok(EpochRecord {
+            epoch,
+            train_loss: (loss_sum / seen) as f32,
+            train_accuracy: (correct as f64 / seen) as f32,
+            val_loss: None,
+            val_accuracy: None,
+            lr,
+            train_s: start.elapsed().as_secs_f64(),
+            timings: t,
+        })
+    }
+}
+
+/// The index of the largest value of each row of a (N, C) tensor (the first on ties).
+pub fn argmax_rows(logits: &Tensor) -> Vec<usize> {
+    logits
+        .outer_iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+                    if v > bv { (i, v) } else { (bi, bv) }
+                })
+                .0
+        })
+        .collect()
+}

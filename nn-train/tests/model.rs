@@ -1,0 +1,280 @@
+//! Model files, checkpoints, fit behaviour and plots.
+
+use std::path::Path;
+
+use nn_data::Dataset;
+use nn_layers::{Layer, models};
+use nn_train::*;
+
+/// 64 images of 28 x 28 in two classes: bright left half (0) or bright right half (1), with noise.
+fn toy() -> Dataset {
+    let labels: Vec<u8> = (0..64).map(|i| (i % 2) as u8).collect();
+    let mut pixels = Vec::new();
+    for (i, &l) in labels.iter().enumerate() {
+        pixels.extend((0..784).map(|p| {
+            let bright = (p % 28 < 14) == (l == 0);
+            let noise = ((i * 31 + p * 17) % 50) as u8;
+            if bright { 200 + noise } else { noise }
+        }));
+    }
+    Dataset::new(pixels, labels, 28, 28).unwrap()
+}
+
+fn trained(epochs: usize) -> Model {
+    let mut m = Model::new(
+        models::lenet5_spec(),
+        OptimizerSpec {
+            kind: OptimizerKind::Adam,
+            lr: 2e-3,
+        },
+        3,
+    )
+    .unwrap();
+    let cfg = FitConfig {
+        epochs,
+        batch_size: 16,
+        shuffle_seed: 3,
+        progress: Progress::Quiet,
+    };
+    m.fit(&toy(), Some(&toy()), &cfg, |_, _| Ok(())).unwrap();
+    m
+}
+
+fn predictions(net: &mut dyn Layer) -> Vec<usize> {
+    let data = toy();
+    let idx: Vec<usize> = (0..data.len()).collect();
+    let x = data
+        .batch(&idx, nn_data::Normalization::Unit)
+        .unwrap()
+        .images
+        .into_dyn();
+    argmax_rows(&net.forward(&x, nn_layers::Mode::Eval).unwrap())
+}
+
+#[test]
+fn fit_learns_records_history_and_evaluates() {
+    let mut m = trained(3);
+    let h = m.history().clone();
+    assert_eq!(h.epochs.len(), 3);
+    assert_eq!(h.batches.len(), 3 * 4);
+    assert!(h.epochs[2].val_accuracy.unwrap() > 0.9, "{:?}", h.epochs);
+    let t = h.epochs[0].timings;
+    assert!(
+        t.forward_s > 0.0 && t.backward_s > 0.0 && t.total() <= h.epochs[0].train_s * 1.01 + 1e-3
+    );
+    let ev = m.evaluate(&toy(), 10).unwrap();
+    assert_eq!(ev.accuracy, h.epochs[2].val_accuracy.unwrap());
+    assert_eq!(Model::compute_accuracy(&[1, 2, 3], &[1, 0, 3]), 2.0 / 3.0);
+}
+
+#[test]
+fn save_load_gives_identical_predictions() {
+    let mut m = trained(2);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.bin");
+    m.save(&path).unwrap();
+    let (spec, mut net) = load_network(&path).unwrap();
+    assert_eq!(&spec, m.spec());
+    assert_eq!(predictions(&mut net), predictions(m.net_mut()));
+    for ((n1, p1), (n2, p2)) in net.params().into_iter().zip(m.net().params()) {
+        assert_eq!((n1, &p1.value), (n2, &p2.value));
+    }
+    // Saving again gives the same bytes, and no temporary file is left behind.
+    let again = dir.path().join("again.bin");
+    m.save(&again).unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+#[test]
+fn batch_norm_statistics_are_saved() {
+    let mut m = Model::new(
+        models::seed_bn_net_spec(),
+        OptimizerSpec {
+            kind: OptimizerKind::Adam,
+            lr: 1e-3,
+        },
+        1,
+    )
+    .unwrap();
+    let cfg = FitConfig {
+        epochs: 1,
+        batch_size: 16,
+        shuffle_seed: 1,
+        progress: Progress::Quiet,
+    };
+    m.fit(&toy(), None, &cfg, |_, _| Ok(())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bn.bin");
+    m.save(&path).unwrap();
+    let (_, net) = load_network(&path).unwrap();
+    let ours = m.net().buffers();
+    let theirs = net.buffers();
+    assert_eq!(ours.len(), 2);
+    for ((a, x), (b, y)) in ours.into_iter().zip(theirs) {
+        assert_eq!((a, x), (b, y));
+    }
+}
+
+fn expect_bad(path: &Path, needle: &str) {
+    let err = load_network(path).unwrap_err().to_string();
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+}
+
+#[test]
+fn damaged_foreign_and_newer_files_are_clear_errors() {
+    let m = trained(1);
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.bin");
+    m.save(&good).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let write = |name: &str, b: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, b).unwrap();
+        p
+    };
+    expect_bad(
+        &write("truncated.bin", &bytes[..bytes.len() / 2]),
+        "truncated",
+    );
+    expect_bad(&write("tiny.bin", &bytes[..10]), "truncated");
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    expect_bad(&write("flipped.bin", &flipped), "checksum");
+    expect_bad(
+        &write("foreign.bin", b"PK\x03\x04 this is a zip file, not a model"),
+        "not a model file",
+    );
+    expect_bad(&write("empty.bin", b""), "not a model file");
+    let mut newer = bytes.clone();
+    newer[8] = 9;
+    expect_bad(&write("newer.bin", &newer), "format version 9");
+    let mut long = bytes.clone();
+    long.push(0);
+    expect_bad(&write("long.bin", &long), "trailing bytes");
+    expect_bad(&dir.path().join("missing.bin"), "missing.bin");
+    // A checkpoint is not a model file, and the other way round.
+    let ck = dir.path().join("ck.bin");
+    m.save_checkpoint(&ck).unwrap();
+    expect_bad(&ck, "this is a checkpoint");
+    let err = Model::load_checkpoint(&good).unwrap_err().to_string();
+    assert!(err.contains("this is a model file"), "{err}");
+}
+
+#[test]
+fn a_file_whose_tensors_do_not_fit_its_architecture_is_refused() {
+    // Same tensors, another architecture: Linear(84, 10) -> Linear(84, 11) in the spec.
+    let m = trained(1);
+    let mut spec = m.spec().clone();
+    let last = spec.layers.len() - 1;
+    spec.layers[last] = nn_layers::LayerSpec::Linear(nn_layers::LinearConfig::new(84, 11));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mismatch.bin");
+    // Write the other spec with this network's tensors through the public save function.
+    save_network(&path, &spec, m.net()).unwrap();
+    let err = load_network(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("architecture mismatch")
+            && err.contains("11.weight")
+            && err.contains("[10, 84]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
+    let straight = trained(3);
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck.bin");
+    let mut first = Model::new(
+        models::lenet5_spec(),
+        OptimizerSpec {
+            kind: OptimizerKind::Adam,
+            lr: 2e-3,
+        },
+        3,
+    )
+    .unwrap();
+    let cfg = FitConfig {
+        epochs: 1,
+        batch_size: 16,
+        shuffle_seed: 3,
+        progress: Progress::Quiet,
+    };
+    first
+        .fit(&toy(), Some(&toy()), &cfg, |m, _| m.save_checkpoint(&ck))
+        .unwrap();
+    let mut resumed = Model::load_checkpoint(&ck).unwrap();
+    assert_eq!(resumed.epochs_done(), 1);
+    let cfg = FitConfig { epochs: 3, ..cfg };
+    resumed
+        .fit(&toy(), Some(&toy()), &cfg, |_, _| Ok(()))
+        .unwrap();
+    let (a, b) = (dir.path().join("a.bin"), dir.path().join("b.bin"));
+    straight.save(&a).unwrap();
+    resumed.save(&b).unwrap();
+    assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    assert_eq!(
+        resumed.history().batches.len(),
+        straight.history().batches.len()
+    );
+}
+
+#[test]
+fn divergence_stops_with_epoch_and_batch() {
+    let mut m = Model::new(
+        models::lenet5_spec(),
+        OptimizerSpec {
+            kind: OptimizerKind::Sgd,
+            lr: 1e8,
+        },
+        0,
+    )
+    .unwrap();
+    let cfg = FitConfig {
+        epochs: 5,
+        batch_size: 16,
+        shuffle_seed: 0,
+        progress: Progress::Quiet,
+    };
+    let err = m.fit(&toy(), None, &cfg, |_, _| Ok(())).unwrap_err();
+    assert!(matches!(err, TrainError::Diverged { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("epoch") && msg.contains("batch") && msg.contains("smaller learning rate"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn plots_are_written_as_svg_and_png() {
+    let m = trained(2);
+    let dir = tempfile::tempdir().unwrap();
+    let [svg, png] = plot_history(m.history(), &dir.path().join("curves.png")).unwrap();
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        svg_text.contains("<svg")
+            && svg_text.contains("Accuracy")
+            && svg_text.contains("test, per epoch")
+    );
+    let png_bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png_bytes.len() > 10_000);
+    assert!(plot_history(&History::default(), &dir.path().join("empty")).is_err());
+}
+
+#[test]
+fn atomic_write_replaces_and_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.bin");
+    files::write_atomically(&path, b"first").unwrap();
+    files::write_atomically(&path, b"second").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"second");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // A folder that does not exist: an error, and nothing written.
+    assert!(files::write_atomically(&dir.path().join("no/such/f.bin"), b"x").is_err());
+}
