@@ -108,7 +108,13 @@ proptest! {
         let dw_alone = ct::conv2d_weight_grad(x.view(), dy.view(), case.k, case.s, case.p).unwrap();
         let db_alone = ct::conv2d_bias_grad(dy.view()).unwrap();
         let dx_alone = ct::conv2d_input_grad(dy.view(), w.view(), [case.h, case.w], case.s, case.p).unwrap();
-        prop_assert_eq!(dw_alone, grads.dw);
+        prop_assert_eq!(&dw_alone, &grads.dw);
+        // The forward pass's kept columns give the same gradients, bit for bit.
+        let (y_kept, cols) = ct::conv2d_keep_columns(x.view(), w.view(), None, case.s, case.p).unwrap();
+        prop_assert_eq!(y_kept, ct::conv2d(x.view(), w.view(), None, case.s, case.p).unwrap());
+        let (dw_kept, db_kept) = ct::conv2d_param_grads_with_columns(&cols, dy.view()).unwrap();
+        prop_assert_eq!(&dw_kept, &grads.dw);
+        prop_assert_eq!(&db_kept, &grads.db);
         prop_assert_eq!(db_alone, grads.db);
         prop_assert_eq!(dx_alone, grads.dx);
         // Both input-gradient methods, whichever the automatic choice is.

@@ -4,7 +4,9 @@ use ndarray::{Array2, Array4, ArrayView1, ArrayView4, linalg::general_mat_mul, s
 
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
-use crate::parallel::for_each_chunk_mut;
+use std::sync::Mutex;
+
+use crate::parallel::{batch_chunks, for_each_chunk_mut};
 use crate::window::{columns, contiguous};
 
 /// 2-D convolution: `y[n, f, oh, ow] = b[f] + Σ_{c,i,j} w[f, c, i, j] · xp[n, c, oh·SH + i, ow·SW + j]`
@@ -44,7 +46,67 @@ pub fn conv2d(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Result<Array4<f32>> {
-    const OP: &str = "conv2d";
+    forward(x, w, b, stride, padding, false).map(|(y, _)| y)
+}
+
+/// The window columns a forward pass built, kept for the weight gradient
+/// ([`conv2d_param_grads_with_columns`](crate::conv2d_param_grads_with_columns)) so that the
+/// backward pass need not lay the input out again. One (C·KH·KW) x (images·OH·OW) matrix per chunk
+/// of [`BATCH_CHUNK`](crate::parallel::BATCH_CHUNK) images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    pub(crate) geometry: Geometry,
+    pub(crate) chunks: Vec<Array2<f32>>,
+}
+
+impl Columns {
+    /// The geometry of the convolution that built them.
+    pub fn geometry(&self) -> &Geometry {
+        &self.geometry
+    }
+
+    /// Bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|c| c.len() * std::mem::size_of::<f32>())
+            .sum()
+    }
+}
+
+/// [`conv2d`] that also returns the window [`Columns`] it built, for a training step's backward
+/// pass. Same result, bit for bit, as [`conv2d`].
+///
+/// # Errors
+/// As [`conv2d`].
+pub fn conv2d_keep_columns(
+    x: ArrayView4<'_, f32>,
+    w: ArrayView4<'_, f32>,
+    b: Option<ArrayView1<'_, f32>>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Result<(Array4<f32>, Columns)> {
+    let (y, columns) = forward(x, w, b, stride, padding, true)?;
+    let g = Geometry::conv(OP, x.shape(), w.shape(), stride, padding)?;
+    Ok((
+        y,
+        Columns {
+            geometry: g,
+            chunks: columns,
+        },
+    ))
+}
+
+const OP: &str = "conv2d";
+
+fn forward(
+    x: ArrayView4<'_, f32>,
+    w: ArrayView4<'_, f32>,
+    b: Option<ArrayView1<'_, f32>>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+    keep: bool,
+) -> Result<(Array4<f32>, Vec<Array2<f32>>)> {
     let g = Geometry::conv(OP, x.shape(), w.shape(), stride, padding)?;
     if let Some(b) = &b {
         Geometry::expect_shape(OP, "bias", &[g.out_channels], b.shape())?;
@@ -59,7 +121,11 @@ pub fn conv2d(
     // Each chunk: Y_chunk (F x images·P) = W (F x CKK) · cols (CKK x images·P), bias as the
     // GEMM's initial value; then Y_chunk is scattered into the chunk's (images, F, OH, OW).
     let mut out = Array4::<f32>::zeros(g.output_shape());
+    let mut kept: Vec<Array2<f32>> =
+        vec![Array2::zeros((0, 0)); if keep { batch_chunks(g.batch).len() } else { 0 }];
+    let slots = Mutex::new(&mut kept);
     for_each_chunk_mut(&mut out, |images, mut out| {
+        let chunk = images.start / crate::parallel::BATCH_CHUNK;
         let cols = columns(x, &g, images)?;
         let mut y = Array2::<f32>::zeros((f, cols.ncols()));
         if let Some(b) = &b {
@@ -77,9 +143,12 @@ pub fn conv2d(
                 dst.assign(&src);
             }
         }
+        if keep && let Ok(mut slots) = slots.lock() {
+            slots[chunk] = cols;
+        }
         Ok::<_, TensorError>(())
     })?;
-    Ok(out)
+    Ok((out, kept))
 }
 
 /// The weight (F, C, KH, KW) seen as the F x (C·KH·KW) GEMM operand.

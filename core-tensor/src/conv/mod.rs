@@ -13,11 +13,13 @@ mod input_grad;
 mod weight_grad;
 
 pub use backward::{Conv2dGrads, conv2d_backward};
-pub use forward::conv2d;
+pub use forward::{Columns, conv2d, conv2d_keep_columns};
 pub use input_grad::{
     InputGradMethod, conv2d_input_grad, conv2d_input_grad_with, dilate_pad, rotate_kernel,
 };
-pub use weight_grad::{conv2d_bias_grad, conv2d_param_grads, conv2d_weight_grad};
+pub use weight_grad::{
+    conv2d_bias_grad, conv2d_param_grads, conv2d_param_grads_with_columns, conv2d_weight_grad,
+};
 
 use std::ops::Range;
 

@@ -9,12 +9,18 @@
 //! Per-chunk partial sums are added in chunk order, so the result does not depend on the thread
 //! count (see [`crate::parallel`]).
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 use ndarray::{Array1, Array2, Array4, ArrayView4, linalg::general_mat_mul};
 
+use crate::conv::forward::Columns;
 use crate::conv::gather_dy;
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
-use crate::parallel::map_chunks;
+use crate::parallel::{BATCH_CHUNK, batch_chunks, map_chunks};
+
+const OP: &str = "conv2d_weight_grad";
 use crate::window::{columns, contiguous};
 
 /// dL/dw and dL/db of `conv2d(x, w, b, stride, padding)` for the upstream gradient `dy`, in one
@@ -38,7 +44,6 @@ pub fn conv2d_param_grads(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Result<(Array4<f32>, Array1<f32>)> {
-    const OP: &str = "conv2d_weight_grad";
     let f = dy.shape().get(1).copied().unwrap_or(0);
     let c = x.shape().get(1).copied().unwrap_or(0);
     let w_shape = [f, c, kernel[0], kernel[1]];
@@ -46,12 +51,52 @@ pub fn conv2d_param_grads(
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let x = x.as_standard_layout();
     let x = contiguous(OP, &x)?;
+    param_grads(&g, dy, |images| Ok(Cow::Owned(columns(x, &g, images)?)))
+}
+
+/// [`conv2d_param_grads`] from the window [`Columns`] the forward pass kept
+/// ([`conv2d_keep_columns`](crate::conv2d_keep_columns)): the same result, bit for bit, without
+/// laying the input out again.
+///
+/// # Errors
+/// A `dy` whose shape is not the convolution's output shape, or columns that were not built whole.
+pub fn conv2d_param_grads_with_columns(
+    columns: &Columns,
+    dy: ArrayView4<'_, f32>,
+) -> Result<(Array4<f32>, Array1<f32>)> {
+    let g = columns.geometry;
+    Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
+    let chunks = batch_chunks(g.batch);
+    let complete = columns.chunks.len() == chunks.len()
+        && columns
+            .chunks
+            .iter()
+            .zip(&chunks)
+            .all(|(c, r)| c.dim() == (g.patch_len(), r.len() * g.out_plane()));
+    if !complete {
+        return Err(TensorError::InvalidArgument {
+            op: OP,
+            message: "the kept columns do not cover the batch; run conv2d_keep_columns again"
+                .into(),
+        });
+    }
+    param_grads(&g, dy, |images| {
+        Ok(Cow::Borrowed(&columns.chunks[images.start / BATCH_CHUNK]))
+    })
+}
+
+/// Per chunk: `dW = dY · colsᵀ`, `db = Σ dY`; partial sums added in chunk order.
+fn param_grads<'c>(
+    g: &Geometry,
+    dy: ArrayView4<'_, f32>,
+    cols_for: impl Fn(Range<usize>) -> Result<Cow<'c, Array2<f32>>> + Sync + Send,
+) -> Result<(Array4<f32>, Array1<f32>)> {
     let dy = dy.as_standard_layout();
     let dy = contiguous(OP, &dy)?;
-
+    let f = g.out_channels;
     let partials = map_chunks(g.batch, |images| {
-        let cols = columns(x, &g, images.clone())?;
-        let dyt = gather_dy(dy, &g, images);
+        let cols = cols_for(images.clone())?;
+        let dyt = gather_dy(dy, g, images);
         let mut dw = Array2::<f32>::zeros((f, g.patch_len()));
         general_mat_mul(1.0, &dyt, &cols.t(), 0.0, &mut dw);
         let db = dyt
@@ -68,7 +113,7 @@ pub fn conv2d_param_grads(
         db += pb;
     }
     let dw = dw
-        .into_shape_with_order(w_shape)
+        .into_shape_with_order(g.weight_shape())
         .map_err(layout_error(OP))?;
     Ok((dw, db))
 }

@@ -1,8 +1,11 @@
 //! 2-D convolution layer.
 
 use core_tensor::init::{SeededRng, default_bias, default_weight};
-use core_tensor::{Tensor, conv2d, conv2d_input_grad, conv2d_param_grads, output_size};
-use ndarray::{Array4, Ix1, Ix4};
+use core_tensor::{
+    Columns, Tensor, conv2d, conv2d_input_grad, conv2d_keep_columns,
+    conv2d_param_grads_with_columns, output_size,
+};
+use ndarray::{Ix1, Ix4};
 
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, Param, bad_input, check_grad, no_forward, view_as};
@@ -92,7 +95,7 @@ impl Conv2DConfig {
             config: *c,
             weight,
             bias,
-            input: None,
+            saved: None,
             output_shape: Vec::new(),
         })
     }
@@ -111,7 +114,9 @@ pub struct Conv2D {
     config: Conv2DConfig,
     weight: Param,
     bias: Option<Param>,
-    input: Option<Array4<f32>>,
+    /// The input's windows as the train-mode forward pass laid them out: the weight gradient
+    /// reuses them instead of laying the input out again.
+    saved: Option<Columns>,
     output_shape: Vec<usize>,
 }
 
@@ -122,11 +127,10 @@ impl Conv2D {
     }
 
     fn param_grads(&mut self, grad: &Tensor) -> Result<()> {
-        let x = self.input.as_ref().ok_or_else(|| no_forward(self))?;
+        let columns = self.saved.as_ref().ok_or_else(|| no_forward(self))?;
         check_grad(self, &self.output_shape, grad)?;
         let dy = view_as::<Ix4>(self, grad, "(N, F, OH, OW)")?;
-        let c = self.config;
-        let (dw, db) = conv2d_param_grads(x.view(), dy, c.kernel, c.stride, c.padding)?;
+        let (dw, db) = conv2d_param_grads_with_columns(columns, dy)?;
         self.weight.grad += &dw.into_dyn();
         if let Some(b) = &mut self.bias {
             b.grad += &db.into_dyn();
@@ -169,11 +173,15 @@ impl Layer for Conv2D {
             Some(b) => Some(view_as::<Ix1>(self, &b.value, "(F)")?),
             None => None,
         };
-        let y = conv2d(x4, w, b, c.stride, c.padding)?;
-        if mode == Mode::Train {
-            self.input = Some(x4.to_owned());
-            self.output_shape = y.shape().to_vec();
-        }
+        let y = match mode {
+            Mode::Train => {
+                let (y, columns) = conv2d_keep_columns(x4, w, b, c.stride, c.padding)?;
+                self.saved = Some(columns);
+                self.output_shape = y.shape().to_vec();
+                y
+            }
+            Mode::Eval => conv2d(x4, w, b, c.stride, c.padding)?,
+        };
         Ok(y.into_dyn())
     }
 
@@ -181,7 +189,12 @@ impl Layer for Conv2D {
         self.param_grads(grad)?;
         let dy = view_as::<Ix4>(self, grad, "(N, F, OH, OW)")?;
         let w = view_as::<Ix4>(self, &self.weight.value, "(F, C, KH, KW)")?;
-        let (_, _, h, wd) = self.input.as_ref().ok_or_else(|| no_forward(self))?.dim();
+        let [h, wd] = self
+            .saved
+            .as_ref()
+            .ok_or_else(|| no_forward(self))?
+            .geometry()
+            .input;
         let c = self.config;
         Ok(conv2d_input_grad(dy, w, [h, wd], c.stride, c.padding)?.into_dyn())
     }

@@ -23,13 +23,14 @@ impl Saved {
         &self,
         layer: &dyn Layer,
         grad: &Tensor,
-        derivative: impl Fn(f32) -> f32 + Sync,
+        derivative: impl Fn(f32) -> f32 + Sync + Send,
     ) -> Result<Tensor> {
         let saved = self.0.as_ref().ok_or_else(|| no_forward(layer))?;
         check_grad(layer, saved.shape(), grad)?;
+        // Element by element, in parallel: no sums, so the thread count cannot change a bit.
         Ok(Zip::from(grad)
             .and(saved)
-            .map_collect(|&g, &s| g * derivative(s)))
+            .par_map_collect(|&g, &s| g * derivative(s)))
     }
 
     /// The saved tensor, or the backward-before-forward error.

@@ -1,6 +1,7 @@
 //! ReLU.
 
 use core_tensor::Tensor;
+use ndarray::Zip;
 
 use crate::error::Result;
 use crate::layer::{Layer, Mode};
@@ -28,7 +29,7 @@ impl Layer for Relu {
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         self.input.keep(x, mode);
-        Ok(x.mapv(|v| v.max(0.0)))
+        Ok(Zip::from(x).par_map_collect(|&v| v.max(0.0)))
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {

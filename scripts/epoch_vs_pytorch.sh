@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One LeNet5 training epoch on the full MNIST (60 000 images, batch 64, Adam 1e-3), 2 threads:
+# PyTorch (../shared/peers/pytorch/lenet5.py) and ours (lenet5 train) back to back, ROUNDS times.
+# Prints each run's train_s and inference rate, then the median ratio.
+#
+# Usage: scripts/epoch_vs_pytorch.sh [ROUNDS]   (needs the PyTorch venv at $TORCH_PY and the raw
+#        MNIST files at $MNIST_RAW, see ../shared/peers/pytorch/README.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-2}
+py=${TORCH_PY:-/tmp/torch-venv/bin/python3}
+raw=${MNIST_RAW:-/tmp/mnist-raw}
+peer=${LENET5_PY:-../shared/peers/pytorch/lenet5.py}
+cargo build --release -q --bin lenet5
+out=$(mktemp -d)
+for r in $(seq "$rounds"); do
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" "$peer" --threads 2 --epochs 1 --data "$raw" --seed 0 >"$out/torch.$r"
+  ./target/release/lenet5 train --epochs 1 --threads 2 --quiet >"$out/ours.$r"
+  echo "round $r: pytorch $(grep -o 'train_s=[0-9.]*' "$out/torch.$r") $(grep -o 'infer_imgs_per_s=[0-9.]*' "$out/torch.$r")"
+  echo "round $r: ours    $(grep -o 'train_s=[0-9.]*' "$out/ours.$r" | tail -1) $(grep -o 'infer_imgs_per_s=[0-9.]*' "$out/ours.$r")"
+  grep '^epoch=' "$out/ours.$r" | sed 's/^/         /'
+done
+python3 - "$out" "$rounds" <<'PY'
+import re, statistics, sys, pathlib
+out, rounds = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+def val(name, key):
+    return float(re.findall(key + r"=([0-9.]+)", (out / name).read_text())[-1])
+t = [val(f"torch.{r}", "train_s") for r in range(1, rounds + 1)]
+o = [val(f"ours.{r}", "train_s") for r in range(1, rounds + 1)]
+ti = [val(f"torch.{r}", "infer_imgs_per_s") for r in range(1, rounds + 1)]
+oi = [val(f"ours.{r}", "infer_imgs_per_s") for r in range(1, rounds + 1)]
+print(f"epoch: ours {statistics.median(o):.2f} s, pytorch {statistics.median(t):.2f} s, ratio {statistics.median(o) / statistics.median(t):.2f}")
+print(f"inference: ours {statistics.median(oi):.0f} img/s, pytorch {statistics.median(ti):.0f} img/s, ratio {statistics.median(oi) / statistics.median(ti):.2f}")
+PY
