@@ -50,6 +50,16 @@ pub fn avg_pool2d(
             for (oy, y_row) in y.chunks_exact_mut(ow).enumerate() {
                 let top = &src[oy * sh * w..];
                 for i in 0..kh {
+                    if sw == kw {
+                        // Windows side by side: each is a contiguous run of the row.
+                        let row = &top[i * w..i * w + ow * kw];
+                        for (acc, window) in y_row.iter_mut().zip(row.chunks_exact(kw)) {
+                            for &v in window {
+                                *acc += v;
+                            }
+                        }
+                        continue;
+                    }
                     for j in 0..kw {
                         let taps = top[i * w + j..].iter().step_by(sw);
                         for (acc, &v) in y_row.iter_mut().zip(taps) {
@@ -110,6 +120,16 @@ pub fn avg_pool2d_backward(
             for (oy, dy_row) in dy.chunks_exact(ow).enumerate() {
                 let top = &mut dx[oy * sh * w..];
                 for i in 0..kh {
+                    if sw == kw {
+                        let row = &mut top[i * w..i * w + ow * kw];
+                        for (window, &g) in row.chunks_exact_mut(kw).zip(dy_row) {
+                            let share = g * scale;
+                            for d in window {
+                                *d += share;
+                            }
+                        }
+                        continue;
+                    }
                     for j in 0..kw {
                         let taps = top[i * w + j..].iter_mut().step_by(sw);
                         for (d, &g) in taps.zip(dy_row) {

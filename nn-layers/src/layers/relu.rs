@@ -1,18 +1,20 @@
 //! ReLU.
 
 use core_tensor::Tensor;
-use ndarray::Zip;
+use ndarray::{ArrayD, Zip};
 
 use crate::error::Result;
-use crate::layer::{Layer, Mode};
-use crate::layers::elementwise::{Saved, same_shape};
+use crate::layer::{Layer, Mode, check_grad, no_forward};
+use crate::layers::elementwise::same_shape;
 
 /// `y = max(x, 0)`; dL/dx = dL/dy where x > 0, else 0 (0 at x = 0, as PyTorch).
+///
+/// The train-mode forward pass keeps one byte per element (whether x > 0), not a copy of x.
 ///
 /// PyTorch equivalent: `torch.nn.ReLU()`.
 #[derive(Debug, Clone, Default)]
 pub struct Relu {
-    input: Saved,
+    positive: Option<ArrayD<u8>>,
 }
 
 impl Relu {
@@ -28,13 +30,20 @@ impl Layer for Relu {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        self.input.keep(x, mode);
-        Ok(Zip::from(x).par_map_collect(|&v| v.max(0.0)))
+        let y = Zip::from(x).par_map_collect(|&v| v.max(0.0));
+        self.positive = match mode {
+            Mode::Train => Some(Zip::from(x).par_map_collect(|&v| u8::from(v > 0.0))),
+            Mode::Eval => None,
+        };
+        Ok(y)
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        self.input
-            .chain(self, grad, |x| if x > 0.0 { 1.0 } else { 0.0 })
+        let positive = self.positive.as_ref().ok_or_else(|| no_forward(self))?;
+        check_grad(self, positive.shape(), grad)?;
+        Ok(Zip::from(grad)
+            .and(positive)
+            .par_map_collect(|&g, &p| if p != 0 { g } else { 0.0 }))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
