@@ -1,6 +1,6 @@
 //! The per-epoch progress bar.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How `fit` reports progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +27,12 @@ pub(crate) fn epoch_bar(
         },
     );
     let style = ProgressStyle::with_template(
-        "epoch {prefix} {bar:30.cyan/blue} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}] {msg}",
+        "epoch {prefix} [{bar:30.cyan/blue}] {pos}/{len} [{elapsed_precise}<{eta_precise}, {rate}] {msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.1} it/s", state.per_sec());
+    })
     .progress_chars("=> ");
     bar.set_style(style);
     bar.set_prefix(format!("{epoch}/{epochs}"));
