@@ -115,6 +115,51 @@ pub(crate) fn columns(x: &[f32], g: &Geometry, images: Range<usize>) -> Result<A
 
 /// Fills `out` (zeroed, `patch_len * images.len() * out_plane` long) as [`columns`] describes.
 fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
+    let sw = g.stride[1];
+    for_each_run(g, images, |run| {
+        let dst = &mut out[run.column..run.column + run.len];
+        if sw == 1 {
+            dst.copy_from_slice(&x[run.input..run.input + run.len]);
+        } else {
+            for (d, s) in dst.iter_mut().zip(x[run.input..].iter().step_by(sw)) {
+                *d = *s;
+            }
+        }
+    });
+}
+
+/// The adjoint of [`columns`] (col2im): adds every entry of `cols`, a (C·KH·KW) x (count·OH·OW)
+/// matrix laid out as [`columns`] lays it out, onto the input element it was read from. `dx` is the
+/// (count, C, H, W) data of those images in standard layout; entries that fall in the padding are
+/// dropped. Entries are added in a fixed order (tap by tap), so the result is deterministic.
+pub(crate) fn add_columns(cols: &[f32], g: &Geometry, count: usize, dx: &mut [f32]) {
+    let sw = g.stride[1];
+    for_each_run(g, 0..count, |run| {
+        let src = &cols[run.column..run.column + run.len];
+        if sw == 1 {
+            for (d, s) in dx[run.input..run.input + run.len].iter_mut().zip(src) {
+                *d += *s;
+            }
+        } else {
+            for (d, s) in dx[run.input..].iter_mut().step_by(sw).zip(src) {
+                *d += *s;
+            }
+        }
+    });
+}
+
+/// A run of the columns matrix: `len` consecutive entries from `column`, which belong to the input
+/// elements `input`, `input + SW`, `input + 2·SW` ... (one kernel tap along one output row).
+struct Run {
+    column: usize,
+    input: usize,
+    len: usize,
+}
+
+/// Calls `f` for every run of the columns of `images`, row `(c, i, j)` by row, image by image,
+/// output row by output row: the traversal [`columns`] and [`add_columns`] share. Runs skip the
+/// positions where the tap reads padding. Input offsets count images from `images.start`.
+fn for_each_run(g: &Geometry, images: Range<usize>, mut f: impl FnMut(Run)) {
     let [h, w] = g.input;
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
@@ -122,84 +167,24 @@ fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) 
     let [oh, ow] = g.output;
     let plane = oh * ow;
     let row_len = images.len() * plane;
-    if row_len == 0 {
-        return;
-    }
-    let mut rows = out.chunks_exact_mut(row_len);
     for c in 0..g.channels {
         for i in 0..kh {
             // Output rows oy whose input row oy*sh + i - ph lies inside the image.
             let (oy_lo, oy_hi) = valid_range(h, oh, i, sh, ph);
             for j in 0..kw {
                 let (ox_lo, ox_hi) = valid_range(w, ow, j, sw, pw);
-                let Some(row) = rows.next() else { return };
+                let row = (c * kh + i) * kw + j;
                 if ox_lo >= ox_hi {
                     continue;
                 }
                 for (bi, n) in images.clone().enumerate() {
-                    let src = &x[(n * g.channels + c) * h * w..][..h * w];
-                    let dst_img = &mut row[bi * plane..(bi + 1) * plane];
                     for oy in oy_lo..oy_hi {
                         let iy = oy * sh + i - ph;
-                        let src_row = &src[iy * w..(iy + 1) * w];
-                        let dst = &mut dst_img[oy * ow + ox_lo..oy * ow + ox_hi];
-                        let ix0 = ox_lo * sw + j - pw;
-                        if sw == 1 {
-                            dst.copy_from_slice(&src_row[ix0..ix0 + dst.len()]);
-                        } else {
-                            for (d, s) in dst.iter_mut().zip(src_row[ix0..].iter().step_by(sw)) {
-                                *d = *s;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The adjoint of [`columns`] (col2im): adds every entry of `cols`, a (C·KH·KW) x (len·OH·OW)
-/// matrix laid out as [`columns`] lays it out, onto the input element it was read from. `dx` is the
-/// (len, C, H, W) data of images `images` in standard layout; entries that fall in the padding are
-/// dropped. Entries are added in a fixed order (tap by tap), so the result is deterministic.
-pub(crate) fn add_columns(cols: &[f32], g: &Geometry, count: usize, dx: &mut [f32]) {
-    let [h, w] = g.input;
-    let [kh, kw] = g.kernel;
-    let [sh, sw] = g.stride;
-    let [ph, pw] = g.padding;
-    let [oh, ow] = g.output;
-    let plane = oh * ow;
-    let row_len = count * plane;
-    if row_len == 0 {
-        return;
-    }
-    let mut rows = cols.chunks_exact(row_len);
-    for c in 0..g.channels {
-        for i in 0..kh {
-            let (oy_lo, oy_hi) = valid_range(h, oh, i, sh, ph);
-            for j in 0..kw {
-                let (ox_lo, ox_hi) = valid_range(w, ow, j, sw, pw);
-                let Some(row) = rows.next() else { return };
-                if ox_lo >= ox_hi {
-                    continue;
-                }
-                for bi in 0..count {
-                    let dst = &mut dx[(bi * g.channels + c) * h * w..][..h * w];
-                    let src_img = &row[bi * plane..(bi + 1) * plane];
-                    for oy in oy_lo..oy_hi {
-                        let iy = oy * sh + i - ph;
-                        let dst_row = &mut dst[iy * w..(iy + 1) * w];
-                        let src = &src_img[oy * ow + ox_lo..oy * ow + ox_hi];
-                        let ix0 = ox_lo * sw + j - pw;
-                        if sw == 1 {
-                            for (d, s) in dst_row[ix0..ix0 + src.len()].iter_mut().zip(src) {
-                                *d += *s;
-                            }
-                        } else {
-                            for (d, s) in dst_row[ix0..].iter_mut().step_by(sw).zip(src) {
-                                *d += *s;
-                            }
-                        }
+                        f(Run {
+                            column: row * row_len + bi * plane + oy * ow + ox_lo,
+                            input: ((n * g.channels + c) * h + iy) * w + ox_lo * sw + j - pw,
+                            len: ox_hi - ox_lo,
+                        });
                     }
                 }
             }

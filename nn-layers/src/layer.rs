@@ -198,3 +198,23 @@ pub(crate) fn no_forward(layer: &dyn Layer) -> LayerError {
         layer: layer.describe(),
     }
 }
+
+/// The named parameters of a layer with a weight and an optional bias, in that order.
+pub(crate) fn weight_and_bias<'a>(
+    weight: &'a Param,
+    bias: Option<&'a Param>,
+) -> Vec<(String, &'a Param)> {
+    std::iter::once(("weight".to_string(), weight))
+        .chain(bias.map(|b| ("bias".to_string(), b)))
+        .collect()
+}
+
+/// [`weight_and_bias`], mutably.
+pub(crate) fn weight_and_bias_mut<'a>(
+    weight: &'a mut Param,
+    bias: Option<&'a mut Param>,
+) -> Vec<(String, &'a mut Param)> {
+    std::iter::once(("weight".to_string(), weight))
+        .chain(bias.map(|b| ("bias".to_string(), b)))
+        .collect()
+}

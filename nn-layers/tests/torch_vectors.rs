@@ -37,28 +37,38 @@ fn grads(layer: &dyn Layer) -> Vec<Tensor> {
         .collect()
 }
 
+/// Sets a weight-and-bias layer from the case's `w` and `b`, runs forward and backward, and checks
+/// `y`, `dx`, `dw` and (when present) `db`.
+fn check_weighted_layer(checks: &mut Checks, case: &Case, layer: &mut dyn Layer) {
+    set_params(layer, case, &["w", "b"]);
+    let y = layer
+        .forward(&case.tensor("x").unwrap(), Mode::Train)
+        .unwrap();
+    let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
+    checks.close(case, "y", &y, TOL);
+    checks.close(case, "dx", &dx, TOL);
+    let g = grads(layer);
+    checks.close(case, "dw", &g[0], TOL);
+    if case.has("db") {
+        checks.close(case, "db", &g[1], TOL);
+    }
+}
+
 #[test]
 fn conv2d_layer() {
     let mut checks = Checks(Vec::new());
     for case in load("conv2d.json").unwrap().cases {
-        let x = case.tensor("x").unwrap();
         let w = case.tensor("w").unwrap();
         let [f, c, kh, kw] = [w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]];
         let config = Conv2DConfig::new(c, f, [kh, kw])
             .with_stride(case.pair("stride").unwrap())
             .with_padding(case.pair("padding").unwrap())
             .with_bias(case.has("b"));
-        let mut layer = config.init(&mut seeded_rng(0)).unwrap();
-        set_params(&mut layer, &case, &["w", "b"]);
-        let y = layer.forward(&x, Mode::Train).unwrap();
-        let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
-        checks.close(&case, "y", &y, TOL);
-        checks.close(&case, "dx", &dx, TOL);
-        let g = grads(&layer);
-        checks.close(&case, "dw", &g[0], TOL);
-        if case.has("db") {
-            checks.close(&case, "db", &g[1], TOL);
-        }
+        check_weighted_layer(
+            &mut checks,
+            &case,
+            &mut config.init(&mut seeded_rng(0)).unwrap(),
+        );
     }
     checks.done();
 }
@@ -68,22 +78,12 @@ fn linear_layer() {
     let mut checks = Checks(Vec::new());
     for case in load("linear.json").unwrap().cases {
         let w = case.tensor("w").unwrap();
-        let mut layer = LinearConfig::new(w.shape()[1], w.shape()[0])
-            .with_bias(case.has("b"))
-            .init(&mut seeded_rng(0))
-            .unwrap();
-        set_params(&mut layer, &case, &["w", "b"]);
-        let y = layer
-            .forward(&case.tensor("x").unwrap(), Mode::Train)
-            .unwrap();
-        let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
-        checks.close(&case, "y", &y, TOL);
-        checks.close(&case, "dx", &dx, TOL);
-        let g = grads(&layer);
-        checks.close(&case, "dw", &g[0], TOL);
-        if case.has("db") {
-            checks.close(&case, "db", &g[1], TOL);
-        }
+        let config = LinearConfig::new(w.shape()[1], w.shape()[0]).with_bias(case.has("b"));
+        check_weighted_layer(
+            &mut checks,
+            &case,
+            &mut config.init(&mut seeded_rng(0)).unwrap(),
+        );
     }
     checks.done();
 }

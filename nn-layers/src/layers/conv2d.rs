@@ -8,7 +8,10 @@ use core_tensor::{
 use ndarray::{Ix1, Ix4};
 
 use crate::error::{LayerError, Result};
-use crate::layer::{Layer, Mode, Param, bad_input, check_grad, no_forward, view_as};
+use crate::layer::{
+    Layer, Mode, Param, bad_input, check_grad, no_forward, view_as, weight_and_bias,
+    weight_and_bias_mut,
+};
 
 /// The configuration of a [`Conv2D`] layer.
 ///
@@ -223,18 +226,10 @@ impl Layer for Conv2D {
     }
 
     fn params(&self) -> Vec<(String, &Param)> {
-        let mut v = vec![("weight".to_string(), &self.weight)];
-        if let Some(b) = &self.bias {
-            v.push(("bias".to_string(), b));
-        }
-        v
+        weight_and_bias(&self.weight, self.bias.as_ref())
     }
 
     fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        let mut v = vec![("weight".to_string(), &mut self.weight)];
-        if let Some(b) = &mut self.bias {
-            v.push(("bias".to_string(), b));
-        }
-        v
+        weight_and_bias_mut(&mut self.weight, self.bias.as_mut())
     }
 }
