@@ -71,6 +71,16 @@ pub trait Layer: Send + std::fmt::Debug {
     /// An input of a shape the layer cannot take.
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor>;
 
+    /// The forward pass on an input the caller gives away, so that element-wise layers can work
+    /// in place instead of allocating a new output ([`Sequential`](crate::Sequential) uses it).
+    /// The default calls [`Layer::forward`].
+    ///
+    /// # Errors
+    /// As [`Layer::forward`].
+    fn forward_owned(&mut self, x: Tensor, mode: Mode) -> Result<Tensor> {
+        self.forward(&x, mode)
+    }
+
     /// The backward pass: accumulates parameter gradients, returns dL/dx.
     ///
     /// # Errors

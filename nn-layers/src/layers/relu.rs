@@ -38,6 +38,16 @@ impl Layer for Relu {
         Ok(y)
     }
 
+    /// In place: the input's buffer becomes the output.
+    fn forward_owned(&mut self, mut x: Tensor, mode: Mode) -> Result<Tensor> {
+        self.positive = match mode {
+            Mode::Train => Some(Zip::from(&x).par_map_collect(|&v| u8::from(v > 0.0))),
+            Mode::Eval => None,
+        };
+        x.par_mapv_inplace(|v| v.max(0.0));
+        Ok(x)
+    }
+
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
         let positive = self.positive.as_ref().ok_or_else(|| no_forward(self))?;
         check_grad(self, positive.shape(), grad)?;
