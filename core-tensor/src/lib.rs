@@ -1,7 +1,7 @@
 //! # core-tensor: the kernels
 //!
 //! The bottom of the stack: `f32` kernels on [`ndarray`] arrays in NCHW layout, each with a naive
-//! twin in [`reference`] that the tests hold it to, and PyTorch's numbers as the final word.
+//! twin in [`reference`](mod@reference) that the tests hold it to, and PyTorch's numbers as the final word.
 //!
 //! | kernel | functions |
 //! |---|---|

@@ -197,3 +197,19 @@ fn summary_lists_layers_shapes_and_counts() {
         "{s}"
     );
 }
+
+#[test]
+fn in_place_forward_equals_the_borrowing_one() {
+    let x = ramp(&[3, 2, 4, 4]);
+    for mode in [Mode::Train, Mode::Eval] {
+        let mut a = Relu::new();
+        let mut b = Relu::new();
+        let ya = a.forward(&x, mode).unwrap();
+        let yb = b.forward_owned(x.clone(), mode).unwrap();
+        assert_eq!(ya, yb);
+        if mode == Mode::Train {
+            let g = ramp(&[3, 2, 4, 4]);
+            assert_eq!(a.backward(&g).unwrap(), b.backward(&g).unwrap());
+        }
+    }
+}
