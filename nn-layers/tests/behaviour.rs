@@ -213,3 +213,39 @@ fn in_place_forward_equals_the_borrowing_one() {
         }
     }
 }
+
+#[test]
+fn sequentials_nest_with_path_names() {
+    let rng = &mut seeded_rng(2);
+    let block = Sequential::new(&[1, 6, 6])
+        .add(Conv2DConfig::new(1, 2, [3, 3]).init(rng).unwrap())
+        .unwrap()
+        .add(BatchNormConfig::new(2).init().unwrap())
+        .unwrap();
+    let mut net = Sequential::new(&[1, 6, 6])
+        .add(block)
+        .unwrap()
+        .add(Flatten::new())
+        .unwrap()
+        .add(LinearConfig::new(32, 3).init(rng).unwrap())
+        .unwrap();
+    let names: Vec<String> = net.params().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "0.0.weight",
+            "0.0.bias",
+            "0.1.weight",
+            "0.1.bias",
+            "2.weight",
+            "2.bias"
+        ]
+    );
+    assert_eq!(net.buffers()[1].0, "0.1.running_var");
+    let y = net.forward(&ramp(&[2, 1, 6, 6]), Mode::Train).unwrap();
+    assert_eq!(y.shape(), &[2, 3]);
+    assert_eq!(net.backward(&ones(&[2, 3])).unwrap().shape(), &[2, 1, 6, 6]);
+    // A nested network built for another input shape is refused.
+    let other = Sequential::new(&[3, 6, 6]);
+    assert!(Sequential::new(&[1, 6, 6]).add(other).is_err());
+}

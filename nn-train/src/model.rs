@@ -234,8 +234,7 @@ impl Model {
         let loader = DataLoader::new(train, config.batch_size)?.shuffle(config.shuffle_seed);
         while self.epochs_done < config.epochs {
             let epoch = self.epochs_done + 1;
-            let record = self.train_epoch(&loader, epoch, config)?;
-            let mut record = record;
+            let mut record = self.train_epoch(&loader, epoch, config)?;
             if let Some(val) = validation {
                 let ev = self.evaluate(val, 1000)?;
                 record.val_loss = Some(ev.loss);
