@@ -127,20 +127,30 @@ fn forward(
     for_each_chunk_mut(&mut out, |images, mut out| {
         let chunk = images.start / crate::parallel::BATCH_CHUNK;
         let cols = columns(x, &g, images)?;
-        let mut y = Array2::<f32>::zeros((f, cols.ncols()));
-        if let Some(b) = &b {
-            for (mut row, bias) in y.outer_iter_mut().zip(b.iter()) {
-                row.fill(*bias);
-            }
-        }
-        general_mat_mul(1.0, &w, &cols, 1.0, &mut y);
-        for (bi, mut image) in out.outer_iter_mut().enumerate() {
-            for (mut dst, src) in image.outer_iter_mut().zip(y.outer_iter()) {
-                let src = src.slice(s![bi * plane..(bi + 1) * plane]);
-                let src = src
-                    .into_shape_with_order(dst.raw_dim())
+        if plane >= DIRECT_OUTPUT_PLANE {
+            // Large output planes: one GEMM per image straight into its (F, OH·OW) output.
+            for (bi, mut image) in out.outer_iter_mut().enumerate() {
+                let mut y = image
+                    .view_mut()
+                    .into_shape_with_order((f, plane))
                     .map_err(layout_error(OP))?;
-                dst.assign(&src);
+                fill_bias(&mut y, b.as_ref());
+                let cols_n = cols.slice(s![.., bi * plane..(bi + 1) * plane]);
+                general_mat_mul(1.0, &w, &cols_n, 1.0, &mut y);
+            }
+        } else {
+            // Small planes: one GEMM for the chunk, then scatter (F, image, P) into the output.
+            let mut y = Array2::<f32>::zeros((f, cols.ncols()));
+            fill_bias(&mut y.view_mut(), b.as_ref());
+            general_mat_mul(1.0, &w, &cols, 1.0, &mut y);
+            for (bi, mut image) in out.outer_iter_mut().enumerate() {
+                for (mut dst, src) in image.outer_iter_mut().zip(y.outer_iter()) {
+                    let src = src.slice(s![bi * plane..(bi + 1) * plane]);
+                    let src = src
+                        .into_shape_with_order(dst.raw_dim())
+                        .map_err(layout_error(OP))?;
+                    dst.assign(&src);
+                }
             }
         }
         if keep && let Ok(mut slots) = slots.lock() {
@@ -149,6 +159,17 @@ fn forward(
         Ok::<_, TensorError>(())
     })?;
     Ok((out, kept))
+}
+
+/// Output planes (OH·OW) at least this large get one GEMM per image, written in place; smaller
+/// ones share a GEMM per chunk (a GEMM with a handful of columns is mostly overhead).
+pub(crate) const DIRECT_OUTPUT_PLANE: usize = 64;
+
+/// Sets every row `f` of `y` (F x columns) to the bias `b[f]`, or zero without a bias.
+fn fill_bias(y: &mut ndarray::ArrayViewMut2<'_, f32>, b: Option<&ArrayView1<'_, f32>>) {
+    for (f, mut row) in y.outer_iter_mut().enumerate() {
+        row.fill(b.map_or(0.0, |b| b[f]));
+    }
 }
 
 /// The weight (F, C, KH, KW) seen as the F x (C·KH·KW) GEMM operand.

@@ -16,11 +16,11 @@
 //! [`conv2d_input_grad_with`] takes the caller's choice. Both are checked against the naive
 //! reference and PyTorch.
 
-use ndarray::{Array2, Array4, ArrayView4, Axis, linalg::general_mat_mul};
+use ndarray::{Array2, Array4, ArrayView2, ArrayView4, Axis, linalg::general_mat_mul, s};
 
-use crate::conv::forward::{conv2d, weight_matrix};
+use crate::conv::forward::{DIRECT_OUTPUT_PLANE, conv2d, weight_matrix};
 use crate::conv::gather_dy;
-use crate::error::{Result, TensorError};
+use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
 use crate::parallel::for_each_chunk_mut;
 use crate::window::{add_columns, contiguous};
@@ -239,9 +239,22 @@ fn col2im_input_grad(
     let mut dx = Array4::<f32>::zeros(g.input_shape());
     for_each_chunk_mut(&mut dx, |images, mut dx| {
         let count = images.len();
-        let dyt = gather_dy(dy, g, images);
-        let mut dcols = Array2::<f32>::zeros((g.patch_len(), dyt.ncols()));
-        general_mat_mul(1.0, &wt, &dyt, 0.0, &mut dcols);
+        let plane = g.out_plane();
+        let f = g.out_channels;
+        let mut dcols = Array2::<f32>::zeros((g.patch_len(), count * plane));
+        if plane >= DIRECT_OUTPUT_PLANE {
+            // Large planes: dY of each image is already an F x P matrix; no gathering.
+            for (bi, n) in images.enumerate() {
+                let dy_n =
+                    ArrayView2::from_shape((f, plane), &dy[n * f * plane..(n + 1) * f * plane])
+                        .map_err(layout_error(OP))?;
+                let mut dcols_n = dcols.slice_mut(s![.., bi * plane..(bi + 1) * plane]);
+                general_mat_mul(1.0, &wt, &dy_n, 0.0, &mut dcols_n);
+            }
+        } else {
+            let dyt = gather_dy(dy, g, images);
+            general_mat_mul(1.0, &wt, &dyt, 0.0, &mut dcols);
+        }
         let dcols = contiguous(OP, &dcols)?;
         let dx = dx.as_slice_mut().ok_or(TensorError::InvalidArgument {
             op: OP,

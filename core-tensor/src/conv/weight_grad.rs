@@ -12,9 +12,9 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use ndarray::{Array1, Array2, Array4, ArrayView4, linalg::general_mat_mul};
+use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayView4, linalg::general_mat_mul, s};
 
-use crate::conv::forward::Columns;
+use crate::conv::forward::{Columns, DIRECT_OUTPUT_PLANE};
 use crate::conv::gather_dy;
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
@@ -94,10 +94,32 @@ fn param_grads<'c>(
     let dy = dy.as_standard_layout();
     let dy = contiguous(OP, &dy)?;
     let f = g.out_channels;
+    let plane = g.out_plane();
     let partials = map_chunks(g.batch, |images| {
         let cols = cols_for(images.clone())?;
-        let dyt = gather_dy(dy, g, images);
         let mut dw = Array2::<f32>::zeros((f, g.patch_len()));
+        if plane >= DIRECT_OUTPUT_PLANE {
+            // Large planes: dY of each image is already an F x P matrix; no gathering.
+            for (bi, n) in images.clone().enumerate() {
+                let dy_n =
+                    ArrayView2::from_shape((f, plane), &dy[n * f * plane..(n + 1) * f * plane])
+                        .map_err(layout_error(OP))?;
+                let cols_n = cols.slice(s![.., bi * plane..(bi + 1) * plane]);
+                general_mat_mul(1.0, &dy_n, &cols_n.t(), 1.0, &mut dw);
+            }
+            // Summed in the order gather_dy lays dY out, so conv2d_bias_grad gives the same bits.
+            let db = (0..f)
+                .map(|fi| {
+                    images.clone().fold(0.0_f32, |acc, n| {
+                        dy[(n * f + fi) * plane..][..plane]
+                            .iter()
+                            .fold(acc, |a, v| a + v)
+                    })
+                })
+                .collect::<Array1<f32>>();
+            return Ok::<_, TensorError>((dw, db));
+        }
+        let dyt = gather_dy(dy, g, images);
         general_mat_mul(1.0, &dyt, &cols.t(), 0.0, &mut dw);
         let db = dyt
             .outer_iter()
