@@ -37,16 +37,21 @@ fn grads(layer: &dyn Layer) -> Vec<Tensor> {
         .collect()
 }
 
-/// Sets a weight-and-bias layer from the case's `w` and `b`, runs forward and backward, and checks
-/// `y`, `dx`, `dw` and (when present) `db`.
-fn check_weighted_layer(checks: &mut Checks, case: &Case, layer: &mut dyn Layer) {
-    set_params(layer, case, &["w", "b"]);
+/// Runs `x` forward (train mode) and `dy` backward through `layer`, and checks `y` and `dx`.
+fn check_forward_backward(checks: &mut Checks, case: &Case, layer: &mut dyn Layer) {
     let y = layer
         .forward(&case.tensor("x").unwrap(), Mode::Train)
         .unwrap();
     let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
     checks.close(case, "y", &y, TOL);
     checks.close(case, "dx", &dx, TOL);
+}
+
+/// Sets a weight-and-bias layer from the case's `w` and `b`, runs forward and backward, and checks
+/// `y`, `dx`, `dw` and (when present) `db`.
+fn check_weighted_layer(checks: &mut Checks, case: &Case, layer: &mut dyn Layer) {
+    set_params(layer, case, &["w", "b"]);
+    check_forward_backward(checks, case, layer);
     let g = grads(layer);
     checks.close(case, "dw", &g[0], TOL);
     if case.has("db") {
@@ -99,12 +104,7 @@ fn pooling_layers() {
             "avg" => Box::new(config.avg().unwrap()),
             other => panic!("{}: unknown kind {other}", case.name),
         };
-        let y = layer
-            .forward(&case.tensor("x").unwrap(), Mode::Train)
-            .unwrap();
-        let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
-        checks.close(&case, "y", &y, TOL);
-        checks.close(&case, "dx", &dx, TOL);
+        check_forward_backward(&mut checks, &case, layer.as_mut());
     }
     checks.done();
 }
@@ -158,12 +158,7 @@ fn activations() {
             }
             other => panic!("unknown activation case {other}"),
         };
-        let y = layer
-            .forward(&case.tensor("x").unwrap(), Mode::Train)
-            .unwrap();
-        let dx = layer.backward(&case.tensor("dy").unwrap()).unwrap();
-        checks.close(&case, "y", &y, TOL);
-        checks.close(&case, "dx", &dx, TOL);
+        check_forward_backward(&mut checks, &case, layer.as_mut());
     }
     checks.done();
 }
