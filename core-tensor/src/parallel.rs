@@ -46,14 +46,29 @@ where
     E: Send,
     F: Fn(Range<usize>, ArrayViewMut<'_, f32, D>) -> Result<(), E> + Sync + Send,
 {
+    map_chunks_mut(out, work).map(|_| ())
+}
+
+/// [`for_each_chunk_mut`] whose `work` also returns a value per chunk: the values, in chunk order.
+///
+/// # Errors
+/// The first error (in chunk order) that `work` returns.
+pub fn map_chunks_mut<D, T, E, F>(out: &mut Array<f32, D>, work: F) -> Result<Vec<T>, E>
+where
+    D: Dimension + RemoveAxis,
+    T: Send,
+    E: Send,
+    F: Fn(Range<usize>, ArrayViewMut<'_, f32, D>) -> Result<T, E> + Sync + Send,
+{
     let batch = out.len_of(Axis(0));
     out.axis_chunks_iter_mut(Axis(0), BATCH_CHUNK.max(1))
         .into_par_iter()
         .enumerate()
-        .try_for_each(|(k, chunk)| {
+        .map(|(k, chunk)| {
             let start = k * BATCH_CHUNK;
             work(start..(start + BATCH_CHUNK).min(batch), chunk)
         })
+        .collect()
 }
 
 #[cfg(test)]

@@ -20,23 +20,29 @@ fn toy() -> Dataset {
     Dataset::new(pixels, labels, 28, 28).unwrap()
 }
 
-fn trained(epochs: usize) -> Model {
-    let mut m = Model::new(
-        models::lenet5_spec(),
-        OptimizerSpec {
-            kind: OptimizerKind::Adam,
-            lr: 2e-3,
-        },
-        3,
-    )
-    .unwrap();
-    let cfg = FitConfig {
+/// A fresh LeNet5 with Adam 2e-3, initialised from seed 3.
+fn fresh_lenet5() -> Model {
+    let adam = OptimizerSpec {
+        kind: OptimizerKind::Adam,
+        lr: 2e-3,
+    };
+    Model::new(models::lenet5_spec(), adam, 3).unwrap()
+}
+
+/// The fit settings of these tests, for `epochs` epochs.
+fn fit_config(epochs: usize) -> FitConfig {
+    FitConfig {
         epochs,
         batch_size: 16,
         shuffle_seed: 3,
         progress: Progress::Quiet,
-    };
-    m.fit(&toy(), Some(&toy()), &cfg, |_, _| Ok(())).unwrap();
+    }
+}
+
+fn trained(epochs: usize) -> Model {
+    let mut m = fresh_lenet5();
+    m.fit(&toy(), Some(&toy()), &fit_config(epochs), |_, _| Ok(()))
+        .unwrap();
     m
 }
 
@@ -190,29 +196,16 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
     let straight = trained(3);
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("ck.bin");
-    let mut first = Model::new(
-        models::lenet5_spec(),
-        OptimizerSpec {
-            kind: OptimizerKind::Adam,
-            lr: 2e-3,
-        },
-        3,
-    )
-    .unwrap();
-    let cfg = FitConfig {
-        epochs: 1,
-        batch_size: 16,
-        shuffle_seed: 3,
-        progress: Progress::Quiet,
-    };
+    let mut first = fresh_lenet5();
     first
-        .fit(&toy(), Some(&toy()), &cfg, |m, _| m.save_checkpoint(&ck))
+        .fit(&toy(), Some(&toy()), &fit_config(1), |m, _| {
+            m.save_checkpoint(&ck)
+        })
         .unwrap();
     let mut resumed = Model::load_checkpoint(&ck).unwrap();
     assert_eq!(resumed.epochs_done(), 1);
-    let cfg = FitConfig { epochs: 3, ..cfg };
     resumed
-        .fit(&toy(), Some(&toy()), &cfg, |_, _| Ok(()))
+        .fit(&toy(), Some(&toy()), &fit_config(3), |_, _| Ok(()))
         .unwrap();
     let (a, b) = (dir.path().join("a.bin"), dir.path().join("b.bin"));
     straight.save(&a).unwrap();

@@ -4,9 +4,7 @@ use ndarray::{Array2, Array4, ArrayView1, ArrayView4, linalg::general_mat_mul, s
 
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
-use std::sync::Mutex;
-
-use crate::parallel::{batch_chunks, for_each_chunk_mut};
+use crate::parallel::map_chunks_mut;
 use crate::window::{columns, contiguous};
 
 /// 2-D convolution: `y[n, f, oh, ow] = b[f] + Σ_{c,i,j} w[f, c, i, j] · xp[n, c, oh·SH + i, ow·SW + j]`
@@ -46,7 +44,7 @@ pub fn conv2d(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Result<Array4<f32>> {
-    forward(x, w, b, stride, padding, false).map(|(y, _)| y)
+    forward(x, w, b, stride, padding, false).map(|(y, _, _)| y)
 }
 
 /// The window columns a forward pass built, kept for the weight gradient
@@ -86,15 +84,8 @@ pub fn conv2d_keep_columns(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Result<(Array4<f32>, Columns)> {
-    let (y, columns) = forward(x, w, b, stride, padding, true)?;
-    let g = Geometry::conv(OP, x.shape(), w.shape(), stride, padding)?;
-    Ok((
-        y,
-        Columns {
-            geometry: g,
-            chunks: columns,
-        },
-    ))
+    let (y, geometry, chunks) = forward(x, w, b, stride, padding, true)?;
+    Ok((y, Columns { geometry, chunks }))
 }
 
 const OP: &str = "conv2d";
@@ -106,7 +97,7 @@ fn forward(
     stride: [usize; 2],
     padding: [usize; 2],
     keep: bool,
-) -> Result<(Array4<f32>, Vec<Array2<f32>>)> {
+) -> Result<(Array4<f32>, Geometry, Vec<Array2<f32>>)> {
     let g = Geometry::conv(OP, x.shape(), w.shape(), stride, padding)?;
     if let Some(b) = &b {
         Geometry::expect_shape(OP, "bias", &[g.out_channels], b.shape())?;
@@ -121,11 +112,7 @@ fn forward(
     // Each chunk: Y_chunk (F x images·P) = W (F x CKK) · cols (CKK x images·P), bias as the
     // GEMM's initial value; then Y_chunk is scattered into the chunk's (images, F, OH, OW).
     let mut out = Array4::<f32>::zeros(g.output_shape());
-    let mut kept: Vec<Array2<f32>> =
-        vec![Array2::zeros((0, 0)); if keep { batch_chunks(g.batch).len() } else { 0 }];
-    let slots = Mutex::new(&mut kept);
-    for_each_chunk_mut(&mut out, |images, mut out| {
-        let chunk = images.start / crate::parallel::BATCH_CHUNK;
+    let kept = map_chunks_mut(&mut out, |images, mut out| {
         let cols = columns(x, &g, images)?;
         if plane >= DIRECT_OUTPUT_PLANE {
             // Large output planes: one GEMM per image straight into its (F, OH·OW) output.
@@ -153,12 +140,9 @@ fn forward(
                 }
             }
         }
-        if keep && let Ok(mut slots) = slots.lock() {
-            slots[chunk] = cols;
-        }
-        Ok::<_, TensorError>(())
+        Ok::<_, TensorError>(keep.then_some(cols))
     })?;
-    Ok((out, kept))
+    Ok((out, g, kept.into_iter().flatten().collect()))
 }
 
 /// Output planes (OH·OW) at least this large get one GEMM per image, written in place; smaller
