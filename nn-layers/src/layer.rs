@@ -4,6 +4,7 @@ use core_tensor::Tensor;
 use ndarray::{ArrayD, Dimension};
 
 use crate::error::{LayerError, Result};
+use crate::spec::LayerSpec;
 
 /// Train or eval: an argument of every forward pass, never a global flag.
 ///
@@ -138,6 +139,31 @@ pub trait Layer: Send + std::fmt::Debug {
             what: name.to_string(),
             message: format!("{} has no random generator of that name", self.describe()),
         })
+    }
+
+    /// Integer state saved with the model: batch norm's `num_batches_tracked` (the number of
+    /// train-mode forward passes, as PyTorch counts them).
+    fn counters(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
+
+    /// Sets the counter `name` (as [`Layer::counters`] names it) to `value`.
+    ///
+    /// # Errors
+    /// A name the layer does not have.
+    fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
+        let _ = value;
+        Err(LayerError::State {
+            what: name.to_string(),
+            message: format!("{} has no counter of that name", self.describe()),
+        })
+    }
+
+    /// The layer as data (kind and configuration, no parameter values), for model files and
+    /// exporters; `None` for a layer that has no [`LayerSpec`] (a nested network, a layer
+    /// defined outside this crate).
+    fn spec(&self) -> Option<LayerSpec> {
+        None
     }
 
     /// Sets every parameter's gradient to zero.

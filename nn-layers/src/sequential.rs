@@ -6,6 +6,7 @@ use core_tensor::Tensor;
 
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, Param, bad_input};
+use crate::spec::NetworkSpec;
 
 /// Layers applied one after the other, checked for shape as they are added.
 ///
@@ -99,6 +100,48 @@ impl Sequential {
     /// Whether there are no layers.
     pub fn is_empty(&self) -> bool {
         self.layers.is_empty()
+    }
+
+    /// The network as data, for model files and exporters.
+    ///
+    /// # Errors
+    /// A layer without a [`LayerSpec`] (see [`Layer::spec`]), named with its position.
+    pub fn spec(&self) -> Result<NetworkSpec> {
+        let layers = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                l.spec().ok_or_else(|| {
+                    in_layer(
+                        i,
+                        l.as_ref(),
+                        LayerError::State {
+                            what: l.describe(),
+                            message: "this layer has no spec (a nested network or a layer \
+                                      defined outside nn-layers)"
+                                .into(),
+                        },
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(NetworkSpec {
+            input: self.input_shape.clone(),
+            layers,
+        })
+    }
+
+    /// The layer a path name such as `3.running_mean` starts with, and the rest of the name.
+    fn child<'a>(&mut self, name: &'a str, what: &str) -> Result<(&mut Box<dyn Layer>, &'a str)> {
+        let unknown = || LayerError::State {
+            what: name.to_string(),
+            message: format!("no layer of the network has a {what} of that name"),
+        };
+        let (index, rest) = name.split_once('.').ok_or_else(unknown)?;
+        let index: usize = index.parse().map_err(|_| unknown())?;
+        let layer = self.layers.get_mut(index).ok_or_else(unknown)?;
+        Ok((layer, rest))
     }
 
     fn check_input(&self, x: &Tensor) -> Result<()> {
@@ -233,14 +276,25 @@ impl Layer for Sequential {
     }
 
     fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()> {
-        let unknown = || LayerError::State {
-            what: name.to_string(),
-            message: "no layer of the network has a generator of that name".into(),
-        };
-        let (index, rest) = name.split_once('.').ok_or_else(unknown)?;
-        let index: usize = index.parse().map_err(|_| unknown())?;
-        let layer = self.layers.get_mut(index).ok_or_else(unknown)?;
+        let (layer, rest) = self.child(name, "generator")?;
         layer.set_rng_position(rest, position)
+    }
+
+    fn counters(&self) -> Vec<(String, u64)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                l.counters()
+                    .into_iter()
+                    .map(move |(n, c)| (format!("{i}.{n}"), c))
+            })
+            .collect()
+    }
+
+    fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
+        let (layer, rest) = self.child(name, "counter")?;
+        layer.set_counter(rest, value)
     }
 
     fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)> {

@@ -50,10 +50,51 @@ fn batch_norm_uses_batch_statistics_in_train_and_running_ones_in_eval() {
     let eval = bn.forward(&x, Mode::Eval).unwrap();
     assert!(eval.index_axis(ndarray::Axis(1), 0).mean().unwrap() > 1.0);
     assert_ne!(train, eval);
-    // Eval mode does not move the running statistics.
+    // Eval mode does not move the running statistics, nor count a batch.
     let before = bn.running_mean().clone();
     bn.forward(&x, Mode::Eval).unwrap();
     assert_eq!(&before, bn.running_mean());
+    assert_eq!(bn.num_batches_tracked(), 1);
+    bn.forward(&x, Mode::Train).unwrap();
+    assert_eq!(bn.counters(), [("num_batches_tracked".to_string(), 2)]);
+    bn.set_counter("num_batches_tracked", 7).unwrap();
+    assert_eq!(bn.num_batches_tracked(), 7);
+    assert!(bn.set_counter("steps", 1).is_err());
+}
+
+#[test]
+fn every_layer_describes_itself_as_a_spec_that_rebuilds_it() {
+    let spec = NetworkSpec {
+        input: vec![2, 8, 8],
+        layers: vec![
+            LayerSpec::Conv2D(
+                Conv2DConfig::new(2, 3, [3, 3])
+                    .with_padding([1, 1])
+                    .with_stride([2, 1]),
+            ),
+            LayerSpec::BatchNormalization(BatchNormConfig::new(3).with_eps(1e-3)),
+            LayerSpec::LeakyRelu { slope: 0.2 },
+            LayerSpec::MaxPooling(PoolConfig::new([2, 2])),
+            LayerSpec::AvgPooling(PoolConfig::new([2, 2]).with_stride([1, 1])),
+            LayerSpec::Tanh,
+            LayerSpec::Flatten,
+            LayerSpec::Dropout { p: 0.25, seed: 9 },
+            LayerSpec::Linear(LinearConfig::new(9, 4).with_bias(false)),
+            LayerSpec::Sigmoid,
+            LayerSpec::Relu,
+            LayerSpec::Softmax,
+        ],
+    };
+    let net = spec.build(&mut seeded_rng(1)).unwrap();
+    assert_eq!(net.spec().unwrap(), spec);
+    assert_eq!(
+        models::lenet5(&mut seeded_rng(0)).unwrap().spec().unwrap(),
+        models::lenet5_spec()
+    );
+    // A nested network has no spec of its own: named as such.
+    let nested = Sequential::new(&[2, 8, 8]).add(net).unwrap();
+    let err = nested.spec().unwrap_err().to_string();
+    assert!(err.contains("layer 0") && err.contains("no spec"), "{err}");
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! | 8 | magic: `NNRSMODL` (model) or `NNRSCKPT` (checkpoint) |
 //! | 4 | format version, little-endian `u32` |
 //! | 8 | payload length, little-endian `u64` |
-//! | n | payload: bincode 2 (standard config) of the serde structure |
+//! | n | payload: bincode 2 (standard config) of the serde structure, then (version 2 on) of the |
+//! |   | network's counters (batch norm's `num_batches_tracked`) as `(name, u64)` pairs |
 //! | 8 | FNV-1a 64 checksum of the payload, little-endian |
 //!
 //! Reading checks each field in order, so a foreign, truncated, corrupted or newer file is an
@@ -31,7 +32,10 @@ use crate::optimizer_spec::OptimizerSpec;
 const MODEL_MAGIC: &[u8; 8] = b"NNRSMODL";
 const CHECKPOINT_MAGIC: &[u8; 8] = b"NNRSCKPT";
 /// The format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 added the counters after the payload; version 1 files still load, with every counter
+/// at 0.
+pub const FORMAT_VERSION: u32 = 2;
 /// The largest payload read: 1 GiB.
 const MAX_PAYLOAD: u64 = 1 << 30;
 const HEADER: usize = 8 + 4 + 8;
@@ -136,12 +140,25 @@ fn place(
     Ok(())
 }
 
+/// Sets the network's counters to the stored ones; a file without them (version 1) leaves them
+/// at 0, a counter the network does not have is an error.
+fn restore_counters(path: &Path, net: &mut Sequential, counters: Counters) -> Result<()> {
+    for (name, value) in counters {
+        net.set_counter(&name, value)
+            .map_err(|e| TrainError::Mismatch {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(())
+}
+
 /// Saves a network (architecture, parameters, buffers) to `path`, atomically.
 ///
 /// # Errors
 /// The file cannot be written.
 pub fn save_network(path: &Path, spec: &NetworkSpec, net: &Sequential) -> Result<()> {
-    write_file(path, MODEL_MAGIC, &network_file(spec, net))
+    write_file(path, MODEL_MAGIC, &network_file(spec, net), &net.counters())
 }
 
 /// Loads a network saved by [`save_network`] (or [`Model::save`]).
@@ -150,9 +167,11 @@ pub fn save_network(path: &Path, spec: &NetworkSpec, net: &Sequential) -> Result
 /// A missing, foreign, truncated, corrupted or newer file, or tensors that do not fit the stored
 /// architecture.
 pub fn load_network(path: &Path) -> Result<(NetworkSpec, Sequential)> {
-    let file: NetworkFile = read_file(path, MODEL_MAGIC, "model")?;
+    let (file, counters): (NetworkFile, _) = read_file(path, MODEL_MAGIC, "model")?;
     let spec = file.spec.clone();
-    Ok((spec, restore_network(path, file)?))
+    let mut net = restore_network(path, file)?;
+    restore_counters(path, &mut net, counters)?;
+    Ok((spec, net))
 }
 
 impl Model {
@@ -181,7 +200,7 @@ impl Model {
             rng_positions: self.net.rng_positions(),
             history: self.history.clone(),
         };
-        write_file(path, CHECKPOINT_MAGIC, &file)
+        write_file(path, CHECKPOINT_MAGIC, &file, &self.net.counters())
     }
 
     /// Restores a model saved by [`Model::save_checkpoint`].
@@ -190,9 +209,11 @@ impl Model {
     /// A missing, foreign, truncated, corrupted or newer file, or contents that do not fit
     /// together.
     pub fn load_checkpoint(path: &Path) -> Result<Self> {
-        let file: CheckpointFile = read_file(path, CHECKPOINT_MAGIC, "checkpoint")?;
+        let (file, counters): (CheckpointFile, _) =
+            read_file(path, CHECKPOINT_MAGIC, "checkpoint")?;
         let spec = file.network.spec.clone();
         let mut net = restore_network(path, file.network)?;
+        restore_counters(path, &mut net, counters)?;
         for (name, pos) in &file.rng_positions {
             net.set_rng_position(name, *pos)
                 .map_err(|e| TrainError::Mismatch {
@@ -222,13 +243,19 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-fn write_file<T: Serialize>(path: &Path, magic: &[u8; 8], value: &T) -> Result<()> {
-    let payload =
-        bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(|e| {
-            TrainError::BadFile {
-                path: path.to_path_buf(),
-                reason: format!("cannot encode: {e}"),
-            }
+/// A network's counters as stored: `(path name, value)`.
+type Counters = Vec<(String, u64)>;
+
+fn write_file<T: Serialize>(
+    path: &Path,
+    magic: &[u8; 8],
+    value: &T,
+    counters: &Counters,
+) -> Result<()> {
+    let payload = bincode::serde::encode_to_vec((value, counters), bincode::config::standard())
+        .map_err(|e| TrainError::BadFile {
+            path: path.to_path_buf(),
+            reason: format!("cannot encode: {e}"),
         })?;
     let mut bytes = Vec::with_capacity(HEADER + payload.len() + 8);
     bytes.extend_from_slice(magic);
@@ -272,7 +299,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(io)
 }
 
-fn read_file<T: DeserializeOwned>(path: &Path, magic: &[u8; 8], kind: &str) -> Result<T> {
+fn read_file<T: DeserializeOwned>(
+    path: &Path,
+    magic: &[u8; 8],
+    kind: &str,
+) -> Result<(T, Counters)> {
     let bad = |reason: String| TrainError::BadFile {
         path: path.to_path_buf(),
         reason,
@@ -341,8 +372,12 @@ fn read_file<T: DeserializeOwned>(path: &Path, magic: &[u8; 8], kind: &str) -> R
         ));
     }
     let config = bincode::config::standard().with_limit::<{ 1 << 30 }>();
-    let (value, used) = bincode::serde::decode_from_slice(payload, config)
-        .map_err(|e| bad(format!("cannot decode the {kind}: {e}")))?;
+    let decoded = if version >= 2 {
+        bincode::serde::decode_from_slice(payload, config)
+    } else {
+        bincode::serde::decode_from_slice(payload, config).map(|(v, used)| ((v, Vec::new()), used))
+    };
+    let (value, used) = decoded.map_err(|e| bad(format!("cannot decode the {kind}: {e}")))?;
     if used != payload.len() {
         return Err(bad(format!(
             "cannot decode the {kind}: {} unused bytes",

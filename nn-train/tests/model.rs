@@ -123,6 +123,53 @@ fn batch_norm_statistics_are_saved() {
     for ((a, x), (b, y)) in ours.into_iter().zip(theirs) {
         assert_eq!((a, x), (b, y));
     }
+    // num_batches_tracked: 64 images in batches of 16, one batch-norm layer.
+    assert_eq!(
+        m.net().counters(),
+        [("2.num_batches_tracked".to_string(), 4)]
+    );
+    assert_eq!(net.counters(), m.net().counters());
+    let ck = dir.path().join("bn.ckpt");
+    m.save_checkpoint(&ck).unwrap();
+    assert_eq!(
+        Model::load_checkpoint(&ck).unwrap().net().counters(),
+        m.net().counters()
+    );
+}
+
+/// FNV-1a 64, as the file format's checksum.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[test]
+fn version_1_files_without_counters_still_load() {
+    let mut m = trained(1);
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = dir.path().join("v2.bin");
+    m.save(&v2).unwrap();
+    let bytes = std::fs::read(&v2).unwrap();
+    assert_eq!(bytes[8..12], 2_u32.to_le_bytes());
+    // Version 2 ends its payload with the counters; LeNet5 has none, encoded as one zero byte.
+    // Version 1 is the same file without that byte.
+    let payload = &bytes[20..bytes.len() - 8];
+    assert_eq!(payload.last(), Some(&0));
+    let payload = &payload[..payload.len() - 1];
+    let mut v1 = bytes[..8].to_vec();
+    v1.extend_from_slice(&1_u32.to_le_bytes());
+    v1.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    v1.extend_from_slice(payload);
+    v1.extend_from_slice(&fnv1a(payload).to_le_bytes());
+    let old = dir.path().join("v1.bin");
+    std::fs::write(&old, &v1).unwrap();
+    let (_, mut net) = load_network(&old).unwrap();
+    assert_eq!(predictions(&mut net), predictions(m.net_mut()));
+    // The same bytes claiming version 2 lack the counters: an error, not a guess.
+    v1[8..12].copy_from_slice(&2_u32.to_le_bytes());
+    std::fs::write(&old, &v1).unwrap();
+    expect_bad(&old, "cannot decode");
 }
 
 fn expect_bad(path: &Path, needle: &str) {

@@ -5,6 +5,10 @@ use ndarray::{Array1, Array3, ArrayD, Axis, Ix1};
 
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, Param, bad_input, check_grad, no_forward};
+use crate::spec::LayerSpec;
+
+/// The name of batch normalisation's counter, as in PyTorch's `state_dict`.
+const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
 
 /// The configuration of a [`BatchNormalization`] layer.
 ///
@@ -73,6 +77,7 @@ impl BatchNormConfig {
             beta: c.affine.then(|| Param::new(ArrayD::zeros(vec![n]))),
             running_mean: ArrayD::zeros(vec![n]),
             running_var: ArrayD::ones(vec![n]),
+            num_batches_tracked: 0,
             cache: None,
         })
     }
@@ -104,6 +109,8 @@ pub struct BatchNormalization {
     beta: Option<Param>,
     running_mean: Tensor,
     running_var: Tensor,
+    /// Train-mode forward passes so far (PyTorch's `num_batches_tracked`).
+    num_batches_tracked: u64,
     cache: Option<Cache>,
 }
 
@@ -121,6 +128,12 @@ impl BatchNormalization {
     /// The running (unbiased) variance per channel.
     pub fn running_var(&self) -> &Tensor {
         &self.running_var
+    }
+
+    /// The number of train-mode forward passes, which moved the running statistics (PyTorch's
+    /// `num_batches_tracked`).
+    pub fn num_batches_tracked(&self) -> u64 {
+        self.num_batches_tracked
     }
 
     /// x as (N, C, S) (S = H·W, or 1 for 2-D input).
@@ -154,6 +167,10 @@ impl BatchNormalization {
 }
 
 impl Layer for BatchNormalization {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::BatchNormalization(self.config))
+    }
+
     fn describe(&self) -> String {
         let c = &self.config;
         let mut s = format!("BatchNormalization({}", c.num_features);
@@ -203,6 +220,7 @@ impl Layer for BatchNormalization {
                     let rv = &mut self.running_var[ch];
                     *rv = ((1.0 - momentum) * f64::from(*rv) + momentum * unbiased) as f32;
                 }
+                self.num_batches_tracked += 1;
                 // x3 now holds x̂.
                 let mut y = x3.clone();
                 for ch in 0..c {
@@ -313,5 +331,23 @@ impl Layer for BatchNormalization {
             ("running_mean".to_string(), &mut self.running_mean),
             ("running_var".to_string(), &mut self.running_var),
         ]
+    }
+
+    fn counters(&self) -> Vec<(String, u64)> {
+        vec![(NUM_BATCHES_TRACKED.to_string(), self.num_batches_tracked)]
+    }
+
+    fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
+        if name != NUM_BATCHES_TRACKED {
+            return Err(LayerError::State {
+                what: name.to_string(),
+                message: format!(
+                    "{} has only the counter {NUM_BATCHES_TRACKED}",
+                    self.describe()
+                ),
+            });
+        }
+        self.num_batches_tracked = value;
+        Ok(())
     }
 }

@@ -12,6 +12,7 @@ use crate::layer::{
     Layer, Mode, Param, bad_input, check_grad, no_forward, view_as, weight_and_bias,
     weight_and_bias_mut,
 };
+use crate::spec::LayerSpec;
 
 /// The configuration of a [`Conv2D`] layer.
 ///
@@ -143,6 +144,10 @@ impl Conv2D {
 }
 
 impl Layer for Conv2D {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Conv2D(self.config))
+    }
+
     fn describe(&self) -> String {
         let c = &self.config;
         let mut s = format!(

@@ -7,6 +7,7 @@ use ndarray::Zip;
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode};
 use crate::layers::elementwise::{Saved, same_shape};
+use crate::spec::LayerSpec;
 
 /// Inverted dropout: in train mode each element is zeroed with probability `p` and the rest are
 /// scaled by `1 / (1 - p)`, so eval mode (the identity) needs no rescaling. The mask comes from
@@ -16,6 +17,8 @@ use crate::layers::elementwise::{Saved, same_shape};
 #[derive(Debug, Clone)]
 pub struct Dropout {
     p: f32,
+    /// The seed the generator started from (part of the layer's spec).
+    seed: u64,
     rng: SeededRng,
     mask: Saved,
 }
@@ -34,6 +37,7 @@ impl Dropout {
         }
         Ok(Self {
             p,
+            seed,
             rng: seeded_rng(seed),
             mask: Saved::default(),
         })
@@ -51,6 +55,13 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Dropout {
+            p: self.p,
+            seed: self.seed,
+        })
+    }
+
     fn describe(&self) -> String {
         format!("Dropout(p={})", self.p)
     }

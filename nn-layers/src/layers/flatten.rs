@@ -4,6 +4,7 @@ use core_tensor::Tensor;
 
 use crate::error::Result;
 use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward};
+use crate::spec::LayerSpec;
 
 /// (N, d1, d2, ...) -> (N, d1·d2·...); backward reshapes the gradient back.
 ///
@@ -21,6 +22,10 @@ impl Flatten {
 }
 
 impl Layer for Flatten {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Flatten)
+    }
+
     fn describe(&self) -> String {
         "Flatten".into()
     }

@@ -5,6 +5,7 @@ use core_tensor::Tensor;
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode};
 use crate::layers::elementwise::{Saved, same_shape};
+use crate::spec::LayerSpec;
 
 /// `y = x` for x > 0, else `slope · x`; dL/dx likewise (slope at x = 0, as PyTorch).
 ///
@@ -38,6 +39,10 @@ impl LeakyRelu {
 }
 
 impl Layer for LeakyRelu {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::LeakyRelu { slope: self.slope })
+    }
+
     fn describe(&self) -> String {
         format!("LeakyRelu({})", self.slope)
     }

@@ -9,6 +9,7 @@ use crate::layer::{
     Layer, Mode, Param, bad_input, check_grad, no_forward, view_as, weight_and_bias,
     weight_and_bias_mut,
 };
+use crate::spec::LayerSpec;
 
 /// The configuration of a [`Linear`] layer.
 ///
@@ -92,6 +93,10 @@ impl Linear {
 }
 
 impl Layer for Linear {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Linear(self.config))
+    }
+
     fn describe(&self) -> String {
         let c = &self.config;
         let bias = if c.bias { "" } else { ", bias=false" };

@@ -8,6 +8,7 @@ use ndarray::Ix4;
 
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward, view_as};
+use crate::spec::LayerSpec;
 
 /// The configuration of a pooling layer: a window and a stride that defaults to the window.
 ///
@@ -108,6 +109,10 @@ pub struct MaxPooling {
 }
 
 impl Layer for MaxPooling {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::MaxPooling(self.config))
+    }
+
     fn describe(&self) -> String {
         self.config.describe("MaxPooling")
     }
@@ -142,6 +147,10 @@ pub struct AvgPooling {
 }
 
 impl Layer for AvgPooling {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::AvgPooling(self.config))
+    }
+
     fn describe(&self) -> String {
         self.config.describe("AvgPooling")
     }

@@ -6,6 +6,7 @@ use ndarray::{ArrayD, Zip};
 use crate::error::Result;
 use crate::layer::{Layer, Mode, check_grad, no_forward};
 use crate::layers::elementwise::same_shape;
+use crate::spec::LayerSpec;
 
 /// `y = max(x, 0)`; dL/dx = dL/dy where x > 0, else 0 (0 at x = 0, as PyTorch).
 ///
@@ -25,6 +26,10 @@ impl Relu {
 }
 
 impl Layer for Relu {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Relu)
+    }
+
     fn describe(&self) -> String {
         "Relu".into()
     }

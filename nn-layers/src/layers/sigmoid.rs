@@ -5,6 +5,7 @@ use core_tensor::Tensor;
 use crate::error::Result;
 use crate::layer::{Layer, Mode};
 use crate::layers::elementwise::{Saved, same_shape};
+use crate::spec::LayerSpec;
 
 /// `y = 1 / (1 + e^(-x))`, computed without overflow for large |x|; dL/dx = dL/dy · y (1 - y).
 ///
@@ -32,6 +33,10 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
 }
 
 impl Layer for Sigmoid {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Sigmoid)
+    }
+
     fn describe(&self) -> String {
         "Sigmoid".into()
     }

@@ -6,6 +6,7 @@ use ndarray::{Axis, Zip};
 use crate::error::Result;
 use crate::layer::{Layer, Mode, bad_input, check_grad};
 use crate::layers::elementwise::Saved;
+use crate::spec::LayerSpec;
 
 /// `y[n, i] = e^(x[n, i] - max) / Σ_j e^(x[n, j] - max)` over axis 1 (stable for large logits);
 /// dL/dx = y · (dL/dy - Σ_j dL/dy_j · y_j).
@@ -38,6 +39,10 @@ pub(crate) fn softmax_axis1(x: &Tensor) -> Tensor {
 }
 
 impl Layer for Softmax {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Softmax)
+    }
+
     fn describe(&self) -> String {
         "Softmax(dim=1)".into()
     }

@@ -5,6 +5,7 @@ use core_tensor::Tensor;
 use crate::error::Result;
 use crate::layer::{Layer, Mode};
 use crate::layers::elementwise::{Saved, same_shape};
+use crate::spec::LayerSpec;
 
 /// `y = tanh(x)`; dL/dx = dL/dy · (1 - y²).
 ///
@@ -22,6 +23,10 @@ impl Tanh {
 }
 
 impl Layer for Tanh {
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Tanh)
+    }
+
     fn describe(&self) -> String {
         "Tanh".into()
     }
