@@ -122,6 +122,11 @@ impl Model {
         &mut self.net
     }
 
+    /// The network, giving up the rest of the model (optimizer state, history).
+    pub fn into_net(self) -> Sequential {
+        self.net
+    }
+
     /// The network's spec.
     pub fn spec(&self) -> &NetworkSpec {
         &self.spec

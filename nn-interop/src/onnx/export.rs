@@ -1,0 +1,271 @@
+//! A `Sequential` as an ONNX graph: one node per layer (inference form), weights as initialisers
+//! under their PyTorch names.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use nn_layers::{Layer, LayerSpec, Sequential, Tensor};
+use prost::Message;
+
+use super::proto::{
+    ATTRIBUTE_FLOAT, ATTRIBUTE_INT, ATTRIBUTE_INTS, AttributeProto, DATA_TYPE_FLOAT, Dimension,
+    GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
+    TypeProto, TypeProtoTensor, ValueInfoProto,
+};
+use crate::error::{InteropError, Result};
+
+/// The ONNX operator set the exporter writes (ONNX 1.12, 2022; onnxruntime 1.12 and later).
+pub const ONNX_OPSET: i64 = 17;
+/// The ONNX IR version that goes with [`ONNX_OPSET`].
+pub const ONNX_IR_VERSION: i64 = 8;
+/// The name of the graph's input: `(batch, ...)` of the network's input sample shape.
+pub const ONNX_INPUT: &str = "input";
+/// The name of the graph's output.
+pub const ONNX_OUTPUT: &str = "output";
+/// The name of the free batch dimension of the input and output.
+pub const ONNX_BATCH_DIM: &str = "batch";
+
+/// The network in eval mode as the bytes of an ONNX model (opset [`ONNX_OPSET`]), with a free
+/// batch dimension ([`ONNX_BATCH_DIM`]) on its input [`ONNX_INPUT`] and output [`ONNX_OUTPUT`].
+///
+/// Layer by layer: Conv2D → `Conv`, Linear → `Gemm` (transB = 1, weights as PyTorch stores
+/// them), MaxPooling → `MaxPool`, AvgPooling → `AveragePool`, BatchNormalization → inference
+/// `BatchNormalization` with the running statistics, Relu, LeakyRelu, Sigmoid, Tanh, Softmax
+/// (axis 1), Flatten (axis 1), Dropout → `Identity`. The same network gives the same bytes.
+///
+/// # Errors
+/// A layer without a spec (a nested network or one defined outside `nn-layers`), named with its
+/// position.
+///
+/// ```
+/// let net = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(1))?;
+/// let bytes = nn_interop::to_onnx(&net)?;
+/// assert!(bytes.len() > 61_706 * 4); // every weight, as raw float32
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn to_onnx(net: &Sequential) -> Result<Vec<u8>> {
+    let spec = net
+        .spec()
+        .map_err(|e| InteropError::Unsupported(e.to_string()))?;
+    let values: HashMap<String, &Tensor> = net
+        .params()
+        .into_iter()
+        .map(|(n, p)| (n, &p.value))
+        .chain(net.buffers())
+        .collect();
+    let mut graph = GraphProto {
+        name: Some("nn-rs".into()),
+        input: vec![value_info(ONNX_INPUT, &spec.input)],
+        output: vec![value_info(ONNX_OUTPUT, net.output_sample_shape())],
+        ..GraphProto::default()
+    };
+    let mut input = ONNX_INPUT.to_string();
+    let last = spec.layers.len().saturating_sub(1);
+    for (i, layer) in spec.layers.iter().enumerate() {
+        let output = if i == last {
+            ONNX_OUTPUT.to_string()
+        } else {
+            format!("{i}.output")
+        };
+        let mut b = NodeBuilder {
+            index: i,
+            values: &values,
+            graph: &mut graph,
+            inputs: vec![input],
+        };
+        let (op, attributes) = b.node(layer)?;
+        let inputs = b.inputs;
+        graph.node.push(NodeProto {
+            input: inputs,
+            output: vec![output.clone()],
+            name: Some(format!("{i}.{op}")),
+            op_type: Some(op.into()),
+            attribute: attributes,
+        });
+        input = output;
+    }
+    if spec.layers.is_empty() {
+        graph.node.push(NodeProto {
+            input: vec![input],
+            output: vec![ONNX_OUTPUT.into()],
+            name: Some("identity".into()),
+            op_type: Some("Identity".into()),
+            attribute: Vec::new(),
+        });
+    }
+    let model = ModelProto {
+        ir_version: Some(ONNX_IR_VERSION),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(ONNX_OPSET),
+        }],
+        producer_name: Some("nn-rs".into()),
+        producer_version: Some(env!("CARGO_PKG_VERSION").into()),
+        doc_string: Some(format!("{net}")),
+        graph: Some(graph),
+    };
+    Ok(model.encode_to_vec())
+}
+
+/// Writes [`to_onnx`] to `path` atomically (temporary file, fsync, rename).
+///
+/// # Errors
+/// As [`to_onnx`], or the file cannot be written.
+pub fn save_onnx(net: &Sequential, path: &Path) -> Result<()> {
+    let bytes = to_onnx(net)?;
+    nn_train::files::write_atomically(path, &bytes)?;
+    Ok(())
+}
+
+/// Builds the node of layer `index`: adds its weights to the graph as initialisers and their
+/// names to `inputs`.
+struct NodeBuilder<'a> {
+    index: usize,
+    values: &'a HashMap<String, &'a Tensor>,
+    graph: &'a mut GraphProto,
+    inputs: Vec<String>,
+}
+
+impl NodeBuilder<'_> {
+    /// The operator and attributes for `layer`.
+    fn node(&mut self, layer: &LayerSpec) -> Result<(&'static str, Vec<AttributeProto>)> {
+        Ok(match layer {
+            LayerSpec::Conv2D(c) => {
+                self.weight("weight")?;
+                if c.bias {
+                    self.weight("bias")?;
+                }
+                let [ph, pw] = c.padding;
+                (
+                    "Conv",
+                    vec![
+                        ints("kernel_shape", &c.kernel),
+                        ints("strides", &c.stride),
+                        ints("pads", &[ph, pw, ph, pw]),
+                        ints("dilations", &[1, 1]),
+                        int("group", 1),
+                    ],
+                )
+            }
+            LayerSpec::Linear(c) => {
+                self.weight("weight")?;
+                if c.bias {
+                    self.weight("bias")?;
+                }
+                ("Gemm", vec![int("transB", 1)])
+            }
+            LayerSpec::MaxPooling(c) => ("MaxPool", pool_attributes(c.kernel, c.stride)),
+            LayerSpec::AvgPooling(c) => ("AveragePool", pool_attributes(c.kernel, c.stride)),
+            LayerSpec::BatchNormalization(c) => {
+                if c.affine {
+                    self.weight("weight")?;
+                    self.weight("bias")?;
+                } else {
+                    self.constant("scale", c.num_features, 1.0);
+                    self.constant("shift", c.num_features, 0.0);
+                }
+                self.weight("running_mean")?;
+                self.weight("running_var")?;
+                ("BatchNormalization", vec![float("epsilon", c.eps)])
+            }
+            LayerSpec::Relu => ("Relu", Vec::new()),
+            LayerSpec::LeakyRelu { slope } => ("LeakyRelu", vec![float("alpha", *slope)]),
+            LayerSpec::Sigmoid => ("Sigmoid", Vec::new()),
+            LayerSpec::Tanh => ("Tanh", Vec::new()),
+            LayerSpec::Softmax => ("Softmax", vec![int("axis", 1)]),
+            LayerSpec::Flatten => ("Flatten", vec![int("axis", 1)]),
+            LayerSpec::Dropout { .. } => ("Identity", Vec::new()),
+        })
+    }
+
+    /// Adds the layer's tensor `name` (`weight`, `running_mean` ...) as an initialiser.
+    fn weight(&mut self, name: &str) -> Result<()> {
+        let full = format!("{}.{name}", self.index);
+        let t = self.values.get(&full).ok_or_else(|| {
+            InteropError::Unsupported(format!("layer {}: no tensor {full}", self.index))
+        })?;
+        self.graph
+            .initializer
+            .push(initializer(&full, t.shape(), t.iter().copied()));
+        self.inputs.push(full);
+        Ok(())
+    }
+
+    /// Adds a constant vector (batch norm without affine parameters).
+    fn constant(&mut self, name: &str, len: usize, value: f32) {
+        let full = format!("{}.{name}", self.index);
+        self.graph
+            .initializer
+            .push(initializer(&full, &[len], std::iter::repeat_n(value, len)));
+        self.inputs.push(full);
+    }
+}
+
+fn initializer(name: &str, shape: &[usize], values: impl Iterator<Item = f32>) -> TensorProto {
+    TensorProto {
+        dims: shape.iter().map(|&d| d as i64).collect(),
+        data_type: Some(DATA_TYPE_FLOAT),
+        name: Some(name.into()),
+        raw_data: Some(values.flat_map(f32::to_le_bytes).collect()),
+    }
+}
+
+fn pool_attributes(kernel: [usize; 2], stride: [usize; 2]) -> Vec<AttributeProto> {
+    vec![
+        ints("kernel_shape", &kernel),
+        ints("strides", &stride),
+        ints("pads", &[0, 0, 0, 0]),
+    ]
+}
+
+/// A float32 tensor value `(batch, sample...)`.
+fn value_info(name: &str, sample: &[usize]) -> ValueInfoProto {
+    let batch = Dimension {
+        dim_value: None,
+        dim_param: Some(ONNX_BATCH_DIM.into()),
+    };
+    let dims = sample.iter().map(|&d| Dimension {
+        dim_value: Some(d as i64),
+        dim_param: None,
+    });
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TypeProtoTensor {
+                elem_type: Some(DATA_TYPE_FLOAT),
+                shape: Some(TensorShapeProto {
+                    dim: std::iter::once(batch).chain(dims).collect(),
+                }),
+            }),
+        }),
+    }
+}
+
+fn attribute(name: &str, kind: i32) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(kind),
+        ..AttributeProto::default()
+    }
+}
+
+fn int(name: &str, value: i64) -> AttributeProto {
+    AttributeProto {
+        i: Some(value),
+        ..attribute(name, ATTRIBUTE_INT)
+    }
+}
+
+fn float(name: &str, value: f32) -> AttributeProto {
+    AttributeProto {
+        f: Some(value),
+        ..attribute(name, ATTRIBUTE_FLOAT)
+    }
+}
+
+fn ints(name: &str, values: &[usize]) -> AttributeProto {
+    AttributeProto {
+        ints: values.iter().map(|&v| v as i64).collect(),
+        ..attribute(name, ATTRIBUTE_INTS)
+    }
+}
