@@ -9,6 +9,8 @@
 //! This library holds what the binaries share: thread-pool setup, the run report and the error
 //! exit.
 //!
+//! `lenet5 export` writes a saved model as safetensors and ONNX (`nn-interop`).
+//!
 //! Dependencies: the framework's crates; `clap` (the command line); `rayon` (the thread count).
 
 use std::fmt::Display;
@@ -88,7 +90,9 @@ pub fn fail(e: impl Display) -> ExitCode {
 
 /// Runs `body`, turning an error into `error: ...` and exit code 1, and a panic (a bug) into one
 /// line and exit code 1 instead of a trace.
-pub fn run(body: impl FnOnce() -> Result<()> + std::panic::UnwindSafe) -> ExitCode {
+pub fn run<E: Display>(
+    body: impl FnOnce() -> std::result::Result<(), E> + std::panic::UnwindSafe,
+) -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         let msg = info
             .payload()

@@ -290,3 +290,83 @@ fn corrupt_truncated_or_foreign_model_files_exit_with_1() {
         "none.bin",
     );
 }
+
+#[test]
+fn export_writes_safetensors_and_onnx_of_the_saved_model() {
+    use nn_layers::Layer;
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.bin");
+    ok(&lenet5(&[
+        "train",
+        "--epochs",
+        "1",
+        "--limit",
+        "256",
+        "--test-limit",
+        "100",
+        "--quiet",
+        "--save",
+        path(&model),
+    ]));
+    let st = dir.path().join("m.safetensors");
+    let onnx = dir.path().join("m.onnx");
+    let out = ok(&lenet5(&[
+        "export",
+        "--model",
+        path(&model),
+        "--safetensors",
+        path(&st),
+        "--onnx",
+        path(&onnx),
+    ]));
+    assert!(out.contains("(10 tensors, PyTorch names)"), "{out}");
+    assert!(
+        out.contains("ONNX opset 17") && out.contains("(batch, 1, 28, 28)"),
+        "{out}"
+    );
+    let (_, saved) = nn_train::load_network(&model).unwrap();
+    let mut fresh = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(0)).unwrap();
+    nn_interop::load_safetensors(&mut fresh, &st).unwrap();
+    for ((a, p), (b, q)) in fresh.params().into_iter().zip(saved.params()) {
+        assert_eq!((a, &p.value), (b, &q.value));
+    }
+    assert_eq!(
+        std::fs::read(&onnx).unwrap(),
+        nn_interop::to_onnx(&saved).unwrap()
+    );
+    // Only one of the two outputs is fine too.
+    let only = dir.path().join("only.onnx");
+    ok(&lenet5(&[
+        "export",
+        "--model",
+        path(&model),
+        "--onnx",
+        path(&only),
+    ]));
+    assert!(only.exists() && !dir.path().join("only.safetensors").exists());
+
+    // Bad usage and bad files.
+    expect_failure(
+        &lenet5(&["export", "--model", path(&model)]),
+        2,
+        "--safetensors",
+    );
+    let foreign = dir.path().join("foreign.bin");
+    std::fs::write(&foreign, b"not a model").unwrap();
+    expect_failure(
+        &lenet5(&["export", "--model", path(&foreign), "--onnx", path(&only)]),
+        1,
+        "not a model file",
+    );
+    expect_failure(
+        &lenet5(&[
+            "export",
+            "--model",
+            path(&model),
+            "--safetensors",
+            "/no/such/folder/m.safetensors",
+        ]),
+        1,
+        "/no/such/folder/m.safetensors",
+    );
+}

@@ -6,6 +6,7 @@
 //!              [--threads N] [--limit N] [--test-limit N] [--save FILE] [--checkpoint FILE]
 //!              [--resume FILE] [--plot FILE] [--quiet]
 //! lenet5 eval  --model FILE [--data DIR] [--threads N] [--test-limit N]
+//! lenet5 export --model FILE [--safetensors OUT] [--onnx OUT]
 //! ```
 //! Exit codes: 0 success, 2 bad usage, 1 any other error (one `error: ...` line on stderr).
 
@@ -17,6 +18,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use examples::{epoch_line, inference_rate, run, with_threads};
 use nn_data::{Mnist, bundled_mnist_dir};
+use nn_interop::{ONNX_INPUT, ONNX_OPSET, save_onnx, save_safetensors};
 use nn_layers::{Layer, models};
 use nn_train::{
     FitConfig, Model, OptimizerKind, OptimizerSpec, Progress, Result, TrainError, load_network,
@@ -40,6 +42,8 @@ enum Command {
     Train(TrainArgs),
     /// Evaluate a saved model on the test set.
     Eval(EvalArgs),
+    /// Write a saved model as safetensors (PyTorch's names) and/or ONNX.
+    Export(ExportArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -101,6 +105,20 @@ struct EvalArgs {
     model: PathBuf,
     #[command(flatten)]
     data: DataArgs,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("outputs").required(true).multiple(true)))]
+struct ExportArgs {
+    /// The model file saved by `train --save`.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Write the weights to OUT as safetensors, named as PyTorch's `state_dict`.
+    #[arg(long, value_name = "OUT", group = "outputs")]
+    safetensors: Option<PathBuf>,
+    /// Write the network (eval mode) to OUT as an ONNX model with a free batch dimension.
+    #[arg(long, value_name = "OUT", group = "outputs")]
+    onnx: Option<PathBuf>,
 }
 
 fn positive(s: &str) -> std::result::Result<usize, String> {
@@ -282,16 +300,55 @@ fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+fn export(args: ExportArgs) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let (_, net) = load_network(&args.model)?;
+    println!(
+        "loaded {} ({} parameters)",
+        args.model.display(),
+        net.num_params()
+    );
+    if let Some(path) = &args.safetensors {
+        save_safetensors(&net, path)?;
+        let tensors = net.params().len() + net.buffers().len() + net.counters().len();
+        println!(
+            "wrote {} ({tensors} tensors, PyTorch names)",
+            path.display()
+        );
+    }
+    if let Some(path) = &args.onnx {
+        save_onnx(&net, path)?;
+        println!(
+            "wrote {} (ONNX opset {ONNX_OPSET}, input \"{ONNX_INPUT}\" (batch, {}))",
+            path.display(),
+            join(net.input_sample_shape())
+        );
+    }
+    Ok(())
+}
+
+fn join(shape: &[usize]) -> String {
+    shape
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    run(move || match cli.command {
-        Command::Train(args) => {
-            let threads = args.data.threads;
-            with_threads(threads, move || train(args))
-        }
-        Command::Eval(args) => {
-            let threads = args.data.threads;
-            with_threads(threads, move || eval(args))
-        }
-    })
+    run(
+        move || -> std::result::Result<(), Box<dyn std::error::Error>> {
+            match cli.command {
+                Command::Train(args) => {
+                    let threads = args.data.threads;
+                    Ok(with_threads(threads, move || train(args))?)
+                }
+                Command::Eval(args) => {
+                    let threads = args.data.threads;
+                    Ok(with_threads(threads, move || eval(args))?)
+                }
+                Command::Export(args) => export(args),
+            }
+        },
+    )
 }
