@@ -6,7 +6,7 @@
 //! | kernel | functions |
 //! |---|---|
 //! | window reshaping (N,C,H,W) -> (N,C,OH,OW,KH,KW), and its GEMM layout | [`pad`], [`windows`], [`im2col`] |
-//! | convolution forward | [`conv2d`], [`conv2d_keep_columns`] (keeps the windows for the backward pass) |
+//! | convolution forward | [`conv2d`], [`conv2d_keep_columns`] (keeps the windows for the backward pass), [`conv2d_reuse_columns`] (into the last step's buffers) |
 //! | input gradient by stride-dilated convolution | [`dilate_pad`], [`rotate_kernel`], [`conv2d_input_grad`], [`conv2d_input_grad_with`] |
 //! | weight and bias gradients | [`conv2d_weight_grad`], [`conv2d_bias_grad`], [`conv2d_param_grads`], [`conv2d_param_grads_with_columns`], [`conv2d_backward`] |
 //! | pooling | [`max_pool2d`], [`max_pool2d_backward`], [`avg_pool2d`], [`avg_pool2d_backward`] |
@@ -52,12 +52,14 @@ pub mod init;
 pub mod parallel;
 mod pool;
 pub mod reference;
+mod scratch;
 mod window;
 
 pub use conv::{
     Columns, Conv2dGrads, InputGradMethod, conv2d, conv2d_backward, conv2d_bias_grad,
     conv2d_input_grad, conv2d_input_grad_with, conv2d_keep_columns, conv2d_param_grads,
-    conv2d_param_grads_with_columns, conv2d_weight_grad, dilate_pad, rotate_kernel,
+    conv2d_param_grads_with_columns, conv2d_reuse_columns, conv2d_weight_grad, dilate_pad,
+    rotate_kernel,
 };
 pub use error::{Result, TensorError};
 pub use geometry::{Geometry, output_size};

@@ -97,7 +97,7 @@ pub fn im2col(
 ) -> Result<Array2<f32>> {
     let g = Geometry::windows("im2col", x.shape(), kernel, stride, padding)?;
     let x = x.as_standard_layout();
-    let cols = columns(contiguous("im2col", &x)?, &g, 0..g.batch)?;
+    let cols = columns(contiguous("im2col", &x)?, &g, 0..g.batch, None)?;
     Ok(cols.reversed_axes())
 }
 
@@ -105,16 +105,29 @@ pub fn im2col(
 /// transpose of the [`im2col`] rows for those images. Row `(c, i, j)` holds, for every image and
 /// output position in order, the input element under kernel tap `(i, j)` of channel `c` (zero in
 /// the padding). `x` is the whole input's data in standard layout.
-pub(crate) fn columns(x: &[f32], g: &Geometry, images: Range<usize>) -> Result<Array2<f32>> {
+///
+/// `reuse`, a matrix this function returned before for the same geometry and image count, is
+/// overwritten instead of allocating: the same windows land on the same entries, and the entries
+/// no window writes (the padding) are still zero.
+pub(crate) fn columns(
+    x: &[f32],
+    g: &Geometry,
+    images: Range<usize>,
+    reuse: Option<Array2<f32>>,
+) -> Result<Array2<f32>> {
     let rows = g.patch_len();
     let cols_per_row = images.len() * g.out_plane();
-    let mut data = vec![0.0_f32; rows * cols_per_row];
+    let len = rows * cols_per_row;
+    let mut data = match reuse.map(Array2::into_raw_vec_and_offset) {
+        Some((v, Some(0))) if v.len() == len => v,
+        _ => vec![0.0_f32; len],
+    };
     fill_columns(x, g, images, &mut data);
     Array2::from_shape_vec((rows, cols_per_row), data).map_err(layout_error("im2col"))
 }
 
 /// Fills `out` (zeroed, `patch_len * images.len() * out_plane` long) as [`columns`] describes.
-fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
+pub(crate) fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
     let sw = g.stride[1];
     for_each_run(g, images, |run| {
         let dst = &mut out[run.column..run.column + run.len];

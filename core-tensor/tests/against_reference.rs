@@ -115,6 +115,19 @@ proptest! {
         let (dw_kept, db_kept) = ct::conv2d_param_grads_with_columns(&cols, dy.view()).unwrap();
         prop_assert_eq!(&dw_kept, &grads.dw);
         prop_assert_eq!(&db_kept, &grads.db);
+        // Reusing those columns' buffers for another input of the same shape (the next training
+        // step) gives what fresh buffers give: every entry is rewritten, the padding stays zero.
+        let x2 = x.mapv(|v| 1.5 - v);
+        let (y_reused, cols2) = ct::conv2d_reuse_columns(x2.view(), w.view(), None, case.s, case.p, cols).unwrap();
+        let (y_fresh, cols_fresh) = ct::conv2d_keep_columns(x2.view(), w.view(), None, case.s, case.p).unwrap();
+        prop_assert_eq!(y_reused, y_fresh);
+        prop_assert_eq!(&cols2, &cols_fresh);
+        // Columns of another geometry are not reused (a shorter batch), and still give the result.
+        if case.n > 1 {
+            let short = x2.slice(ndarray::s![..case.n - 1, .., .., ..]);
+            let (y_short, _) = ct::conv2d_reuse_columns(short, w.view(), None, case.s, case.p, cols2).unwrap();
+            prop_assert_eq!(y_short, ct::conv2d(short, w.view(), None, case.s, case.p).unwrap());
+        }
         prop_assert_eq!(db_alone, grads.db);
         prop_assert_eq!(dx_alone, grads.dx);
         // Both input-gradient methods, whichever the automatic choice is.

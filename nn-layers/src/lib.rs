@@ -81,5 +81,5 @@ pub use layers::{
     LeakyRelu, Linear, LinearConfig, MaxPooling, PoolConfig, Relu, Sigmoid, Softmax, Tanh,
 };
 pub use loss::{CrossEntropyLoss, LossOutput, MseLoss};
-pub use sequential::Sequential;
+pub use sequential::{EVAL_SLICE, Sequential};
 pub use spec::{LayerSpec, NetworkSpec};

@@ -3,10 +3,16 @@
 use std::fmt;
 
 use core_tensor::Tensor;
+use ndarray::{Axis, Slice};
 
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, Param, bad_input};
 use crate::spec::NetworkSpec;
+
+/// In eval mode a [`Sequential`] runs batches larger than this through its layers in slices of
+/// this many samples (a multiple of the kernels' chunk of 8 images): the same outputs, with
+/// intermediate tensors a few megabytes in size instead of tens.
+pub const EVAL_SLICE: usize = 128;
 
 /// Layers applied one after the other, checked for shape as they are added.
 ///
@@ -105,7 +111,7 @@ impl Sequential {
     /// The network as data, for model files and exporters.
     ///
     /// # Errors
-    /// A layer without a [`LayerSpec`] (see [`Layer::spec`]), named with its position.
+    /// A layer without a [`LayerSpec`](crate::LayerSpec) (see [`Layer::spec`]), named with its position.
     pub fn spec(&self) -> Result<NetworkSpec> {
         let layers = self
             .layers
@@ -144,6 +150,17 @@ impl Sequential {
         Ok((layer, rest))
     }
 
+    /// The layers in order on `x`, each taking the last one's output by value.
+    fn run_layers(&mut self, x: Tensor, mode: Mode) -> Result<Tensor> {
+        let mut h = x;
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            h = layer
+                .forward_owned(h, mode)
+                .map_err(|e| in_layer(i, layer.as_ref(), e))?;
+        }
+        Ok(h)
+    }
+
     fn check_input(&self, x: &Tensor) -> Result<()> {
         if x.ndim() == self.input_shape.len() + 1 && x.shape()[1..] == self.input_shape[..] {
             return Ok(());
@@ -179,13 +196,32 @@ impl Layer for Sequential {
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         self.check_input(x)?;
-        let mut h = x.clone();
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            h = layer
-                .forward(&h, mode)
-                .map_err(|e| in_layer(i, layer.as_ref(), e))?;
+        self.forward_owned(x.clone(), mode)
+    }
+
+    /// Each layer takes the previous one's output by value (so ReLU works in place). In eval
+    /// mode a batch of more than [`EVAL_SLICE`] samples goes through in slices of that many:
+    /// nothing is kept between samples in eval mode, so the result is the same, bit for bit,
+    /// and the intermediate tensors stay small enough for the caches.
+    fn forward_owned(&mut self, x: Tensor, mode: Mode) -> Result<Tensor> {
+        self.check_input(&x)?;
+        let n = x.shape()[0];
+        if mode == Mode::Train || n <= EVAL_SLICE {
+            return self.run_layers(x, mode);
         }
-        Ok(h)
+        let parts = (0..n)
+            .step_by(EVAL_SLICE)
+            .map(|start| {
+                let part = x.slice_axis(Axis(0), Slice::from(start..(start + EVAL_SLICE).min(n)));
+                self.run_layers(part.to_owned(), mode)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        ndarray::concatenate(Axis(0), &views).map_err(|_| LayerError::Shape {
+            layer: self.describe(),
+            expected: "slices of one output shape".into(),
+            got: x.shape().to_vec(),
+        })
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {

@@ -290,3 +290,27 @@ fn sequentials_nest_with_path_names() {
     let other = Sequential::new(&[3, 6, 6]);
     assert!(Sequential::new(&[1, 6, 6]).add(other).is_err());
 }
+
+#[test]
+fn eval_in_slices_equals_sample_by_sample_and_train_mode_is_whole() {
+    let mut net = models::seed_bn_net(&mut seeded_rng(5)).unwrap();
+    let n = 2 * EVAL_SLICE + 37;
+    let x = ramp(&[n, 1, 28, 28]);
+    net.forward(&x.mapv(|v| v * 3.0), Mode::Train).unwrap(); // move the running statistics
+    let whole = net.forward(&x, Mode::Eval).unwrap();
+    assert_eq!(whole.shape(), &[n, 10]);
+    for i in [0, EVAL_SLICE - 1, EVAL_SLICE, n - 1] {
+        let one = x
+            .slice_axis(ndarray::Axis(0), ndarray::Slice::from(i..i + 1))
+            .to_owned();
+        let y = net.forward(&one, Mode::Eval).unwrap();
+        assert_eq!(
+            y.slice(ndarray::s![0, ..]),
+            whole.slice(ndarray::s![i, ..]),
+            "sample {i}"
+        );
+    }
+    // The owned and borrowed forms agree, and a wrong input is still refused up front.
+    assert_eq!(net.forward_owned(x.clone(), Mode::Eval).unwrap(), whole);
+    assert!(net.forward(&ramp(&[n, 2, 28, 28]), Mode::Eval).is_err());
+}

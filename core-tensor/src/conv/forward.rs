@@ -1,11 +1,16 @@
 //! Convolution forward pass.
 
-use ndarray::{Array2, Array4, ArrayView1, ArrayView4, linalg::general_mat_mul, s};
+use ndarray::{
+    Array2, Array4, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut4, linalg::general_mat_mul, s,
+};
 
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
-use crate::parallel::map_chunks_mut;
-use crate::window::{columns, contiguous};
+use std::sync::Mutex;
+
+use crate::parallel::{BATCH_CHUNK, map_chunks_mut};
+use crate::scratch::with_scratch;
+use crate::window::{columns, contiguous, fill_columns};
 
 /// 2-D convolution: `y[n, f, oh, ow] = b[f] + Σ_{c,i,j} w[f, c, i, j] · xp[n, c, oh·SH + i, ow·SW + j]`
 /// where `xp` is `x` zero-padded by `padding`.
@@ -44,7 +49,7 @@ pub fn conv2d(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Result<Array4<f32>> {
-    forward(x, w, b, stride, padding, false).map(|(y, _, _)| y)
+    forward(x, w, b, stride, padding, false, None).map(|(y, _, _)| y)
 }
 
 /// The window columns a forward pass built, kept for the weight gradient
@@ -84,7 +89,26 @@ pub fn conv2d_keep_columns(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Result<(Array4<f32>, Columns)> {
-    let (y, geometry, chunks) = forward(x, w, b, stride, padding, true)?;
+    let (y, geometry, chunks) = forward(x, w, b, stride, padding, true, None)?;
+    Ok((y, Columns { geometry, chunks }))
+}
+
+/// [`conv2d_keep_columns`] that writes the windows into the buffers of `previous` (the columns of
+/// the last training step) when the geometry is the same, instead of allocating new ones: a
+/// training loop lays out megabytes of windows per step, and fresh memory costs page faults.
+/// Same result, bit for bit; with another geometry (a shorter last batch) it allocates.
+///
+/// # Errors
+/// As [`conv2d`].
+pub fn conv2d_reuse_columns(
+    x: ArrayView4<'_, f32>,
+    w: ArrayView4<'_, f32>,
+    b: Option<ArrayView1<'_, f32>>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+    previous: Columns,
+) -> Result<(Array4<f32>, Columns)> {
+    let (y, geometry, chunks) = forward(x, w, b, stride, padding, true, Some(previous))?;
     Ok((y, Columns { geometry, chunks }))
 }
 
@@ -97,8 +121,14 @@ fn forward(
     stride: [usize; 2],
     padding: [usize; 2],
     keep: bool,
+    reuse: Option<Columns>,
 ) -> Result<(Array4<f32>, Geometry, Vec<Array2<f32>>)> {
     let g = Geometry::conv(OP, x.shape(), w.shape(), stride, padding)?;
+    // Buffers of the same geometry, one per chunk, each taken by its chunk's worker only.
+    let spare: Vec<Mutex<Option<Array2<f32>>>> = reuse
+        .filter(|r| r.geometry == g)
+        .map(|r| r.chunks.into_iter().map(|c| Mutex::new(Some(c))).collect())
+        .unwrap_or_default();
     if let Some(b) = &b {
         Geometry::expect_shape(OP, "bias", &[g.out_channels], b.shape())?;
     }
@@ -106,43 +136,70 @@ fn forward(
     let x = contiguous(OP, &x)?;
     let w = w.as_standard_layout();
     let w = weight_matrix(OP, &w.view(), &g)?;
-    let f = g.out_channels;
     let plane = g.out_plane();
 
-    // Each chunk: Y_chunk (F x images·P) = W (F x CKK) · cols (CKK x images·P), bias as the
-    // GEMM's initial value; then Y_chunk is scattered into the chunk's (images, F, OH, OW).
     let mut out = Array4::<f32>::zeros(g.output_shape());
-    let kept = map_chunks_mut(&mut out, |images, mut out| {
-        let cols = columns(x, &g, images)?;
-        if plane >= DIRECT_OUTPUT_PLANE {
-            // Large output planes: one GEMM per image straight into its (F, OH·OW) output.
-            for (bi, mut image) in out.outer_iter_mut().enumerate() {
-                let mut y = image
-                    .view_mut()
-                    .into_shape_with_order((f, plane))
-                    .map_err(layout_error(OP))?;
-                fill_bias(&mut y, b.as_ref());
-                let cols_n = cols.slice(s![.., bi * plane..(bi + 1) * plane]);
-                general_mat_mul(1.0, &w, &cols_n, 1.0, &mut y);
-            }
+    let kept = map_chunks_mut(&mut out, |images, out| {
+        if keep {
+            let buffer = spare
+                .get(images.start / BATCH_CHUNK)
+                .and_then(|slot| slot.lock().ok().and_then(|mut b| b.take()));
+            let cols = columns(x, &g, images, buffer)?;
+            chunk_forward(&w, b.as_ref(), &g, cols.view(), out)?;
+            Ok(Some(cols))
         } else {
-            // Small planes: one GEMM for the chunk, then scatter (F, image, P) into the output.
-            let mut y = Array2::<f32>::zeros((f, cols.ncols()));
-            fill_bias(&mut y.view_mut(), b.as_ref());
-            general_mat_mul(1.0, &w, &cols, 1.0, &mut y);
-            for (bi, mut image) in out.outer_iter_mut().enumerate() {
-                for (mut dst, src) in image.outer_iter_mut().zip(y.outer_iter()) {
-                    let src = src.slice(s![bi * plane..(bi + 1) * plane]);
-                    let src = src
-                        .into_shape_with_order(dst.raw_dim())
-                        .map_err(layout_error(OP))?;
-                    dst.assign(&src);
-                }
-            }
+            // Inference: the windows are needed for this chunk only; lay them out in scratch.
+            let (rows, width) = (g.patch_len(), images.len() * plane);
+            with_scratch(rows * width, |buf| {
+                fill_columns(x, &g, images, buf);
+                let cols =
+                    ArrayView2::from_shape((rows, width), &*buf).map_err(layout_error(OP))?;
+                chunk_forward(&w, b.as_ref(), &g, cols, out)?;
+                Ok::<_, TensorError>(None)
+            })
         }
-        Ok::<_, TensorError>(keep.then_some(cols))
     })?;
     Ok((out, g, kept.into_iter().flatten().collect()))
+}
+
+/// One chunk: `Y_chunk (F x images·P) = W (F x CKK) · cols (CKK x images·P)` plus the bias,
+/// written into the chunk's (images, F, OH, OW) output.
+fn chunk_forward(
+    w: &ArrayView2<'_, f32>,
+    b: Option<&ArrayView1<'_, f32>>,
+    g: &Geometry,
+    cols: ArrayView2<'_, f32>,
+    mut out: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
+    let f = g.out_channels;
+    let plane = g.out_plane();
+    if plane >= DIRECT_OUTPUT_PLANE {
+        // Large output planes: one GEMM per image straight into its (F, OH·OW) output.
+        for (bi, mut image) in out.outer_iter_mut().enumerate() {
+            let mut y = image
+                .view_mut()
+                .into_shape_with_order((f, plane))
+                .map_err(layout_error(OP))?;
+            fill_bias(&mut y, b);
+            let cols_n = cols.slice(s![.., bi * plane..(bi + 1) * plane]);
+            general_mat_mul(1.0, w, &cols_n, 1.0, &mut y);
+        }
+    } else {
+        // Small planes: one GEMM for the chunk, then scatter (F, image, P) into the output.
+        let mut y = Array2::<f32>::zeros((f, cols.ncols()));
+        fill_bias(&mut y.view_mut(), b);
+        general_mat_mul(1.0, w, &cols, 1.0, &mut y);
+        for (bi, mut image) in out.outer_iter_mut().enumerate() {
+            for (mut dst, src) in image.outer_iter_mut().zip(y.outer_iter()) {
+                let src = src.slice(s![bi * plane..(bi + 1) * plane]);
+                let src = src
+                    .into_shape_with_order(dst.raw_dim())
+                    .map_err(layout_error(OP))?;
+                dst.assign(&src);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Output planes (OH·OW) at least this large get one GEMM per image, written in place; smaller

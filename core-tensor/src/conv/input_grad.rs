@@ -16,13 +16,16 @@
 //! [`conv2d_input_grad_with`] takes the caller's choice. Both are checked against the naive
 //! reference and PyTorch.
 
-use ndarray::{Array2, Array4, ArrayView2, ArrayView4, Axis, linalg::general_mat_mul, s};
+use ndarray::{
+    Array4, ArrayView2, ArrayView4, ArrayViewMut2, ArrayViewMut4, Axis, linalg::general_mat_mul, s,
+};
 
 use crate::conv::forward::{DIRECT_OUTPUT_PLANE, conv2d, weight_matrix};
 use crate::conv::gather_dy;
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
 use crate::parallel::for_each_chunk_mut;
+use crate::scratch::with_scratch;
 use crate::window::{add_columns, contiguous};
 
 /// How [`conv2d_input_grad_with`] computes dL/dx. Both give the same sum (up to the order of
@@ -237,31 +240,50 @@ fn col2im_input_grad(
     let w = w.as_standard_layout();
     let wt = weight_matrix(OP, &w.view(), g)?.reversed_axes();
     let mut dx = Array4::<f32>::zeros(g.input_shape());
-    for_each_chunk_mut(&mut dx, |images, mut dx| {
-        let count = images.len();
-        let plane = g.out_plane();
-        let f = g.out_channels;
-        let mut dcols = Array2::<f32>::zeros((g.patch_len(), count * plane));
-        if plane >= DIRECT_OUTPUT_PLANE {
-            // Large planes: dY of each image is already an F x P matrix; no gathering.
-            for (bi, n) in images.enumerate() {
-                let dy_n =
-                    ArrayView2::from_shape((f, plane), &dy[n * f * plane..(n + 1) * f * plane])
-                        .map_err(layout_error(OP))?;
-                let mut dcols_n = dcols.slice_mut(s![.., bi * plane..(bi + 1) * plane]);
-                general_mat_mul(1.0, &wt, &dy_n, 0.0, &mut dcols_n);
-            }
-        } else {
-            let dyt = gather_dy(dy, g, images);
-            general_mat_mul(1.0, &wt, &dyt, 0.0, &mut dcols);
-        }
-        let dcols = contiguous(OP, &dcols)?;
-        let dx = dx.as_slice_mut().ok_or(TensorError::InvalidArgument {
-            op: OP,
-            message: "internal error: a chunk of dx is not contiguous".into(),
-        })?;
-        add_columns(dcols, g, count, dx);
-        Ok::<_, TensorError>(())
+    for_each_chunk_mut(&mut dx, |images, dx| {
+        let (rows, width) = (g.patch_len(), images.len() * g.out_plane());
+        with_scratch(rows * width, |scratch| {
+            let mut dcols =
+                ArrayViewMut2::from_shape((rows, width), scratch).map_err(layout_error(OP))?;
+            dcols_and_col2im(dy, &wt, g, images, &mut dcols, dx)
+        })
     })?;
     Ok(dx)
+}
+
+/// One chunk of [`col2im_input_grad`]: `dcols = Wᵀ · dY` into the scratch `dcols`, then added
+/// back onto the chunk's windows in `dx`.
+fn dcols_and_col2im(
+    dy: &[f32],
+    wt: &ArrayView2<'_, f32>,
+    g: &Geometry,
+    images: std::ops::Range<usize>,
+    dcols: &mut ArrayViewMut2<'_, f32>,
+    mut dx: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
+    let count = images.len();
+    let plane = g.out_plane();
+    let f = g.out_channels;
+    if plane >= DIRECT_OUTPUT_PLANE {
+        // Large planes: dY of each image is already an F x P matrix; no gathering.
+        for (bi, n) in images.enumerate() {
+            let dy_n = ArrayView2::from_shape((f, plane), &dy[n * f * plane..(n + 1) * f * plane])
+                .map_err(layout_error(OP))?;
+            let mut dcols_n = dcols.slice_mut(s![.., bi * plane..(bi + 1) * plane]);
+            general_mat_mul(1.0, wt, &dy_n, 0.0, &mut dcols_n);
+        }
+    } else {
+        let dyt = gather_dy(dy, g, images);
+        general_mat_mul(1.0, wt, &dyt, 0.0, dcols);
+    }
+    let dcols = dcols.as_slice().ok_or(TensorError::InvalidArgument {
+        op: OP,
+        message: "internal error: the scratch columns are not contiguous".into(),
+    })?;
+    let dx = dx.as_slice_mut().ok_or(TensorError::InvalidArgument {
+        op: OP,
+        message: "internal error: a chunk of dx is not contiguous".into(),
+    })?;
+    add_columns(dcols, g, count, dx);
+    Ok(())
 }

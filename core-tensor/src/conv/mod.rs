@@ -13,7 +13,7 @@ mod input_grad;
 mod weight_grad;
 
 pub use backward::{Conv2dGrads, conv2d_backward};
-pub use forward::{Columns, conv2d, conv2d_keep_columns};
+pub use forward::{Columns, conv2d, conv2d_keep_columns, conv2d_reuse_columns};
 pub use input_grad::{
     InputGradMethod, conv2d_input_grad, conv2d_input_grad_with, dilate_pad, rotate_kernel,
 };

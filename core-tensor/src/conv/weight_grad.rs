@@ -51,7 +51,9 @@ pub fn conv2d_param_grads(
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let x = x.as_standard_layout();
     let x = contiguous(OP, &x)?;
-    param_grads(&g, dy, |images| Ok(Cow::Owned(columns(x, &g, images)?)))
+    param_grads(&g, dy, |images| {
+        Ok(Cow::Owned(columns(x, &g, images, None)?))
+    })
 }
 
 /// [`conv2d_param_grads`] from the window [`Columns`] the forward pass kept

@@ -3,7 +3,7 @@
 use core_tensor::init::{SeededRng, default_bias, default_weight};
 use core_tensor::{
     Columns, Tensor, conv2d, conv2d_input_grad, conv2d_keep_columns,
-    conv2d_param_grads_with_columns, output_size,
+    conv2d_param_grads_with_columns, conv2d_reuse_columns, output_size,
 };
 use ndarray::{Ix1, Ix4};
 
@@ -183,7 +183,10 @@ impl Layer for Conv2D {
         };
         let y = match mode {
             Mode::Train => {
-                let (y, columns) = conv2d_keep_columns(x4, w, b, c.stride, c.padding)?;
+                let (y, columns) = match self.saved.take() {
+                    Some(last) => conv2d_reuse_columns(x4, w, b, c.stride, c.padding, last)?,
+                    None => conv2d_keep_columns(x4, w, b, c.stride, c.padding)?,
+                };
                 self.saved = Some(columns);
                 self.output_shape = y.shape().to_vec();
                 y
