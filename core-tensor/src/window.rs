@@ -132,13 +132,39 @@ pub(crate) fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &
     for_each_run(g, images, |run| {
         let dst = &mut out[run.column..run.column + run.len];
         if sw == 1 {
-            dst.copy_from_slice(&x[run.input..run.input + run.len]);
+            copy_run(dst, &x[run.input..run.input + run.len]);
         } else {
             for (d, s) in dst.iter_mut().zip(x[run.input..].iter().step_by(sw)) {
                 *d = *s;
             }
         }
     });
+}
+
+/// Copies `src` into `dst` (same length) inline. A run is one output row of one kernel tap: a
+/// few to a few dozen floats, and a training step copies some 10^5 of them, too many for a call
+/// to `memcpy` each. Lengths of 8 or more go in blocks of 8 with a last, overlapping block.
+#[inline]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len().min(src.len());
+    let (dst, src) = (&mut dst[..n], &src[..n]);
+    if n >= 8 {
+        let mut k = 0;
+        while k + 8 <= n {
+            dst[k..k + 8].copy_from_slice(&src[k..k + 8]);
+            k += 8;
+        }
+        if k < n {
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
 }
 
 /// The adjoint of [`columns`] (col2im): adds every entry of `cols`, a (C·KH·KW) x (count·OH·OW)

@@ -1,6 +1,6 @@
 //! Every fast kernel against its naive direct-loop twin in `core_tensor::reference`, on random
 //! shapes: strides 1-3, paddings 0-2, kernels 1-5 (non-square), batches 1-11 (more than one
-//! parallel chunk), sizes the stride does not divide.
+//! parallel chunk), sizes the stride does not divide, rows wide enough for the direct kernels.
 
 mod common;
 
@@ -33,7 +33,8 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
             0usize..=2,
             0usize..=2,
         ),
-        (1usize..=13, 1usize..=13, any::<u64>()),
+        // Widths up to 36: stride-1 cases with output rows of 16 or more take the direct kernels.
+        (1usize..=13, 1usize..=36, any::<u64>()),
     )
         .prop_map(
             |((n, c, f), (kh, kw, sh, sw, ph, pw), (h, w, seed))| ConvCase {
@@ -164,4 +165,30 @@ proptest! {
         let dx_ref = reference::avg_pool2d_backward(dy.view(), [h, w], k, s).unwrap();
         assert_close("avg dx", &dx, &dx_ref, 1e-6);
     }
+}
+
+/// LeNet5's first layer (1 channel, 5x5, padding 2, 28 outputs per row) takes the direct
+/// kernels: forward and weight gradient against the reference, and the kept padded images give
+/// the same bits as recomputing from the input.
+#[test]
+fn lenet5_first_layer_direct_kernels_match_reference() {
+    let x = random4([10, 1, 28, 28], 11);
+    let w = random4([6, 1, 5, 5], 12);
+    let b = Array1::from_shape_fn(6, |i| i as f32 * 0.1 - 0.2);
+    let y = ct::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [2, 2]).unwrap();
+    let want = reference::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [2, 2]).unwrap();
+    assert_close("forward", &y, &want, 1e-5);
+    let dy = random4([10, 6, 28, 28], 13);
+    let (dw, db) = ct::conv2d_param_grads(x.view(), dy.view(), [5, 5], [1, 1], [2, 2]).unwrap();
+    let want_dw =
+        reference::conv2d_weight_grad(x.view(), dy.view(), [5, 5], [1, 1], [2, 2]).unwrap();
+    assert_close("dw", &dw, &want_dw, 1e-5);
+    assert_close("db", &db, &reference::conv2d_bias_grad(dy.view()), 1e-5);
+    let (y_kept, kept) =
+        ct::conv2d_keep_columns(x.view(), w.view(), Some(b.view()), [1, 1], [2, 2]).unwrap();
+    assert_eq!(y_kept, y);
+    // The padded images, not the 25-times-larger window matrix.
+    assert_eq!(kept.heap_bytes(), 10 * 32 * 32 * 4);
+    let (dw_kept, db_kept) = ct::conv2d_param_grads_with_columns(&kept, dy.view()).unwrap();
+    assert_eq!((dw_kept, db_kept), (dw, db));
 }

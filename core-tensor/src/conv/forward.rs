@@ -4,6 +4,7 @@ use ndarray::{
     Array2, Array4, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut4, linalg::general_mat_mul, s,
 };
 
+use crate::conv::direct;
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
 use std::sync::Mutex;
@@ -52,10 +53,12 @@ pub fn conv2d(
     forward(x, w, b, stride, padding, false, None).map(|(y, _, _)| y)
 }
 
-/// The window columns a forward pass built, kept for the weight gradient
+/// What a forward pass keeps for the weight gradient
 /// ([`conv2d_param_grads_with_columns`](crate::conv2d_param_grads_with_columns)) so that the
-/// backward pass need not lay the input out again. One (C·KH·KW) x (images·OH·OW) matrix per chunk
-/// of [`BATCH_CHUNK`](crate::parallel::BATCH_CHUNK) images.
+/// backward pass need not lay the input out again: per chunk of
+/// [`BATCH_CHUNK`](crate::parallel::BATCH_CHUNK) images, the (C·KH·KW) x (images·OH·OW) window
+/// matrix of the GEMM form, or, where the direct kernels apply (stride 1, windows of at most 32
+/// values, output rows of 16 or more: LeNet5's first layer), the zero-padded images.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Columns {
     pub(crate) geometry: Geometry,
@@ -135,12 +138,24 @@ fn forward(
     let x = x.as_standard_layout();
     let x = contiguous(OP, &x)?;
     let w = w.as_standard_layout();
+    let w_data = contiguous(OP, &w)?;
     let w = weight_matrix(OP, &w.view(), &g)?;
     let plane = g.out_plane();
 
     let mut out = Array4::<f32>::zeros(g.output_shape());
+    let direct = direct::applies(&g);
     let kept = map_chunks_mut(&mut out, |images, out| {
-        if keep {
+        if direct {
+            // Small windows, wide rows: convolve the padded images in place (see `direct`); a
+            // training step keeps the padded images for the weight gradient.
+            let buffer = spare
+                .get(images.start / BATCH_CHUNK)
+                .and_then(|slot| slot.lock().ok().and_then(|mut b| b.take()));
+            let count = images.len();
+            let xp = direct::pad_images(x, &g, images, buffer)?;
+            direct::forward_chunk(&xp, w_data, b.as_ref(), &g, count, out)?;
+            Ok(keep.then_some(xp))
+        } else if keep {
             let buffer = spare
                 .get(images.start / BATCH_CHUNK)
                 .and_then(|slot| slot.lock().ok().and_then(|mut b| b.take()));

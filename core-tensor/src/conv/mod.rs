@@ -8,6 +8,7 @@
 //! - [`conv2d_backward`]: all three gradients.
 
 mod backward;
+mod direct;
 mod forward;
 mod input_grad;
 mod weight_grad;
@@ -23,7 +24,7 @@ pub use weight_grad::{
 
 use std::ops::Range;
 
-use ndarray::Array2;
+use ndarray::{Array1, Array2};
 
 use crate::geometry::Geometry;
 
@@ -43,4 +44,34 @@ pub(crate) fn gather_dy(dy: &[f32], g: &Geometry, images: Range<usize>) -> Array
         }
     }
     out
+}
+
+/// dL/db of the images `images`: `Σ_n Σ_p dy[n, f, p]` per filter, from the whole batch's
+/// (N, F, OH·OW) data. Each image's plane is summed in 8 lanes (position `p` into lane `p mod 8`),
+/// the lanes then added in order, and the images in order: one fixed order, shared by every
+/// convolution kernel, so that all give the same bits (and the compiler can vectorise it).
+pub(crate) fn bias_grad_chunk(dy: &[f32], g: &Geometry, images: Range<usize>) -> Array1<f32> {
+    let f = g.out_channels;
+    let plane = g.out_plane();
+    (0..f)
+        .map(|fi| {
+            images
+                .clone()
+                .fold(0.0_f32, |acc, n| acc + lane_sum(&dy[(n * f + fi) * plane..][..plane]))
+        })
+        .collect()
+}
+
+/// `values` summed in 8 lanes, then the lanes and the leftover values in order.
+fn lane_sum(values: &[f32]) -> f32 {
+    let mut lanes = [0.0_f32; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, v) in lanes.iter_mut().zip(c) {
+            *l += v;
+        }
+    }
+    let total = lanes.iter().fold(0.0_f32, |s, v| s + v);
+    rest.iter().fold(total, |s, v| s + v)
 }

@@ -14,8 +14,9 @@ use std::ops::Range;
 
 use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayView4, linalg::general_mat_mul, s};
 
+use crate::conv::direct;
 use crate::conv::forward::{Columns, DIRECT_OUTPUT_PLANE};
-use crate::conv::gather_dy;
+use crate::conv::{bias_grad_chunk, gather_dy};
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
 use crate::parallel::{BATCH_CHUNK, batch_chunks, map_chunks};
@@ -51,7 +52,12 @@ pub fn conv2d_param_grads(
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let x = x.as_standard_layout();
     let x = contiguous(OP, &x)?;
-    param_grads(&g, dy, |images| {
+    if direct::applies(&g) {
+        return param_grads(&g, dy, true, |images| {
+            Ok(Cow::Owned(direct::pad_images(x, &g, images, None)?))
+        });
+    }
+    param_grads(&g, dy, false, |images| {
         Ok(Cow::Owned(columns(x, &g, images, None)?))
     })
 }
@@ -69,12 +75,24 @@ pub fn conv2d_param_grads_with_columns(
     let g = columns.geometry;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let chunks = batch_chunks(g.batch);
+    let direct = direct::applies(&g);
+    let [ph, pw] = g.padding;
+    let kept_dim = |images: usize| {
+        if direct {
+            (
+                images * g.channels * (g.input[0] + 2 * ph),
+                g.input[1] + 2 * pw,
+            )
+        } else {
+            (g.patch_len(), images * g.out_plane())
+        }
+    };
     let complete = columns.chunks.len() == chunks.len()
         && columns
             .chunks
             .iter()
             .zip(&chunks)
-            .all(|(c, r)| c.dim() == (g.patch_len(), r.len() * g.out_plane()));
+            .all(|(c, r)| c.dim() == kept_dim(r.len()));
     if !complete {
         return Err(TensorError::InvalidArgument {
             op: OP,
@@ -82,23 +100,29 @@ pub fn conv2d_param_grads_with_columns(
                 .into(),
         });
     }
-    param_grads(&g, dy, |images| {
+    param_grads(&g, dy, direct, |images| {
         Ok(Cow::Borrowed(&columns.chunks[images.start / BATCH_CHUNK]))
     })
 }
 
-/// Per chunk: `dW = dY · colsᵀ`, `db = Σ dY`; partial sums added in chunk order.
+/// Per chunk: `dW = dY · colsᵀ`, `db = Σ dY` (or the direct kernel on the padded images, when
+/// `direct`); partial sums added in chunk order. `kept_for` gives a chunk's window matrix or
+/// padded images.
 fn param_grads<'c>(
     g: &Geometry,
     dy: ArrayView4<'_, f32>,
-    cols_for: impl Fn(Range<usize>) -> Result<Cow<'c, Array2<f32>>> + Sync + Send,
+    direct: bool,
+    kept_for: impl Fn(Range<usize>) -> Result<Cow<'c, Array2<f32>>> + Sync + Send,
 ) -> Result<(Array4<f32>, Array1<f32>)> {
     let dy = dy.as_standard_layout();
     let dy = contiguous(OP, &dy)?;
     let f = g.out_channels;
     let plane = g.out_plane();
     let partials = map_chunks(g.batch, |images| {
-        let cols = cols_for(images.clone())?;
+        let cols = kept_for(images.clone())?;
+        if direct {
+            return direct::param_grads_chunk(&cols, dy, g, images);
+        }
         let mut dw = Array2::<f32>::zeros((f, g.patch_len()));
         if plane >= DIRECT_OUTPUT_PLANE {
             // Large planes: dY of each image is already an F x P matrix; no gathering.
@@ -109,24 +133,12 @@ fn param_grads<'c>(
                 let cols_n = cols.slice(s![.., bi * plane..(bi + 1) * plane]);
                 general_mat_mul(1.0, &dy_n, &cols_n.t(), 1.0, &mut dw);
             }
-            // Summed in the order gather_dy lays dY out, so conv2d_bias_grad gives the same bits.
-            let db = (0..f)
-                .map(|fi| {
-                    images.clone().fold(0.0_f32, |acc, n| {
-                        dy[(n * f + fi) * plane..][..plane]
-                            .iter()
-                            .fold(acc, |a, v| a + v)
-                    })
-                })
-                .collect::<Array1<f32>>();
+            let db = bias_grad_chunk(dy, g, images);
             return Ok::<_, TensorError>((dw, db));
         }
-        let dyt = gather_dy(dy, g, images);
+        let dyt = gather_dy(dy, g, images.clone());
         general_mat_mul(1.0, &dyt, &cols.t(), 0.0, &mut dw);
-        let db = dyt
-            .outer_iter()
-            .map(|row| sum_in_order(row.iter()))
-            .collect::<Array1<f32>>();
+        let db = bias_grad_chunk(dy, g, images);
         Ok::<_, TensorError>((dw, db))
     })?;
 
@@ -200,12 +212,7 @@ pub fn conv2d_bias_grad(dy: ArrayView4<'_, f32>) -> Result<Array1<f32>> {
     let dy = dy.as_standard_layout();
     let dy = contiguous(OP, &dy)?;
     let partials = map_chunks(g.batch, |images| {
-        let dyt = gather_dy(dy, &g, images);
-        Ok::<_, TensorError>(
-            dyt.outer_iter()
-                .map(|row| sum_in_order(row.iter()))
-                .collect::<Array1<f32>>(),
-        )
+        Ok::<_, TensorError>(bias_grad_chunk(dy, &g, images))
     })?;
     let mut db = Array1::<f32>::zeros(f);
     for pb in &partials {
@@ -214,7 +221,3 @@ pub fn conv2d_bias_grad(dy: ArrayView4<'_, f32>) -> Result<Array1<f32>> {
     Ok(db)
 }
 
-/// A plain left-to-right sum: its order is part of the bit-exactness contract.
-fn sum_in_order<'a>(values: impl Iterator<Item = &'a f32>) -> f32 {
-    values.fold(0.0, |acc, v| acc + v)
-}

@@ -1,0 +1,291 @@
+//! Direct convolution for stride-1 layers with small windows and wide output rows (LeNet5's
+//! first layer: 1 channel, 5x5, 28 outputs per row).
+//!
+//! There the window matrix of the GEMM form is 25 times the size of the input, and laying it out
+//! and packing it for the GEMM costs more than the multiply-adds. The direct form reads the
+//! padded input in place: for each output row and each block of [`LANES`] outputs along it, it
+//! keeps [`FILTERS`] filters' sums in registers and walks the kernel taps, adding
+//! `w[f, c, i, j] · xp[c, oh + i, ow + j .. ow + j + LANES]`. The weight gradient is the same walk
+//! with the roles swapped: `dw[f, c, i, j] += Σ dy[f, oh, ow] · xp[c, oh + i, ow + j]`, the sums
+//! kept per lane and added up lane by lane at the end.
+//!
+//! The kernels are plain loops over fixed-size arrays, compiled by `multiversion` for AVX-512 and
+//! AVX2 as well as the baseline, the best picked at run time. They never fuse a multiply and an
+//! add, and every sum has a fixed order (bias, then channel, row and column of the kernel; lanes
+//! in order), so all versions give the same bits, on any thread count.
+
+use std::ops::Range;
+
+use multiversion::multiversion;
+use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut4};
+
+use crate::error::{Result, TensorError, layout_error};
+use crate::conv::bias_grad_chunk;
+use crate::geometry::Geometry;
+
+const OP: &str = "conv2d (direct)";
+
+/// Outputs along a row computed together (one AVX2 register of f32).
+const LANES: usize = 8;
+/// Filters whose sums are kept in registers together.
+const FILTERS: usize = 4;
+/// The largest window (C·KH·KW) the direct form takes; bigger ones go to the GEMM, which blocks
+/// for the caches.
+const MAX_PATCH: usize = 32;
+
+/// Whether [`crate::conv2d`] and [`crate::conv2d_param_grads`] use the direct kernels for this
+/// geometry: stride 1, a window of at most 32 values (C·KH·KW) and output rows of at least 16.
+pub(crate) fn applies(g: &Geometry) -> bool {
+    g.stride == [1, 1] && g.patch_len() <= MAX_PATCH && g.output[1] >= 2 * LANES
+}
+
+/// The images `images` of `x` (standard layout, (N, C, H, W) data) zero-padded, as a
+/// (count·C·(H + 2·PH)) x (W + 2·PW) matrix: what the direct kernels read, and what a training
+/// step keeps for the weight gradient. `reuse`, a matrix this function returned before for the
+/// same geometry and image count, is overwritten instead of allocating (its border is still zero).
+pub(crate) fn pad_images(
+    x: &[f32],
+    g: &Geometry,
+    images: Range<usize>,
+    reuse: Option<Array2<f32>>,
+) -> Result<Array2<f32>> {
+    let [h, w] = g.input;
+    let [ph, pw] = g.padding;
+    let (hp, wp) = (h + 2 * ph, w + 2 * pw);
+    let c = g.channels;
+    let rows = images.len() * c * hp;
+    let mut xp = match reuse.map(Array2::into_raw_vec_and_offset) {
+        Some((v, Some(0))) if v.len() == rows * wp => v,
+        _ => vec![0.0_f32; rows * wp],
+    };
+    for (bi, n) in images.enumerate() {
+        for ch in 0..c {
+            for y in 0..h {
+                let src = &x[((n * c + ch) * h + y) * w..][..w];
+                xp[((bi * c + ch) * hp + y + ph) * wp + pw..][..w].copy_from_slice(src);
+            }
+        }
+    }
+    Array2::from_shape_vec((rows, wp), xp).map_err(layout_error(OP))
+}
+
+/// The forward pass of `count` images, padded in `xp` by [`pad_images`], into `out` (their
+/// (count, F, OH, OW) output, standard layout).
+pub(crate) fn forward_chunk(
+    xp: &Array2<f32>,
+    w: &[f32],
+    b: Option<&ArrayView1<'_, f32>>,
+    g: &Geometry,
+    count: usize,
+    mut out: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
+    let bias: Vec<f32> = match b {
+        Some(b) => b.to_vec(),
+        None => vec![0.0; g.out_channels],
+    };
+    let out = out.as_slice_mut().ok_or_else(not_contiguous)?;
+    let xp = xp.as_slice().ok_or_else(not_contiguous)?;
+    forward_kernel(xp, w, &bias, &Dims::of(g), count, out);
+    Ok(())
+}
+
+/// dL/dw (as F x C·KH·KW) and dL/db of the images `images`, padded in `xp` by [`pad_images`]:
+/// their partial sums. `dy` is the whole batch's (N, F, OH, OW) data.
+pub(crate) fn param_grads_chunk(
+    xp: &Array2<f32>,
+    dy: &[f32],
+    g: &Geometry,
+    images: Range<usize>,
+) -> Result<(Array2<f32>, Array1<f32>)> {
+    let d = Dims::of(g);
+    let plane = g.out_plane();
+    let dy_all = dy;
+    let dy = &dy[images.start * d.f * plane..images.end * d.f * plane];
+    let xp = xp.as_slice().ok_or_else(not_contiguous)?;
+    let mut dw = Array2::<f32>::zeros((d.f, g.patch_len()));
+    let dw_data = dw.as_slice_mut().ok_or_else(not_contiguous)?;
+    weight_grad_kernel(xp, dy, &d, images.len(), dw_data);
+    let db = bias_grad_chunk(dy_all, g, images);
+    Ok((dw, db))
+}
+
+fn not_contiguous() -> TensorError {
+    TensorError::InvalidArgument {
+        op: OP,
+        message: "internal error: a direct-convolution buffer is not contiguous".into(),
+    }
+}
+
+/// The sizes the kernels need.
+#[derive(Clone, Copy)]
+struct Dims {
+    f: usize,
+    c: usize,
+    kh: usize,
+    kw: usize,
+    hp: usize,
+    wp: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Dims {
+    fn of(g: &Geometry) -> Self {
+        Self {
+            f: g.out_channels,
+            c: g.channels,
+            kh: g.kernel[0],
+            kw: g.kernel[1],
+            hp: g.input[0] + 2 * g.padding[0],
+            wp: g.input[1] + 2 * g.padding[1],
+            oh: g.output[0],
+            ow: g.output[1],
+        }
+    }
+
+    /// The starts of the blocks of `LANES` outputs covering a row: every `LANES`, and a last
+    /// block ending at the row's end (overlapping the one before when `LANES` does not divide
+    /// the row; it recomputes the same values).
+    fn blocks(&self) -> impl Iterator<Item = usize> {
+        let last = self.ow - LANES;
+        (0..self.ow.div_ceil(LANES)).map(move |k| (k * LANES).min(last))
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx2+avx", "x86_64+avx2+avx"))]
+fn forward_kernel(xp: &[f32], w: &[f32], bias: &[f32], d: &Dims, count: usize, out: &mut [f32]) {
+    for bi in 0..count {
+        let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
+        let out = &mut out[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
+        let mut f0 = 0;
+        while f0 < d.f {
+            // Blocks of FILTERS filters, the last block as wide as what is left.
+            match d.f - f0 {
+                1 => forward_filters::<1>(xp, w, bias, d, f0, out),
+                2 => forward_filters::<2>(xp, w, bias, d, f0, out),
+                3 => forward_filters::<3>(xp, w, bias, d, f0, out),
+                _ => forward_filters::<FILTERS>(xp, w, bias, d, f0, out),
+            }
+            f0 += FILTERS;
+        }
+    }
+}
+
+/// Filters `f0 .. f0 + NF` of one image: every output row, `LANES` outputs at a time, the `NF`
+/// sums in registers while the kernel taps go by.
+#[inline(always)]
+fn forward_filters<const NF: usize>(
+    xp: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    d: &Dims,
+    f0: usize,
+    out: &mut [f32],
+) {
+    let taps = d.c * d.kh * d.kw;
+    let w = &w[f0 * taps..][..NF * taps];
+    for oh in 0..d.oh {
+        for ob in d.blocks() {
+            let mut acc = [[0.0_f32; LANES]; NF];
+            for (q, a) in acc.iter_mut().enumerate() {
+                *a = [bias[f0 + q]; LANES];
+            }
+            for c in 0..d.c {
+                for i in 0..d.kh {
+                    let row = &xp[(c * d.hp + oh + i) * d.wp + ob..][..d.kw - 1 + LANES];
+                    let tap0 = (c * d.kh + i) * d.kw;
+                    for j in 0..d.kw {
+                        let xv: &[f32; LANES] = lanes(&row[j..]);
+                        for (q, a) in acc.iter_mut().enumerate() {
+                            let wv = w[q * taps + tap0 + j];
+                            for l in 0..LANES {
+                                a[l] += wv * xv[l];
+                            }
+                        }
+                    }
+                }
+            }
+            for (q, a) in acc.iter().enumerate() {
+                out[((f0 + q) * d.oh + oh) * d.ow + ob..][..LANES].copy_from_slice(a);
+            }
+        }
+    }
+}
+
+/// The first `LANES` values of `s` as a fixed-size array (which the compiler keeps in one
+/// register).
+#[inline(always)]
+fn lanes(s: &[f32]) -> &[f32; LANES] {
+    s.first_chunk::<LANES>().unwrap_or(&[0.0; LANES])
+}
+
+#[multiversion(targets("x86_64+avx512f+avx2+avx", "x86_64+avx2+avx"))]
+fn weight_grad_kernel(xp: &[f32], dy: &[f32], d: &Dims, count: usize, dw: &mut [f32]) {
+    for bi in 0..count {
+        let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
+        let dy = &dy[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
+        let mut f0 = 0;
+        while f0 < d.f {
+            match d.f - f0 {
+                1 => weight_grad_filters::<1>(xp, dy, d, f0, dw),
+                2 => weight_grad_filters::<2>(xp, dy, d, f0, dw),
+                3 => weight_grad_filters::<3>(xp, dy, d, f0, dw),
+                _ => weight_grad_filters::<FILTERS>(xp, dy, d, f0, dw),
+            }
+            f0 += FILTERS;
+        }
+    }
+}
+
+/// dL/dw of filters `f0 .. f0 + NF` from one image: per kernel tap, the products summed per lane
+/// along the rows, then the lanes in order.
+#[inline(always)]
+fn weight_grad_filters<const NF: usize>(
+    xp: &[f32],
+    dy: &[f32],
+    d: &Dims,
+    f0: usize,
+    dw: &mut [f32],
+) {
+    let taps = d.c * d.kh * d.kw;
+    let full = d.ow / LANES * LANES;
+    let plane = d.oh * d.ow;
+    let dy = &dy[f0 * plane..][..NF * plane];
+    for c in 0..d.c {
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let mut acc = [[0.0_f32; LANES]; NF];
+                for oh in 0..d.oh {
+                    let xrow = &xp[(c * d.hp + oh + i) * d.wp + j..][..d.ow];
+                    for (q, a) in acc.iter_mut().enumerate() {
+                        let grow = &dy[q * plane + oh * d.ow..][..d.ow];
+                        let pairs = grow[..full]
+                            .chunks_exact(LANES)
+                            .zip(xrow[..full].chunks_exact(LANES));
+                        for (g, x) in pairs {
+                            for l in 0..LANES {
+                                a[l] += g[l] * x[l];
+                            }
+                        }
+                        if full < d.ow {
+                            // The row's last LANES outputs, of which the first `skip` are
+                            // counted already: those lanes add an exact zero (a select, not a
+                            // product, so no 0 · inf).
+                            let ob = d.ow - LANES;
+                            let skip = full - ob;
+                            let (g, x) = (lanes(&grow[ob..]), lanes(&xrow[ob..]));
+                            for l in 0..LANES {
+                                let p = g[l] * x[l];
+                                a[l] += if l >= skip { p } else { 0.0 };
+                            }
+                        }
+                    }
+                }
+                let tap = (c * d.kh + i) * d.kw + j;
+                for (q, a) in acc.iter().enumerate() {
+                    dw[(f0 + q) * taps + tap] += a.iter().fold(0.0_f32, |s, v| s + v);
+                }
+            }
+        }
+    }
+}
