@@ -13,6 +13,7 @@
 //! - [`Model::save`] / [`load_network`], [`Model::save_checkpoint`] /
 //!   [`Model::load_checkpoint`]: checked binary files, written atomically (see [`files`]).
 //! - [`plot_history`]: loss and accuracy curves to SVG and PNG.
+//! - [`settle_allocator`]: call it first in a training program (glibc keeps freed memory).
 //!
 //! Training is bit-for-bit reproducible for a seed, whatever the thread count: the kernels are
 //! (see `core_tensor::parallel`), the batch order is a function of the seed and the epoch, and a
@@ -25,6 +26,7 @@
 //! - `plotters` (SVG and bitmap backends, `ab_glyph` text with the bundled DejaVu Sans font): plots.
 //! - `ndarray`: tensors. `thiserror`: the error enum.
 
+mod allocator;
 mod error;
 pub mod files;
 mod history;
@@ -33,6 +35,7 @@ mod optimizer_spec;
 mod plot;
 mod progress;
 
+pub use allocator::settle_allocator;
 pub use error::{Result, TrainError};
 pub use files::{load_network, save_network};
 pub use history::{BatchRecord, EpochRecord, History, PhaseTimings};

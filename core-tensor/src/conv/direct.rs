@@ -19,8 +19,8 @@ use std::ops::Range;
 use multiversion::multiversion;
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut4};
 
-use crate::error::{Result, TensorError, layout_error};
 use crate::conv::bias_grad_chunk;
+use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
 
 const OP: &str = "conv2d (direct)";

@@ -55,9 +55,9 @@ pub(crate) fn bias_grad_chunk(dy: &[f32], g: &Geometry, images: Range<usize>) ->
     let plane = g.out_plane();
     (0..f)
         .map(|fi| {
-            images
-                .clone()
-                .fold(0.0_f32, |acc, n| acc + lane_sum(&dy[(n * f + fi) * plane..][..plane]))
+            images.clone().fold(0.0_f32, |acc, n| {
+                acc + lane_sum(&dy[(n * f + fi) * plane..][..plane])
+            })
         })
         .collect()
 }

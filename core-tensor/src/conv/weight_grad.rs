@@ -220,4 +220,3 @@ pub fn conv2d_bias_grad(dy: ArrayView4<'_, f32>) -> Result<Array1<f32>> {
     }
     Ok(db)
 }
-

@@ -22,7 +22,7 @@ use nn_interop::{ONNX_INPUT, ONNX_OPSET, save_onnx, save_safetensors};
 use nn_layers::{Layer, models};
 use nn_train::{
     FitConfig, Model, OptimizerKind, OptimizerSpec, Progress, Result, TrainError, load_network,
-    plot_history,
+    plot_history, settle_allocator,
 };
 
 #[derive(Parser, Debug)]
@@ -335,6 +335,7 @@ fn join(shape: &[usize]) -> String {
 }
 
 fn main() -> ExitCode {
+    settle_allocator();
     let cli = Cli::parse();
     run(
         move || -> std::result::Result<(), Box<dyn std::error::Error>> {
