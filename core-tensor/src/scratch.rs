@@ -25,6 +25,15 @@ pub(crate) fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) ->
     })
 }
 
+/// The data of `reuse` to write over when it has `len` values (a buffer of the same geometry
+/// from the last training step: what was zero in it still is), else `len` zeros.
+pub(crate) fn reuse_or_zeros(reuse: Option<ndarray::Array2<f32>>, len: usize) -> Vec<f32> {
+    match reuse.map(ndarray::Array2::into_raw_vec_and_offset) {
+        Some((v, Some(0))) if v.len() == len => v,
+        _ => vec![0.0_f32; len],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

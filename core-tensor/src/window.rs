@@ -15,6 +15,7 @@ use ndarray::{
 
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
+use crate::scratch::reuse_or_zeros;
 
 /// Zero-pads an (N, C, H, W) array by `padding` = (PH, PW) on each side: (N, C, H+2PH, W+2PW).
 ///
@@ -117,11 +118,7 @@ pub(crate) fn columns(
 ) -> Result<Array2<f32>> {
     let rows = g.patch_len();
     let cols_per_row = images.len() * g.out_plane();
-    let len = rows * cols_per_row;
-    let mut data = match reuse.map(Array2::into_raw_vec_and_offset) {
-        Some((v, Some(0))) if v.len() == len => v,
-        _ => vec![0.0_f32; len],
-    };
+    let mut data = reuse_or_zeros(reuse, rows * cols_per_row);
     fill_columns(x, g, images, &mut data);
     Array2::from_shape_vec((rows, cols_per_row), data).map_err(layout_error("im2col"))
 }

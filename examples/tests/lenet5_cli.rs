@@ -57,6 +57,22 @@ fn small_run<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
+/// Trains LeNet5 for one epoch on 256 images and saves it to `model`.
+fn save_tiny_model(model: &Path) {
+    ok(&lenet5(&[
+        "train",
+        "--epochs",
+        "1",
+        "--limit",
+        "256",
+        "--test-limit",
+        "100",
+        "--quiet",
+        "--save",
+        path(model),
+    ]));
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
 }
@@ -241,18 +257,7 @@ fn missing_or_corrupt_data_exits_with_1() {
 fn corrupt_truncated_or_foreign_model_files_exit_with_1() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.bin");
-    ok(&lenet5(&[
-        "train",
-        "--epochs",
-        "1",
-        "--limit",
-        "256",
-        "--test-limit",
-        "100",
-        "--quiet",
-        "--save",
-        path(&model),
-    ]));
+    save_tiny_model(&model);
     let bytes = std::fs::read(&model).unwrap();
     let cases: [(&str, Vec<u8>, &str); 3] = [
         (
@@ -296,18 +301,7 @@ fn export_writes_safetensors_and_onnx_of_the_saved_model() {
     use nn_layers::Layer;
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.bin");
-    ok(&lenet5(&[
-        "train",
-        "--epochs",
-        "1",
-        "--limit",
-        "256",
-        "--test-limit",
-        "100",
-        "--quiet",
-        "--save",
-        path(&model),
-    ]));
+    save_tiny_model(&model);
     let st = dir.path().join("m.safetensors");
     let onnx = dir.path().join("m.onnx");
     let out = ok(&lenet5(&[

@@ -22,6 +22,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut4};
 use crate::conv::bias_grad_chunk;
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
+use crate::scratch::reuse_or_zeros;
 
 const OP: &str = "conv2d (direct)";
 
@@ -54,10 +55,7 @@ pub(crate) fn pad_images(
     let (hp, wp) = (h + 2 * ph, w + 2 * pw);
     let c = g.channels;
     let rows = images.len() * c * hp;
-    let mut xp = match reuse.map(Array2::into_raw_vec_and_offset) {
-        Some((v, Some(0))) if v.len() == rows * wp => v,
-        _ => vec![0.0_f32; rows * wp],
-    };
+    let mut xp = reuse_or_zeros(reuse, rows * wp);
     for (bi, n) in images.enumerate() {
         for ch in 0..c {
             for y in 0..h {

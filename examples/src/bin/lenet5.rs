@@ -317,21 +317,17 @@ fn export(args: ExportArgs) -> std::result::Result<(), Box<dyn std::error::Error
     }
     if let Some(path) = &args.onnx {
         save_onnx(&net, path)?;
+        let sample: String = net
+            .input_sample_shape()
+            .iter()
+            .map(|d| format!(", {d}"))
+            .collect();
         println!(
-            "wrote {} (ONNX opset {ONNX_OPSET}, input \"{ONNX_INPUT}\" (batch, {}))",
-            path.display(),
-            join(net.input_sample_shape())
+            "wrote {} (ONNX opset {ONNX_OPSET}, input \"{ONNX_INPUT}\" (batch{sample}))",
+            path.display()
         );
     }
     Ok(())
-}
-
-fn join(shape: &[usize]) -> String {
-    shape
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn main() -> ExitCode {
