@@ -4,11 +4,11 @@ use ndarray::{
     Array2, Array4, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut4, linalg::general_mat_mul, s,
 };
 
+use std::sync::Mutex;
+
 use crate::conv::direct;
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
-use std::sync::Mutex;
-
 use crate::parallel::{BATCH_CHUNK, map_chunks_mut};
 use crate::scratch::with_scratch;
 use crate::window::{columns, contiguous, fill_columns};
@@ -27,6 +27,9 @@ use crate::window::{columns, contiguous, fill_columns};
 /// # Method
 /// For each chunk of images the windows are laid out as a (C·KH·KW) x (images·OH·OW) matrix and
 /// multiplied by the weight seen as an F x (C·KH·KW) matrix: one GEMM per chunk, chunks in parallel.
+/// Stride-1 layers with windows of at most 32 values and output rows of 16 or more (LeNet5's first
+/// layer) use direct kernels on the padded images instead (`conv/direct.rs`): the window matrix
+/// would be many times the input and cost more to lay out than to multiply.
 ///
 /// # Errors
 /// Non-4-D inputs, a zero stride, a kernel larger than the padded input, a channel mismatch between
@@ -132,6 +135,11 @@ fn forward(
         .filter(|r| r.geometry == g)
         .map(|r| r.chunks.into_iter().map(|c| Mutex::new(Some(c))).collect())
         .unwrap_or_default();
+    let spare_for = |images: &std::ops::Range<usize>| {
+        spare
+            .get(images.start / BATCH_CHUNK)
+            .and_then(|slot| slot.lock().ok().and_then(|mut b| b.take()))
+    };
     if let Some(b) = &b {
         Geometry::expect_shape(OP, "bias", &[g.out_channels], b.shape())?;
     }
@@ -148,18 +156,12 @@ fn forward(
         if direct {
             // Small windows, wide rows: convolve the padded images in place (see `direct`); a
             // training step keeps the padded images for the weight gradient.
-            let buffer = spare
-                .get(images.start / BATCH_CHUNK)
-                .and_then(|slot| slot.lock().ok().and_then(|mut b| b.take()));
             let count = images.len();
-            let xp = direct::pad_images(x, &g, images, buffer)?;
+            let xp = direct::pad_images(x, &g, images.clone(), spare_for(&images))?;
             direct::forward_chunk(&xp, w_data, b.as_ref(), &g, count, out)?;
             Ok(keep.then_some(xp))
         } else if keep {
-            let buffer = spare
-                .get(images.start / BATCH_CHUNK)
-                .and_then(|slot| slot.lock().ok().and_then(|mut b| b.take()));
-            let cols = columns(x, &g, images, buffer)?;
+            let cols = columns(x, &g, images.clone(), spare_for(&images))?;
             chunk_forward(&w, b.as_ref(), &g, cols.view(), out)?;
             Ok(Some(cols))
         } else {
