@@ -1,6 +1,7 @@
 //! Every fast kernel against its naive direct-loop twin in `core_tensor::reference`, on random
-//! shapes: strides 1-3, paddings 0-2, kernels 1-5 (non-square), batches 1-11 (more than one
-//! parallel chunk), sizes the stride does not divide, rows wide enough for the direct kernels.
+//! shapes: strides 1-3, paddings 0-2, kernels 1-5 (non-square), 1-7 filters, batches 1-11 (more
+//! than one parallel chunk), sizes the stride does not divide, rows wide enough for the direct
+//! kernels.
 
 mod common;
 
@@ -24,7 +25,7 @@ struct ConvCase {
 
 fn conv_case() -> impl Strategy<Value = ConvCase> {
     (
-        (1usize..=11, 1usize..=4, 1usize..=4),
+        (1usize..=11, 1usize..=4, 1usize..=7),
         (
             1usize..=5,
             1usize..=5,
