@@ -6,8 +6,9 @@
 //! padded input in place: for each output row and each block of [`LANES`] outputs along it, it
 //! keeps [`FILTERS`] filters' sums in registers and walks the kernel taps, adding
 //! `w[f, c, i, j] · xp[c, oh + i, ow + j .. ow + j + LANES]`. The weight gradient is the same walk
-//! with the roles swapped: `dw[f, c, i, j] += Σ dy[f, oh, ow] · xp[c, oh + i, ow + j]`, the sums
-//! kept per lane and added up lane by lane at the end.
+//! with the roles swapped: `dw[f, c, i, j] += Σ dy[f, oh, ow] · xp[c, oh + i, ow + j]`, a kernel
+//! row's taps summed together per lane (each block of `dy` read once for all of them), the lanes
+//! added up in order at the end.
 //!
 //! The kernels are plain loops over fixed-size arrays, compiled by `multiversion` for AVX-512 and
 //! AVX2 as well as the baseline, the best picked at run time. They never fuse a multiply and an
@@ -26,18 +27,25 @@ use crate::scratch::reuse_or_zeros;
 
 const OP: &str = "conv2d (direct)";
 
-/// Outputs along a row computed together (one AVX2 register of f32).
+/// Outputs along a row computed together (one AVX2 register of f32; 16 lanes were tried and were
+/// slower).
 const LANES: usize = 8;
 /// Filters whose sums are kept in registers together.
 const FILTERS: usize = 4;
 /// The largest window (C·KH·KW) the direct form takes; bigger ones go to the GEMM, which blocks
 /// for the caches.
 const MAX_PATCH: usize = 32;
+/// The widest kernel the direct form takes (the weight gradient keeps a row of it in registers).
+const MAX_KW: usize = 8;
 
 /// Whether [`crate::conv2d`] and [`crate::conv2d_param_grads`] use the direct kernels for this
-/// geometry: stride 1, a window of at most 32 values (C·KH·KW) and output rows of at least 16.
+/// geometry: stride 1, a window of at most 32 values (C·KH·KW) at most 8 wide, and output rows
+/// of at least 16.
 pub(crate) fn applies(g: &Geometry) -> bool {
-    g.stride == [1, 1] && g.patch_len() <= MAX_PATCH && g.output[1] >= 2 * LANES
+    g.stride == [1, 1]
+        && g.patch_len() <= MAX_PATCH
+        && g.kernel[1] <= MAX_KW
+        && g.output[1] >= 2 * LANES
 }
 
 /// The images `images` of `x` (standard layout, (N, C, H, W) data) zero-padded, as a
@@ -222,56 +230,55 @@ fn weight_grad_kernel(xp: &[f32], dy: &[f32], d: &Dims, count: usize, dw: &mut [
     for bi in 0..count {
         let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
         let dy = &dy[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
-        let mut f0 = 0;
-        while f0 < d.f {
-            match d.f - f0 {
-                1 => weight_grad_filters::<1>(xp, dy, d, f0, dw),
-                2 => weight_grad_filters::<2>(xp, dy, d, f0, dw),
-                3 => weight_grad_filters::<3>(xp, dy, d, f0, dw),
-                _ => weight_grad_filters::<FILTERS>(xp, dy, d, f0, dw),
-            }
-            f0 += FILTERS;
+        // The kernel width as a constant, so that its sums stay in registers (`applies` keeps it
+        // at most MAX_KW).
+        match d.kw {
+            1 => weight_grad_image::<1>(xp, dy, d, dw),
+            2 => weight_grad_image::<2>(xp, dy, d, dw),
+            3 => weight_grad_image::<3>(xp, dy, d, dw),
+            4 => weight_grad_image::<4>(xp, dy, d, dw),
+            5 => weight_grad_image::<5>(xp, dy, d, dw),
+            6 => weight_grad_image::<6>(xp, dy, d, dw),
+            7 => weight_grad_image::<7>(xp, dy, d, dw),
+            _ => weight_grad_image::<MAX_KW>(xp, dy, d, dw),
         }
     }
 }
 
-/// dL/dw of filters `f0 .. f0 + NF` from one image: per kernel tap, the products summed per lane
-/// along the rows, then the lanes in order.
+/// dL/dw from one image, for a kernel `KW` wide: per filter, channel and kernel row, the `KW`
+/// taps' sums kept per lane while the rows go by (each `dy` block read once for all of them),
+/// then the lanes added in order.
 #[inline(always)]
-fn weight_grad_filters<const NF: usize>(
-    xp: &[f32],
-    dy: &[f32],
-    d: &Dims,
-    f0: usize,
-    dw: &mut [f32],
-) {
-    let taps = d.c * d.kh * d.kw;
+fn weight_grad_image<const KW: usize>(xp: &[f32], dy: &[f32], d: &Dims, dw: &mut [f32]) {
+    let taps = d.c * d.kh * KW;
     let full = d.ow / LANES * LANES;
     let plane = d.oh * d.ow;
-    let dy = &dy[f0 * plane..][..NF * plane];
-    for c in 0..d.c {
-        for i in 0..d.kh {
-            for j in 0..d.kw {
-                let mut acc = [[0.0_f32; LANES]; NF];
+    for f in 0..d.f {
+        let dyf = &dy[f * plane..][..plane];
+        for c in 0..d.c {
+            for i in 0..d.kh {
+                let mut acc = [[0.0_f32; LANES]; KW];
                 for oh in 0..d.oh {
-                    let xrow = &xp[(c * d.hp + oh + i) * d.wp + j..][..d.ow];
-                    for (q, a) in acc.iter_mut().enumerate() {
-                        let grow = &dy[q * plane + oh * d.ow..][..d.ow];
-                        let pairs = grow[..full]
-                            .chunks_exact(LANES)
-                            .zip(xrow[..full].chunks_exact(LANES));
-                        for (g, x) in pairs {
+                    let xrow = &xp[(c * d.hp + oh + i) * d.wp..][..d.wp];
+                    let grow = &dyf[oh * d.ow..][..d.ow];
+                    for ob in (0..full).step_by(LANES) {
+                        let g = lanes(&grow[ob..]);
+                        for (j, a) in acc.iter_mut().enumerate() {
+                            let x = lanes(&xrow[ob + j..]);
                             for l in 0..LANES {
                                 a[l] += g[l] * x[l];
                             }
                         }
-                        if full < d.ow {
-                            // The row's last LANES outputs, of which the first `skip` are
-                            // counted already: those lanes add an exact zero (a select, not a
-                            // product, so no 0 · inf).
-                            let ob = d.ow - LANES;
-                            let skip = full - ob;
-                            let (g, x) = (lanes(&grow[ob..]), lanes(&xrow[ob..]));
+                    }
+                    if full < d.ow {
+                        // The row's last LANES outputs, of which the first `skip` are counted
+                        // already: those lanes add an exact zero (a select, not a product, so
+                        // no 0 · inf).
+                        let ob = d.ow - LANES;
+                        let skip = full - ob;
+                        let g = lanes(&grow[ob..]);
+                        for (j, a) in acc.iter_mut().enumerate() {
+                            let x = lanes(&xrow[ob + j..]);
                             for l in 0..LANES {
                                 let p = g[l] * x[l];
                                 a[l] += if l >= skip { p } else { 0.0 };
@@ -279,9 +286,8 @@ fn weight_grad_filters<const NF: usize>(
                         }
                     }
                 }
-                let tap = (c * d.kh + i) * d.kw + j;
-                for (q, a) in acc.iter().enumerate() {
-                    dw[(f0 + q) * taps + tap] += a.iter().fold(0.0_f32, |s, v| s + v);
+                for (j, a) in acc.iter().enumerate() {
+                    dw[f * taps + (c * d.kh + i) * KW + j] += a.iter().fold(0.0_f32, |s, v| s + v);
                 }
             }
         }
