@@ -60,9 +60,9 @@ pub(crate) fn pad_images(
 ) -> Result<Array2<f32>> {
     let [h, w] = g.input;
     let [ph, pw] = g.padding;
-    let (hp, wp) = (h + 2 * ph, w + 2 * pw);
     let c = g.channels;
-    let rows = images.len() * c * hp;
+    let (rows, wp) = padded_shape(g, images.len());
+    let hp = h + 2 * ph;
     let mut xp = reuse_or_zeros(reuse, rows * wp);
     for (bi, n) in images.enumerate() {
         for ch in 0..c {
@@ -73,6 +73,12 @@ pub(crate) fn pad_images(
         }
     }
     Array2::from_shape_vec((rows, wp), xp).map_err(layout_error(OP))
+}
+
+/// The shape of the matrix [`pad_images`] returns for `count` images.
+pub(crate) fn padded_shape(g: &Geometry, count: usize) -> (usize, usize) {
+    let d = Dims::of(g);
+    (count * d.c * d.hp, d.wp)
 }
 
 /// The forward pass of `count` images, padded in `xp` by [`pad_images`], into `out` (their
@@ -105,13 +111,12 @@ pub(crate) fn param_grads_chunk(
 ) -> Result<(Array2<f32>, Array1<f32>)> {
     let d = Dims::of(g);
     let plane = g.out_plane();
-    let dy_all = dy;
-    let dy = &dy[images.start * d.f * plane..images.end * d.f * plane];
+    let dy_chunk = &dy[images.start * d.f * plane..images.end * d.f * plane];
     let xp = xp.as_slice().ok_or_else(not_contiguous)?;
     let mut dw = Array2::<f32>::zeros((d.f, g.patch_len()));
     let dw_data = dw.as_slice_mut().ok_or_else(not_contiguous)?;
-    weight_grad_kernel(xp, dy, &d, images.len(), dw_data);
-    let db = bias_grad_chunk(dy_all, g, images);
+    weight_grad_kernel(xp, dy_chunk, &d, images.len(), dw_data);
+    let db = bias_grad_chunk(dy, g, images);
     Ok((dw, db))
 }
 

@@ -76,13 +76,9 @@ pub fn conv2d_param_grads_with_columns(
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let chunks = batch_chunks(g.batch);
     let direct = direct::applies(&g);
-    let [ph, pw] = g.padding;
     let kept_dim = |images: usize| {
         if direct {
-            (
-                images * g.channels * (g.input[0] + 2 * ph),
-                g.input[1] + 2 * pw,
-            )
+            direct::padded_shape(&g, images)
         } else {
             (g.patch_len(), images * g.out_plane())
         }
