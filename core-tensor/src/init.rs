@@ -35,9 +35,38 @@ pub type SeededRng = rand_chacha::ChaCha8Rng;
 /// The generator traits, for code that draws from a [`SeededRng`] directly.
 pub use ndarray_rand::rand::{RngCore, SeedableRng};
 
-/// A [`SeededRng`] from a 64-bit seed.
+/// A [`SeededRng`] from a 64-bit seed: stream [`streams::INIT`] of that seed.
 pub fn seeded_rng(seed: u64) -> SeededRng {
     SeededRng::seed_from_u64(seed)
+}
+
+/// The stream numbers that keep the framework's users of one seed apart.
+///
+/// A run usually hands the same seed to the initialiser, the data loader and the dropout layers.
+/// Each of them draws from its own ChaCha8 stream of that seed, so their draws are independent
+/// sequences: the first epoch's batch order is not made of the same random words as the first
+/// layer's weights, and a dropout mask is not a function of the initial weights.
+///
+/// ```
+/// use core_tensor::init::{RngCore, seeded_rng, seeded_stream, streams};
+/// let init = seeded_rng(42).next_u64();
+/// assert_eq!(init, seeded_stream(42, streams::INIT).next_u64());
+/// assert_ne!(init, seeded_stream(42, streams::shuffle(0)).next_u64());
+/// assert_ne!(init, seeded_stream(42, streams::DROPOUT).next_u64());
+/// ```
+pub mod streams {
+    /// Parameter initialisation ([`super::seeded_rng`]).
+    pub const INIT: u64 = 0;
+    /// A dropout layer's masks.
+    pub const DROPOUT: u64 = 1;
+    /// The first of the data loader's streams; see [`shuffle`].
+    pub const FIRST_SHUFFLE: u64 = 1 << 32;
+
+    /// The stream of the data loader's order for epoch `epoch` (0-based): one stream per epoch,
+    /// so that any epoch's order can be drawn directly, all of them clear of the others.
+    pub const fn shuffle(epoch: u64) -> u64 {
+        FIRST_SHUFFLE.wrapping_add(epoch)
+    }
 }
 
 /// A [`SeededRng`] from a seed and a stream number: independent sequences for, say, each epoch of

@@ -1,6 +1,6 @@
 //! Batches in a seeded order.
 
-use core_tensor::init::{seeded_stream, uniform_below};
+use core_tensor::init::{seeded_stream, streams, uniform_below};
 
 use crate::dataset::{Batch, Dataset, Normalization};
 use crate::error::{DataError, Result};
@@ -8,9 +8,10 @@ use crate::error::{DataError, Result};
 /// Cuts a [`Dataset`] into batches, in a new seeded order every epoch.
 ///
 /// The order of epoch `e` is a Fisher-Yates shuffle driven by a ChaCha8 generator seeded with
-/// `seed` on stream `e`: the same seed gives the same order on every machine and thread count,
-/// each epoch's order differs, and any epoch's order can be had directly (a resumed run needs no
-/// replay). Batches are gathered image by image from the `u8` set; the set is never copied whole.
+/// `seed` on the stream [`streams::shuffle`]`(e)`, apart from the streams that initialisation and
+/// dropout draw from with the same seed: the same seed gives the same order on every machine and
+/// thread count, each epoch's order differs, and any epoch's order can be had directly (a resumed
+/// run needs no replay). Batches are gathered image by image from the `u8` set; the set is never copied whole.
 ///
 /// ```
 /// let data = nn_data::Dataset::new(vec![0; 10 * 4], (0..10).collect(), 2, 2).unwrap();
@@ -85,7 +86,7 @@ impl<'a> DataLoader<'a> {
     pub fn order(&self, epoch: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.data.len()).collect();
         if let Some(seed) = self.seed {
-            let mut rng = seeded_stream(seed, epoch as u64);
+            let mut rng = seeded_stream(seed, streams::shuffle(epoch as u64));
             for i in (1..order.len()).rev() {
                 // `i + 1 >= 2` so the bound is never zero.
                 let j = uniform_below(&mut rng, i as u64 + 1).unwrap_or(0) as usize;

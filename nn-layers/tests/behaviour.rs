@@ -37,6 +37,26 @@ fn dropout_drops_in_train_and_is_identity_in_eval() {
 }
 
 #[test]
+fn dropout_masks_come_from_the_dropout_stream_of_their_seed() {
+    use core_tensor::init::{RngCore, seeded_stream, streams};
+    // Dropout(p = 0.5) drops an element when the top 24 bits of its word are below 2^23, i.e.
+    // when the word's top bit is clear.
+    let mask_of = |mut rng: core_tensor::init::SeededRng| -> Vec<bool> {
+        (0..256).map(|_| rng.next_u32() >> 31 == 0).collect()
+    };
+    let mut d = Dropout::new(0.5, 42).unwrap();
+    let dropped: Vec<bool> = d
+        .forward(&ones(&[256]), Mode::Train)
+        .unwrap()
+        .iter()
+        .map(|&v| v == 0.0)
+        .collect();
+    assert_eq!(dropped, mask_of(seeded_stream(42, streams::DROPOUT)));
+    // Not the words the initialiser draws from the same seed.
+    assert_ne!(dropped, mask_of(seeded_rng(42)));
+}
+
+#[test]
 fn batch_norm_uses_batch_statistics_in_train_and_running_ones_in_eval() {
     let mut bn = BatchNormConfig::new(2).init().unwrap();
     let x = ramp(&[4, 2, 3, 3]).mapv(|v| v * 5.0 + 3.0);

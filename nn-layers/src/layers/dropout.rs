@@ -1,7 +1,7 @@
 //! Inverted dropout.
 
 use core_tensor::Tensor;
-use core_tensor::init::{RngCore, SeededRng, seeded_rng};
+use core_tensor::init::{RngCore, SeededRng, seeded_stream, streams};
 use ndarray::Zip;
 
 use crate::error::{LayerError, Result};
@@ -11,7 +11,9 @@ use crate::spec::LayerSpec;
 
 /// Inverted dropout: in train mode each element is zeroed with probability `p` and the rest are
 /// scaled by `1 / (1 - p)`, so eval mode (the identity) needs no rescaling. The mask comes from
-/// the layer's own generator, seeded at construction: two layers never share random state.
+/// the layer's own generator, seeded at construction (on the dropout stream of that seed, so a
+/// seed shared with the initialiser or the data loader gives independent draws): two layers never
+/// share random state.
 ///
 /// PyTorch equivalent: `torch.nn.Dropout(p)`.
 #[derive(Debug, Clone)]
@@ -38,7 +40,7 @@ impl Dropout {
         Ok(Self {
             p,
             seed,
-            rng: seeded_rng(seed),
+            rng: seeded_stream(seed, streams::DROPOUT),
             mask: Saved::default(),
         })
     }
