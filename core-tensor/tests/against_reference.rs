@@ -1,7 +1,7 @@
 //! Every fast kernel against its naive direct-loop twin in `core_tensor::reference`, on random
-//! shapes: strides 1-3, paddings 0-2, kernels 1-5 (non-square), 1-7 filters, batches 1-11 (more
-//! than one parallel chunk), sizes the stride does not divide, rows wide enough for the direct
-//! kernels.
+//! shapes: strides 1-3, paddings 0-2, kernels 1-5 (non-square), 1-7, 16 or 32 filters (the last
+//! two take the filter-lane kernels), batches 1-11 (more than one parallel chunk), sizes the
+//! stride does not divide, rows wide enough for the direct kernels.
 
 mod common;
 
@@ -25,7 +25,11 @@ struct ConvCase {
 
 fn conv_case() -> impl Strategy<Value = ConvCase> {
     (
-        (1usize..=11, 1usize..=4, 1usize..=7),
+        (
+            1usize..=11,
+            1usize..=4,
+            prop_oneof![3 => 1usize..=7, 1 => prop::sample::select(vec![16usize, 32])],
+        ),
         (
             1usize..=5,
             1usize..=5,
@@ -190,6 +194,32 @@ fn lenet5_first_layer_direct_kernels_match_reference() {
     assert_eq!(y_kept, y);
     // The padded images, not the 25-times-larger window matrix.
     assert_eq!(kept.heap_bytes(), 10 * 32 * 32 * 4);
+    let (dw_kept, db_kept) = ct::conv2d_param_grads_with_columns(&kept, dy.view()).unwrap();
+    assert_eq!((dw_kept, db_kept), (dw, db));
+}
+
+/// LeNet5's second layer (6 -> 16 channels, 5x5, 10x10 outputs) takes the filter-lane kernels:
+/// forward and weight gradient against the reference, and the kept padded images give the same
+/// bits as recomputing from the input.
+#[test]
+fn lenet5_second_layer_filter_lane_kernels_match_reference() {
+    let x = random4([10, 6, 14, 14], 21);
+    let w = random4([16, 6, 5, 5], 22);
+    let b = Array1::from_shape_fn(16, |i| i as f32 * 0.1 - 0.7);
+    let y = ct::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [0, 0]).unwrap();
+    let want = reference::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [0, 0]).unwrap();
+    assert_close("forward", &y, &want, 1e-5);
+    let dy = random4([10, 16, 10, 10], 23);
+    let (dw, db) = ct::conv2d_param_grads(x.view(), dy.view(), [5, 5], [1, 1], [0, 0]).unwrap();
+    let want_dw =
+        reference::conv2d_weight_grad(x.view(), dy.view(), [5, 5], [1, 1], [0, 0]).unwrap();
+    assert_close("dw", &dw, &want_dw, 1e-5);
+    assert_close("db", &db, &reference::conv2d_bias_grad(dy.view()), 1e-5);
+    let (y_kept, kept) =
+        ct::conv2d_keep_columns(x.view(), w.view(), Some(b.view()), [1, 1], [0, 0]).unwrap();
+    assert_eq!(y_kept, y);
+    // The images themselves (no padding here), not the 150 x 100 windows per image.
+    assert_eq!(kept.heap_bytes(), 10 * 6 * 14 * 14 * 4);
     let (dw_kept, db_kept) = ct::conv2d_param_grads_with_columns(&kept, dy.view()).unwrap();
     assert_eq!((dw_kept, db_kept), (dw, db));
 }

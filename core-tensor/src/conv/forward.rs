@@ -6,8 +6,8 @@ use ndarray::{
 
 use std::sync::Mutex;
 
-use crate::conv::direct;
-use crate::error::{Result, TensorError, layout_error};
+use crate::conv::{Form, direct};
+use crate::error::{Result, layout_error};
 use crate::geometry::Geometry;
 use crate::parallel::{BATCH_CHUNK, map_chunks_mut};
 use crate::scratch::with_scratch;
@@ -60,8 +60,10 @@ pub fn conv2d(
 /// ([`conv2d_param_grads_with_columns`](crate::conv2d_param_grads_with_columns)) so that the
 /// backward pass need not lay the input out again: per chunk of
 /// [`BATCH_CHUNK`](crate::parallel::BATCH_CHUNK) images, the (C·KH·KW) x (images·OH·OW) window
-/// matrix of the GEMM form, or, where the direct kernels apply (stride 1, windows of at most 32
-/// values, output rows of 16 or more: LeNet5's first layer), the zero-padded images.
+/// matrix of the GEMM form, or the zero-padded images where the kernels that read them apply: the
+/// direct kernels (stride 1, windows of at most 32 values, output rows of 16 or more: LeNet5's
+/// first layer) and the weight gradient vectorised over the filters (16 or 32 filters, output
+/// planes of 64 or more: LeNet5's second layer).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Columns {
     pub(crate) geometry: Geometry,
@@ -151,29 +153,42 @@ fn forward(
     let plane = g.out_plane();
 
     let mut out = Array4::<f32>::zeros(g.output_shape());
-    let direct = direct::applies(&g);
+    let form = Form::of(&g);
     let kept = map_chunks_mut(&mut out, |images, out| {
-        if direct {
-            // Small windows, wide rows: convolve the padded images in place (see `direct`); a
-            // training step keeps the padded images for the weight gradient.
-            let count = images.len();
-            let xp = direct::pad_images(x, &g, images.clone(), spare_for(&images))?;
-            direct::forward_chunk(&xp, w_data, b.as_ref(), &g, count, out)?;
-            Ok(keep.then_some(xp))
-        } else if keep {
-            let cols = columns(x, &g, images.clone(), spare_for(&images))?;
-            chunk_forward(&w, b.as_ref(), &g, cols.view(), out)?;
-            Ok(Some(cols))
-        } else {
-            // Inference: the windows are needed for this chunk only; lay them out in scratch.
-            let (rows, width) = (g.patch_len(), images.len() * plane);
-            with_scratch(rows * width, |buf| {
-                fill_columns(x, &g, images, buf);
-                let cols =
-                    ArrayView2::from_shape((rows, width), &*buf).map_err(layout_error(OP))?;
-                chunk_forward(&w, b.as_ref(), &g, cols, out)?;
-                Ok::<_, TensorError>(None)
-            })
+        let spare = spare_for(&images);
+        match form {
+            Form::Direct => {
+                // Small windows, wide rows: convolve the padded images in place (see `direct`);
+                // a training step keeps them for the weight gradient.
+                let count = images.len();
+                let xp = direct::pad_images(x, &g, images, spare)?;
+                direct::forward_chunk(&xp, w_data, b.as_ref(), &g, count, out)?;
+                Ok(keep.then_some(xp))
+            }
+            Form::Gemm if keep => {
+                let cols = columns(x, &g, images, spare)?;
+                chunk_forward(&w, b.as_ref(), &g, cols.view(), out)?;
+                Ok(Some(cols))
+            }
+            Form::Gemm | Form::FilterLanes => {
+                // The windows are needed for this chunk only: lay them out in scratch. The
+                // filter-lane weight gradient reads the padded images, which a training step
+                // keeps instead.
+                let kept = match (keep, form) {
+                    (true, Form::FilterLanes) => {
+                        Some(direct::pad_images(x, &g, images.clone(), spare)?)
+                    }
+                    _ => None,
+                };
+                let (rows, width) = (g.patch_len(), images.len() * plane);
+                with_scratch(rows * width, |buf| {
+                    fill_columns(x, &g, images, buf);
+                    let cols =
+                        ArrayView2::from_shape((rows, width), &*buf).map_err(layout_error(OP))?;
+                    chunk_forward(&w, b.as_ref(), &g, cols, out)
+                })?;
+                Ok(kept)
+            }
         }
     })?;
     Ok((out, g, kept.into_iter().flatten().collect()))

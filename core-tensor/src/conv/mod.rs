@@ -10,6 +10,7 @@
 
 mod backward;
 mod direct;
+mod filter_lanes;
 mod forward;
 mod input_grad;
 mod weight_grad;
@@ -28,6 +29,38 @@ use std::ops::Range;
 use ndarray::{Array1, Array2};
 
 use crate::geometry::Geometry;
+
+/// The kernels that compute a convolution (forward and weight gradient) of a given geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Vectorised along output rows, on the padded images (`direct.rs`: LeNet5's conv1).
+    Direct,
+    /// GEMM forward; weight gradient vectorised over the filters, on the padded images
+    /// (`filter_lanes.rs`: LeNet5's conv2).
+    FilterLanes,
+    /// Window matrix and GEMM (everything else: conv3, strided or wide layers).
+    Gemm,
+}
+
+impl Form {
+    /// The form for `g`: the direct kernels where they apply, then the filter-lane weight
+    /// gradient, else the GEMM.
+    pub(crate) fn of(g: &Geometry) -> Self {
+        if direct::applies(g) {
+            Self::Direct
+        } else if filter_lanes::applies(g) {
+            Self::FilterLanes
+        } else {
+            Self::Gemm
+        }
+    }
+
+    /// Whether the form reads the padded images (which a training forward then keeps) rather
+    /// than the window matrix.
+    pub(crate) fn reads_padded_images(self) -> bool {
+        self != Self::Gemm
+    }
+}
 
 /// The chunk's `dy` (images, F, OH, OW) as an F x (images·OH·OW) matrix, columns in (image, oh, ow)
 /// order: the layout of the windows' columns.

@@ -14,8 +14,8 @@ use std::ops::Range;
 
 use ndarray::{Array1, Array2, Array4, ArrayView2, ArrayView4, linalg::general_mat_mul, s};
 
-use crate::conv::direct;
 use crate::conv::forward::{Columns, DIRECT_OUTPUT_PLANE};
+use crate::conv::{Form, direct, filter_lanes};
 use crate::conv::{bias_grad_chunk, gather_dy};
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
@@ -52,12 +52,13 @@ pub fn conv2d_param_grads(
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let x = x.as_standard_layout();
     let x = contiguous(OP, &x)?;
-    if direct::applies(&g) {
-        return param_grads(&g, dy, true, |images| {
+    let form = Form::of(&g);
+    if form.reads_padded_images() {
+        return param_grads(&g, dy, form, |images| {
             Ok(Cow::Owned(direct::pad_images(x, &g, images, None)?))
         });
     }
-    param_grads(&g, dy, false, |images| {
+    param_grads(&g, dy, form, |images| {
         Ok(Cow::Owned(columns(x, &g, images, None)?))
     })
 }
@@ -75,9 +76,9 @@ pub fn conv2d_param_grads_with_columns(
     let g = columns.geometry;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let chunks = batch_chunks(g.batch);
-    let direct = direct::applies(&g);
+    let form = Form::of(&g);
     let kept_dim = |images: usize| {
-        if direct {
+        if form.reads_padded_images() {
             direct::padded_shape(&g, images)
         } else {
             (g.patch_len(), images * g.out_plane())
@@ -96,18 +97,18 @@ pub fn conv2d_param_grads_with_columns(
                 .into(),
         });
     }
-    param_grads(&g, dy, direct, |images| {
+    param_grads(&g, dy, form, |images| {
         Ok(Cow::Borrowed(&columns.chunks[images.start / BATCH_CHUNK]))
     })
 }
 
-/// Per chunk: `dW = dY · colsᵀ`, `db = Σ dY` (or the direct kernel on the padded images, when
-/// `direct`); partial sums added in chunk order. `kept_for` gives a chunk's window matrix or
-/// padded images.
+/// Per chunk: `dW = dY · colsᵀ`, `db = Σ dY` (or the direct or filter-lane kernel on the padded
+/// images, as `form` says); partial sums added in chunk order. `kept_for` gives a chunk's window
+/// matrix or padded images.
 fn param_grads<'c>(
     g: &Geometry,
     dy: ArrayView4<'_, f32>,
-    direct: bool,
+    form: Form,
     kept_for: impl Fn(Range<usize>) -> Result<Cow<'c, Array2<f32>>> + Sync + Send,
 ) -> Result<(Array4<f32>, Array1<f32>)> {
     let dy = dy.as_standard_layout();
@@ -116,8 +117,10 @@ fn param_grads<'c>(
     let plane = g.out_plane();
     let partials = map_chunks(g.batch, |images| {
         let cols = kept_for(images.clone())?;
-        if direct {
-            return direct::param_grads_chunk(&cols, dy, g, images);
+        match form {
+            Form::Direct => return direct::param_grads_chunk(&cols, dy, g, images),
+            Form::FilterLanes => return filter_lanes::param_grads_chunk(&cols, dy, g, images),
+            Form::Gemm => {}
         }
         let mut dw = Array2::<f32>::zeros((f, g.patch_len()));
         if plane >= DIRECT_OUTPUT_PLANE {

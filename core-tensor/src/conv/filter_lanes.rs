@@ -1,0 +1,174 @@
+//! The weight gradient of a convolution vectorised over the filters, for layers with few filters
+//! and many windows (LeNet5's second layer: 6 -> 16 channels, 5x5, 10x10 outputs).
+//!
+//! `dw = dY · colsᵀ` in the GEMM form has only 16 rows (the filters) to reuse each packed window
+//! on, and the windows are first laid out (25 times the input) and then packed again: on two
+//! threads most of its time goes to moving memory. Here the padded image is read in place and the
+//! filters are the vector lanes: per channel and kernel row, the sums of a kernel row's taps for
+//! [`FILTERS`] filters stay in registers while the image's outputs go by in row-major order, each
+//! output adding `xp[c, oh + i, ow + j] · dyt[oh, ow, f..f + FILTERS]` (a broadcast times the
+//! output's gradient transposed to filters-last). The forward pass stays the GEMM form: a kernel
+//! of this shape for it was measured slower than the GEMM (the additions' latency, with few
+//! independent sums per filter block).
+//!
+//! Like `conv/direct.rs` the kernel is plain loops over fixed-size arrays, compiled by
+//! `multiversion` for AVX-512 and AVX2 as well as the baseline; it never fuses a multiply and an
+//! add and every sum has one fixed order, so all versions give the same bits on any thread count.
+
+use std::ops::Range;
+
+use multiversion::multiversion;
+use ndarray::{Array1, Array2};
+
+use crate::conv::bias_grad_chunk;
+use crate::conv::forward::DIRECT_OUTPUT_PLANE;
+use crate::error::{Result, TensorError};
+use crate::geometry::Geometry;
+
+const OP: &str = "conv2d (filter lanes)";
+
+/// Filters computed together: the vector lanes (one AVX-512 register, two AVX2 ones).
+pub(crate) const FILTERS: usize = 16;
+/// The widest kernel the weight gradient keeps a row of in registers.
+const MAX_KW: usize = 8;
+
+/// Whether the filter-lane weight gradient serves this geometry: a multiple of 16 filters and at
+/// most 32 of them (more filters amortise the GEMM's packing), a kernel at most 8 wide, and
+/// output planes of at least 64 (smaller ones share one GEMM per chunk of images).
+pub(crate) fn applies(g: &Geometry) -> bool {
+    g.out_channels.is_multiple_of(FILTERS)
+        && g.out_channels <= 2 * FILTERS
+        && g.kernel[1] <= MAX_KW
+        && g.out_plane() >= DIRECT_OUTPUT_PLANE
+}
+
+/// dL/dw (as F x C·KH·KW) and dL/db of the images `images`, padded in `xp`: their partial sums.
+/// `dy` is the whole batch's (N, F, OH, OW) data.
+pub(crate) fn param_grads_chunk(
+    xp: &Array2<f32>,
+    dy: &[f32],
+    g: &Geometry,
+    images: Range<usize>,
+) -> Result<(Array2<f32>, Array1<f32>)> {
+    let d = Dims::of(g);
+    let xp = xp.as_slice().ok_or_else(not_contiguous)?;
+    let taps = g.patch_len();
+    let mut dwt = vec![0.0_f32; taps * d.f];
+    let mut dyt = vec![0.0_f32; d.oh * d.ow * d.f];
+    let plane = d.oh * d.ow;
+    for (bi, n) in images.clone().enumerate() {
+        // This image's dy as (OH·OW, F): the filters along the lanes.
+        for (fi, src) in dy[n * d.f * plane..][..d.f * plane]
+            .chunks_exact(plane)
+            .enumerate()
+        {
+            for (p, &v) in src.iter().enumerate() {
+                dyt[p * d.f + fi] = v;
+            }
+        }
+        let image = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
+        weight_grad_kernel(image, &dyt, &d, &mut dwt);
+    }
+    let mut dw = Array2::<f32>::zeros((d.f, taps));
+    for (t, row) in dwt.chunks_exact(d.f).enumerate() {
+        for (fi, &v) in row.iter().enumerate() {
+            dw[[fi, t]] = v;
+        }
+    }
+    let db = bias_grad_chunk(dy, g, images);
+    Ok((dw, db))
+}
+
+fn not_contiguous() -> TensorError {
+    TensorError::InvalidArgument {
+        op: OP,
+        message: "internal error: a filter-lane convolution buffer is not contiguous".into(),
+    }
+}
+
+/// The sizes the kernels need.
+#[derive(Clone, Copy)]
+struct Dims {
+    f: usize,
+    c: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    hp: usize,
+    wp: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Dims {
+    fn of(g: &Geometry) -> Self {
+        Self {
+            f: g.out_channels,
+            c: g.channels,
+            kh: g.kernel[0],
+            kw: g.kernel[1],
+            sh: g.stride[0],
+            sw: g.stride[1],
+            hp: g.input[0] + 2 * g.padding[0],
+            wp: g.input[1] + 2 * g.padding[1],
+            oh: g.output[0],
+            ow: g.output[1],
+        }
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx2+avx", "x86_64+avx2+avx"))]
+fn weight_grad_kernel(xp: &[f32], dyt: &[f32], d: &Dims, dwt: &mut [f32]) {
+    // The kernel width as a constant, so that its sums stay in registers (`applies` keeps it at
+    // most MAX_KW).
+    match d.kw {
+        1 => weight_grad_image::<1>(xp, dyt, d, dwt),
+        2 => weight_grad_image::<2>(xp, dyt, d, dwt),
+        3 => weight_grad_image::<3>(xp, dyt, d, dwt),
+        4 => weight_grad_image::<4>(xp, dyt, d, dwt),
+        5 => weight_grad_image::<5>(xp, dyt, d, dwt),
+        6 => weight_grad_image::<6>(xp, dyt, d, dwt),
+        7 => weight_grad_image::<7>(xp, dyt, d, dwt),
+        _ => weight_grad_image::<MAX_KW>(xp, dyt, d, dwt),
+    }
+}
+
+/// dL/dw (transposed, (C·KH·KW, F)) from one image, for a kernel `KW` wide: per block of filters,
+/// channel and kernel row, the `KW` taps' sums kept while the outputs go by in row-major order,
+/// then added to `dwt`.
+#[inline(always)]
+fn weight_grad_image<const KW: usize>(xp: &[f32], dyt: &[f32], d: &Dims, dwt: &mut [f32]) {
+    for f0 in (0..d.f).step_by(FILTERS) {
+        for c in 0..d.c {
+            for i in 0..d.kh {
+                let mut acc = [[0.0_f32; FILTERS]; KW];
+                for oh in 0..d.oh {
+                    let row = &xp[(c * d.hp + oh * d.sh + i) * d.wp..][..d.wp];
+                    for ow in 0..d.ow {
+                        let g = filters(&dyt[(oh * d.ow + ow) * d.f + f0..]);
+                        for (j, a) in acc.iter_mut().enumerate() {
+                            let xv = row[ow * d.sw + j];
+                            for l in 0..FILTERS {
+                                a[l] += xv * g[l];
+                            }
+                        }
+                    }
+                }
+                for (j, a) in acc.iter().enumerate() {
+                    let dst = &mut dwt[((c * d.kh + i) * KW + j) * d.f + f0..][..FILTERS];
+                    for (s, v) in dst.iter_mut().zip(a) {
+                        *s += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The first [`FILTERS`] values of `s` as a fixed-size array (which the compiler keeps in
+/// registers).
+#[inline(always)]
+fn filters(s: &[f32]) -> &[f32; FILTERS] {
+    s.first_chunk::<FILTERS>().unwrap_or(&[0.0; FILTERS])
+}
