@@ -174,11 +174,10 @@ fn forward(
                 // The windows are needed for this chunk only: lay them out in scratch. The
                 // filter-lane weight gradient reads the padded images, which a training step
                 // keeps instead.
-                let kept = match (keep, form) {
-                    (true, Form::FilterLanes) => {
-                        Some(direct::pad_images(x, &g, images.clone(), spare)?)
-                    }
-                    _ => None,
+                let kept = if keep && form == Form::FilterLanes {
+                    Some(direct::pad_images(x, &g, images.clone(), spare)?)
+                } else {
+                    None
                 };
                 let (rows, width) = (g.patch_len(), images.len() * plane);
                 with_scratch(rows * width, |buf| {

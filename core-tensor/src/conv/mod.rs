@@ -5,7 +5,10 @@
 //!   (direct kernels on the padded images for stride-1 layers with small windows and wide rows).
 //! - [`conv2d_input_grad`]: dL/dx by the stride-dilated convolution ([`dilate_pad`] then a stride-1
 //!   convolution with the [rotated](rotate_kernel) kernel).
-//! - [`conv2d_weight_grad`], [`conv2d_bias_grad`], or both at once with [`conv2d_param_grads`].
+//! - [`conv2d_weight_grad`], [`conv2d_bias_grad`], or both at once with [`conv2d_param_grads`]:
+//!   one GEMM per chunk over the windows, the direct kernel where the forward takes it, and a
+//!   kernel vectorised over the filters on the images themselves for layers of 16 or 32 filters
+//!   with output planes of 64 or more (LeNet5's second layer).
 //! - [`conv2d_backward`]: all three gradients.
 
 mod backward;
