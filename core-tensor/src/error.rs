@@ -85,3 +85,11 @@ pub(crate) fn layout_error(op: &'static str) -> impl Fn(ndarray::ShapeError) -> 
         message: format!("internal layout error: {e}"),
     }
 }
+
+/// The error of a kernel buffer that should be contiguous and is not (an internal error).
+pub(crate) fn not_contiguous(op: &'static str) -> impl Fn() -> TensorError {
+    move || TensorError::InvalidArgument {
+        op,
+        message: "internal error: a kernel buffer is not contiguous".into(),
+    }
+}

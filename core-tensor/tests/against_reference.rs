@@ -172,54 +172,48 @@ proptest! {
     }
 }
 
-/// LeNet5's first layer (1 channel, 5x5, padding 2, 28 outputs per row) takes the direct
-/// kernels: forward and weight gradient against the reference, and the kept padded images give
-/// the same bits as recomputing from the input.
-#[test]
-fn lenet5_first_layer_direct_kernels_match_reference() {
-    let x = random4([10, 1, 28, 28], 11);
-    let w = random4([6, 1, 5, 5], 12);
-    let b = Array1::from_shape_fn(6, |i| i as f32 * 0.1 - 0.2);
-    let y = ct::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [2, 2]).unwrap();
-    let want = reference::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [2, 2]).unwrap();
+/// One LeNet5 layer (batch 10, 5x5 kernel, stride 1) against the reference: forward, weight and
+/// bias gradients; the kept data is `kept_bytes` long and gives the same bits as recomputing from
+/// the input.
+fn lenet5_layer_matches_reference(
+    x_shape: [usize; 4],
+    f: usize,
+    padding: [usize; 2],
+    kept_bytes: usize,
+    seed: u64,
+) {
+    let [n, c, ..] = x_shape;
+    let x = random4(x_shape, seed);
+    let w = random4([f, c, 5, 5], seed + 1);
+    let b = Array1::from_shape_fn(f, |i| i as f32 * 0.1 - 0.2);
+    let y = ct::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], padding).unwrap();
+    let want = reference::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], padding).unwrap();
     assert_close("forward", &y, &want, 1e-5);
-    let dy = random4([10, 6, 28, 28], 13);
-    let (dw, db) = ct::conv2d_param_grads(x.view(), dy.view(), [5, 5], [1, 1], [2, 2]).unwrap();
+    let (oh, ow) = (y.shape()[2], y.shape()[3]);
+    let dy = random4([n, f, oh, ow], seed + 2);
+    let (dw, db) = ct::conv2d_param_grads(x.view(), dy.view(), [5, 5], [1, 1], padding).unwrap();
     let want_dw =
-        reference::conv2d_weight_grad(x.view(), dy.view(), [5, 5], [1, 1], [2, 2]).unwrap();
+        reference::conv2d_weight_grad(x.view(), dy.view(), [5, 5], [1, 1], padding).unwrap();
     assert_close("dw", &dw, &want_dw, 1e-5);
     assert_close("db", &db, &reference::conv2d_bias_grad(dy.view()), 1e-5);
     let (y_kept, kept) =
-        ct::conv2d_keep_columns(x.view(), w.view(), Some(b.view()), [1, 1], [2, 2]).unwrap();
+        ct::conv2d_keep_columns(x.view(), w.view(), Some(b.view()), [1, 1], padding).unwrap();
     assert_eq!(y_kept, y);
-    // The padded images, not the 25-times-larger window matrix.
-    assert_eq!(kept.heap_bytes(), 10 * 32 * 32 * 4);
+    assert_eq!(kept.heap_bytes(), kept_bytes);
     let (dw_kept, db_kept) = ct::conv2d_param_grads_with_columns(&kept, dy.view()).unwrap();
     assert_eq!((dw_kept, db_kept), (dw, db));
 }
 
-/// LeNet5's second layer (6 -> 16 channels, 5x5, 10x10 outputs) takes the filter-lane kernels:
-/// forward and weight gradient against the reference, and the kept padded images give the same
-/// bits as recomputing from the input.
+/// LeNet5's first layer (1 channel, 5x5, padding 2, 28 outputs per row) takes the direct
+/// kernels and keeps the padded images, not the 25-times-larger window matrix.
+#[test]
+fn lenet5_first_layer_direct_kernels_match_reference() {
+    lenet5_layer_matches_reference([10, 1, 28, 28], 6, [2, 2], 10 * 32 * 32 * 4, 11);
+}
+
+/// LeNet5's second layer (6 -> 16 channels, 5x5, 10x10 outputs) takes the filter-lane weight
+/// gradient and keeps the images themselves (no padding here), not 150 x 100 windows per image.
 #[test]
 fn lenet5_second_layer_filter_lane_kernels_match_reference() {
-    let x = random4([10, 6, 14, 14], 21);
-    let w = random4([16, 6, 5, 5], 22);
-    let b = Array1::from_shape_fn(16, |i| i as f32 * 0.1 - 0.7);
-    let y = ct::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [0, 0]).unwrap();
-    let want = reference::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [0, 0]).unwrap();
-    assert_close("forward", &y, &want, 1e-5);
-    let dy = random4([10, 16, 10, 10], 23);
-    let (dw, db) = ct::conv2d_param_grads(x.view(), dy.view(), [5, 5], [1, 1], [0, 0]).unwrap();
-    let want_dw =
-        reference::conv2d_weight_grad(x.view(), dy.view(), [5, 5], [1, 1], [0, 0]).unwrap();
-    assert_close("dw", &dw, &want_dw, 1e-5);
-    assert_close("db", &db, &reference::conv2d_bias_grad(dy.view()), 1e-5);
-    let (y_kept, kept) =
-        ct::conv2d_keep_columns(x.view(), w.view(), Some(b.view()), [1, 1], [0, 0]).unwrap();
-    assert_eq!(y_kept, y);
-    // The images themselves (no padding here), not the 150 x 100 windows per image.
-    assert_eq!(kept.heap_bytes(), 10 * 6 * 14 * 14 * 4);
-    let (dw_kept, db_kept) = ct::conv2d_param_grads_with_columns(&kept, dy.view()).unwrap();
-    assert_eq!((dw_kept, db_kept), (dw, db));
+    lenet5_layer_matches_reference([10, 6, 14, 14], 16, [0, 0], 10 * 6 * 14 * 14 * 4, 21);
 }

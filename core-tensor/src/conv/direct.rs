@@ -20,8 +20,8 @@ use std::ops::Range;
 use multiversion::multiversion;
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut4};
 
-use crate::conv::bias_grad_chunk;
-use crate::error::{Result, TensorError, layout_error};
+use crate::conv::{Dims, bias_grad_chunk};
+use crate::error::{Result, layout_error, not_contiguous};
 use crate::geometry::Geometry;
 use crate::scratch::reuse_or_zeros;
 
@@ -95,8 +95,8 @@ pub(crate) fn forward_chunk(
         Some(b) => b.to_vec(),
         None => vec![0.0; g.out_channels],
     };
-    let out = out.as_slice_mut().ok_or_else(not_contiguous)?;
-    let xp = xp.as_slice().ok_or_else(not_contiguous)?;
+    let out = out.as_slice_mut().ok_or_else(not_contiguous(OP))?;
+    let xp = xp.as_slice().ok_or_else(not_contiguous(OP))?;
     forward_kernel(xp, w, &bias, &Dims::of(g), count, out);
     Ok(())
 }
@@ -112,48 +112,15 @@ pub(crate) fn param_grads_chunk(
     let d = Dims::of(g);
     let plane = g.out_plane();
     let dy_chunk = &dy[images.start * d.f * plane..images.end * d.f * plane];
-    let xp = xp.as_slice().ok_or_else(not_contiguous)?;
+    let xp = xp.as_slice().ok_or_else(not_contiguous(OP))?;
     let mut dw = Array2::<f32>::zeros((d.f, g.patch_len()));
-    let dw_data = dw.as_slice_mut().ok_or_else(not_contiguous)?;
+    let dw_data = dw.as_slice_mut().ok_or_else(not_contiguous(OP))?;
     weight_grad_kernel(xp, dy_chunk, &d, images.len(), dw_data);
     let db = bias_grad_chunk(dy, g, images);
     Ok((dw, db))
 }
 
-fn not_contiguous() -> TensorError {
-    TensorError::InvalidArgument {
-        op: OP,
-        message: "internal error: a direct-convolution buffer is not contiguous".into(),
-    }
-}
-
-/// The sizes the kernels need.
-#[derive(Clone, Copy)]
-struct Dims {
-    f: usize,
-    c: usize,
-    kh: usize,
-    kw: usize,
-    hp: usize,
-    wp: usize,
-    oh: usize,
-    ow: usize,
-}
-
 impl Dims {
-    fn of(g: &Geometry) -> Self {
-        Self {
-            f: g.out_channels,
-            c: g.channels,
-            kh: g.kernel[0],
-            kw: g.kernel[1],
-            hp: g.input[0] + 2 * g.padding[0],
-            wp: g.input[1] + 2 * g.padding[1],
-            oh: g.output[0],
-            ow: g.output[1],
-        }
-    }
-
     /// The starts of the blocks of `LANES` outputs covering a row: every `LANES`, and a last
     /// block ending at the row's end (overlapping the one before when `LANES` does not divide
     /// the row; it recomputes the same values).

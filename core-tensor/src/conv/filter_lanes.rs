@@ -20,9 +20,9 @@ use std::ops::Range;
 use multiversion::multiversion;
 use ndarray::{Array1, Array2};
 
-use crate::conv::bias_grad_chunk;
 use crate::conv::forward::DIRECT_OUTPUT_PLANE;
-use crate::error::{Result, TensorError};
+use crate::conv::{Dims, bias_grad_chunk};
+use crate::error::{Result, not_contiguous};
 use crate::geometry::Geometry;
 
 const OP: &str = "conv2d (filter lanes)";
@@ -51,7 +51,7 @@ pub(crate) fn param_grads_chunk(
     images: Range<usize>,
 ) -> Result<(Array2<f32>, Array1<f32>)> {
     let d = Dims::of(g);
-    let xp = xp.as_slice().ok_or_else(not_contiguous)?;
+    let xp = xp.as_slice().ok_or_else(not_contiguous(OP))?;
     let taps = g.patch_len();
     let mut dwt = vec![0.0_f32; taps * d.f];
     let mut dyt = vec![0.0_f32; d.oh * d.ow * d.f];
@@ -77,45 +77,6 @@ pub(crate) fn param_grads_chunk(
     }
     let db = bias_grad_chunk(dy, g, images);
     Ok((dw, db))
-}
-
-fn not_contiguous() -> TensorError {
-    TensorError::InvalidArgument {
-        op: OP,
-        message: "internal error: a filter-lane convolution buffer is not contiguous".into(),
-    }
-}
-
-/// The sizes the kernels need.
-#[derive(Clone, Copy)]
-struct Dims {
-    f: usize,
-    c: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    hp: usize,
-    wp: usize,
-    oh: usize,
-    ow: usize,
-}
-
-impl Dims {
-    fn of(g: &Geometry) -> Self {
-        Self {
-            f: g.out_channels,
-            c: g.channels,
-            kh: g.kernel[0],
-            kw: g.kernel[1],
-            sh: g.stride[0],
-            sw: g.stride[1],
-            hp: g.input[0] + 2 * g.padding[0],
-            wp: g.input[1] + 2 * g.padding[1],
-            oh: g.output[0],
-            ow: g.output[1],
-        }
-    }
 }
 
 #[multiversion(targets("x86_64+avx512f+avx2+avx", "x86_64+avx2+avx"))]

@@ -65,6 +65,39 @@ impl Form {
     }
 }
 
+/// The sizes of a convolution that the kernels reading the padded images need.
+#[derive(Clone, Copy)]
+pub(crate) struct Dims {
+    pub(crate) f: usize,
+    pub(crate) c: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) sh: usize,
+    pub(crate) sw: usize,
+    /// Padded height and width.
+    pub(crate) hp: usize,
+    pub(crate) wp: usize,
+    pub(crate) oh: usize,
+    pub(crate) ow: usize,
+}
+
+impl Dims {
+    pub(crate) fn of(g: &Geometry) -> Self {
+        Self {
+            f: g.out_channels,
+            c: g.channels,
+            kh: g.kernel[0],
+            kw: g.kernel[1],
+            sh: g.stride[0],
+            sw: g.stride[1],
+            hp: g.input[0] + 2 * g.padding[0],
+            wp: g.input[1] + 2 * g.padding[1],
+            oh: g.output[0],
+            ow: g.output[1],
+        }
+    }
+}
+
 /// The chunk's `dy` (images, F, OH, OW) as an F x (images·OH·OW) matrix, columns in (image, oh, ow)
 /// order: the layout of the windows' columns.
 pub(crate) fn gather_dy(dy: &[f32], g: &Geometry, images: Range<usize>) -> Array2<f32> {
