@@ -65,6 +65,26 @@ pub enum TensorError {
         /// The shape it has.
         got: Vec<usize>,
     },
+    /// A tensor with more elements than allowed or than memory can address.
+    #[error("{op}: a {what} of shape {shape:?} has more than {limit} elements")]
+    TooLarge {
+        /// The operation.
+        op: &'static str,
+        /// Which tensor ("parameter", "output" ...).
+        what: &'static str,
+        /// Its shape.
+        shape: Vec<usize>,
+        /// The most elements allowed.
+        limit: usize,
+    },
+    /// An allocation the machine could not satisfy.
+    #[error("{op}: cannot allocate {elements} values: not enough memory")]
+    OutOfMemory {
+        /// The operation.
+        op: &'static str,
+        /// The values asked for.
+        elements: usize,
+    },
     /// A value outside its valid range (a fan-in of zero, a negative gain ...).
     #[error("{op}: {message}")]
     InvalidArgument {

@@ -1,6 +1,7 @@
 //! Shapes of sliding-window operations: output sizes and the checks every kernel runs first.
 
 use crate::error::{Result, TensorError};
+use crate::limits::working_elements;
 
 /// Output length of a sliding window along one axis: `(input + 2 * padding - kernel) / stride + 1`
 /// (rounded down, as PyTorch does), or `None` when the stride is zero or the kernel is larger than
@@ -14,11 +15,21 @@ use crate::error::{Result, TensorError};
 /// assert_eq!(output_size(3, 5, 1, 0), None);
 /// ```
 pub fn output_size(input: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    let padded = input + 2 * padding;
+    let padded = padded_size(input, padding)?;
     if stride == 0 || kernel == 0 || kernel > padded {
         return None;
     }
     Some((padded - kernel) / stride + 1)
+}
+
+/// `input + 2 * padding`, or `None` when it overflows `usize`.
+///
+/// ```
+/// assert_eq!(core_tensor::padded_size(28, 2), Some(32));
+/// assert_eq!(core_tensor::padded_size(4, (1 << 63) + 2), None);
+/// ```
+pub fn padded_size(input: usize, padding: usize) -> Option<usize> {
+    padding.checked_mul(2)?.checked_add(input)
 }
 
 /// Every size of a 2-D sliding-window operation on an (N, C, H, W) input, checked once.
@@ -71,15 +82,31 @@ impl Geometry {
         if kernel.contains(&0) {
             return Err(TensorError::ZeroKernel { op, kernel });
         }
+        let (Some(hp), Some(wp)) = (padded_size(h, padding[0]), padded_size(w, padding[1])) else {
+            return Err(TensorError::TooLarge {
+                op,
+                what: "padded input",
+                shape: x_shape.to_vec(),
+                limit: usize::MAX,
+            });
+        };
         let too_large = || TensorError::KernelTooLarge {
             op,
             input: x_shape.to_vec(),
             kernel,
             padding,
-            padded: [h + 2 * padding[0], w + 2 * padding[1]],
+            padded: [hp, wp],
         };
         let oh = output_size(h, kernel[0], stride[0], padding[0]).ok_or_else(too_large)?;
         let ow = output_size(w, kernel[1], stride[1], padding[1]).ok_or_else(too_large)?;
+        // Every buffer a kernel derives from these sizes must be addressable: the padded input and
+        // the window matrix (the output is never larger than the window matrix).
+        working_elements(op, "padded input", &[batch, channels, hp, wp])?;
+        working_elements(
+            op,
+            "window matrix",
+            &[batch, oh, ow, channels, kernel[0], kernel[1]],
+        )?;
         Ok(Self {
             batch,
             channels,
@@ -121,6 +148,7 @@ impl Geometry {
         }
         let mut g = Self::windows(op, x_shape, [kh, kw], stride, padding)?;
         g.out_channels = f;
+        working_elements(op, "output", &g.output_shape())?;
         Ok(g)
     }
 

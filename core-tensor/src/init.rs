@@ -24,10 +24,10 @@
 //! ```
 
 use ndarray::{ArrayD, IxDyn};
-use ndarray_rand::RandomExt;
-use ndarray_rand::rand_distr::{Normal, Uniform};
+use ndarray_rand::rand_distr::{Distribution, Normal, Uniform};
 
 use crate::error::{Result, TensorError};
+use crate::limits::{parameter_elements, try_filled_vec};
 
 /// The random number generator of every initialiser (and, higher up, of shuffling and dropout).
 pub type SeededRng = rand_chacha::ChaCha8Rng;
@@ -118,8 +118,15 @@ pub fn uniform_below(rng: &mut SeededRng, bound: u64) -> Result<u64> {
 pub fn fans(shape: &[usize]) -> Result<(usize, usize)> {
     match shape {
         [out, inp, kernel @ ..] => {
-            let receptive: usize = kernel.iter().product();
-            Ok((inp * receptive, out * receptive))
+            let fan =
+                |d: usize| crate::limits::element_count(kernel).and_then(|r| r.checked_mul(d));
+            match (fan(*inp), fan(*out)) {
+                (Some(fan_in), Some(fan_out)) => Ok((fan_in, fan_out)),
+                _ => Err(TensorError::InvalidArgument {
+                    op: "init::fans",
+                    message: format!("the fans of a weight of shape {shape:?} overflow"),
+                }),
+            }
         }
         _ => Err(TensorError::InvalidArgument {
             op: "init::fans",
@@ -148,7 +155,7 @@ fn uniform(
         op,
         message: format!("bound {bound} gives no uniform range: {e}"),
     })?;
-    Ok(ArrayD::random_using(IxDyn(shape), dist, rng))
+    sample(op, shape, dist, rng)
 }
 
 /// PyTorch's default weight of `nn.Conv2d` and `nn.Linear`: U(-1/√fan_in, 1/√fan_in).
@@ -196,7 +203,8 @@ pub fn kaiming_uniform(shape: &[usize], a: f32, rng: &mut SeededRng) -> Result<A
 pub fn xavier_uniform(shape: &[usize], gain: f32, rng: &mut SeededRng) -> Result<ArrayD<f32>> {
     const OP: &str = "init::xavier_uniform";
     let (fan_in, fan_out) = fans(shape)?;
-    let bound = checked_gain(OP, gain)? * (6.0 / positive_fan(OP, fan_in + fan_out)?).sqrt();
+    let bound =
+        checked_gain(OP, gain)? * (6.0 / positive_fan(OP, fan_in.saturating_add(fan_out))?).sqrt();
     uniform(OP, shape, bound, rng)
 }
 
@@ -207,12 +215,13 @@ pub fn xavier_uniform(shape: &[usize], gain: f32, rng: &mut SeededRng) -> Result
 pub fn xavier_normal(shape: &[usize], gain: f32, rng: &mut SeededRng) -> Result<ArrayD<f32>> {
     const OP: &str = "init::xavier_normal";
     let (fan_in, fan_out) = fans(shape)?;
-    let std = checked_gain(OP, gain)? * (2.0 / positive_fan(OP, fan_in + fan_out)?).sqrt();
+    let std =
+        checked_gain(OP, gain)? * (2.0 / positive_fan(OP, fan_in.saturating_add(fan_out))?).sqrt();
     let dist = Normal::new(0.0, std).map_err(|e| TensorError::InvalidArgument {
         op: OP,
         message: format!("standard deviation {std} is invalid: {e}"),
     })?;
-    Ok(ArrayD::random_using(IxDyn(shape), dist, rng))
+    sample(OP, shape, dist, rng)
 }
 
 fn checked_gain(op: &'static str, gain: f32) -> Result<f32> {
@@ -224,6 +233,22 @@ fn checked_gain(op: &'static str, gain: f32) -> Result<f32> {
             message: format!("gain must be positive and finite, got {gain}"),
         })
     }
+}
+
+/// A tensor of `shape` drawn from `dist` in row-major order (the order `ndarray-rand` draws in),
+/// with its size checked and its memory reserved before any draw.
+fn sample(
+    op: &'static str,
+    shape: &[usize],
+    dist: impl Distribution<f32>,
+    rng: &mut SeededRng,
+) -> Result<ArrayD<f32>> {
+    let len = parameter_elements(op, shape)?;
+    let values = try_filled_vec(op, len, || dist.sample(rng))?;
+    ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|e| TensorError::InvalidArgument {
+        op,
+        message: format!("shape {shape:?}: {e}"),
+    })
 }
 
 #[cfg(test)]

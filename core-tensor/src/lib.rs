@@ -11,6 +11,7 @@
 //! | weight and bias gradients | [`conv2d_weight_grad`], [`conv2d_bias_grad`], [`conv2d_param_grads`], [`conv2d_param_grads_with_columns`], [`conv2d_backward`] |
 //! | pooling | [`max_pool2d`], [`max_pool2d_backward`], [`avg_pool2d`], [`avg_pool2d_backward`] |
 //! | initialisers | [`init`] |
+//! | size limits and checked size arithmetic | [`limits`] |
 //! | parallelism | [`parallel`] |
 //!
 //! Kernels take views and return owned arrays; a bad shape, a zero stride or a kernel larger than
@@ -49,6 +50,7 @@ mod conv;
 mod error;
 mod geometry;
 pub mod init;
+pub mod limits;
 pub mod parallel;
 mod pool;
 pub mod reference;
@@ -62,7 +64,7 @@ pub use conv::{
     rotate_kernel,
 };
 pub use error::{Result, TensorError};
-pub use geometry::{Geometry, output_size};
+pub use geometry::{Geometry, output_size, padded_size};
 pub use pool::{MaxPoolMask, avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward};
 pub use window::{im2col, pad, windows};
 

@@ -14,7 +14,8 @@ use ndarray::{
 };
 
 use crate::error::{Result, TensorError, layout_error};
-use crate::geometry::Geometry;
+use crate::geometry::{Geometry, padded_size};
+use crate::limits::working_elements;
 use crate::scratch::reuse_or_zeros;
 
 /// Zero-pads an (N, C, H, W) array by `padding` = (PH, PW) on each side: (N, C, H+2PH, W+2PW).
@@ -22,16 +23,29 @@ use crate::scratch::reuse_or_zeros;
 /// ```
 /// use ndarray::Array4;
 /// let x = Array4::<f32>::ones((1, 1, 2, 2));
-/// let p = core_tensor::pad(x.view(), [1, 0]);
+/// let p = core_tensor::pad(x.view(), [1, 0]).unwrap();
 /// assert_eq!(p.shape(), &[1, 1, 4, 2]);
 /// assert_eq!(p.sum(), 4.0);
 /// ```
-pub fn pad(x: ArrayView4<'_, f32>, padding: [usize; 2]) -> Array4<f32> {
+///
+/// # Errors
+/// A padded shape whose size overflows.
+pub fn pad(x: ArrayView4<'_, f32>, padding: [usize; 2]) -> Result<Array4<f32>> {
+    const OP: &str = "pad";
     let (n, c, h, w) = x.dim();
     let [ph, pw] = padding;
-    let mut out = Array4::zeros((n, c, h + 2 * ph, w + 2 * pw));
+    let (Some(hp), Some(wp)) = (padded_size(h, ph), padded_size(w, pw)) else {
+        return Err(TensorError::TooLarge {
+            op: OP,
+            what: "padded input",
+            shape: x.shape().to_vec(),
+            limit: usize::MAX,
+        });
+    };
+    working_elements(OP, "padded input", &[n, c, hp, wp])?;
+    let mut out = Array4::zeros((n, c, hp, wp));
     out.slice_mut(s![.., .., ph..ph + h, pw..pw + w]).assign(&x);
-    out
+    Ok(out)
 }
 
 /// The windows of an already padded input as a zero-copy (N, C, OH, OW, KH, KW) view.
@@ -283,7 +297,7 @@ mod tests {
     fn im2col_rows_are_the_flattened_windows() {
         let x = ramp((2, 2, 5, 4));
         let (k, st, p) = ([3, 2], [2, 1], [1, 0]);
-        let xp = pad(x.view(), p);
+        let xp = pad(x.view(), p).unwrap();
         let win = windows(xp.view(), k, st).unwrap();
         let m = im2col(x.view(), k, st, p).unwrap();
         let (n, c, oh, ow, kh, kw) = win.dim();

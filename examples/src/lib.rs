@@ -14,17 +14,84 @@
 //! Dependencies: the framework's crates; `clap` (the command line); `rayon` (the thread count).
 
 use std::fmt::Display;
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 use nn_train::{EpochRecord, Model, Result, TrainError};
+
+/// The most threads `--threads` takes: beyond it the pool's start-up and per-layer fork-joins
+/// cost more than any machine this runs on gains.
+pub const MAX_THREADS: usize = 256;
+
+/// Parses `--threads`: a whole number in `1..=MAX_THREADS`.
+///
+/// # Errors
+/// The message clap prints after `invalid value`.
+pub fn parse_threads(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        Ok(n) => Err(format!("must be in 1..={MAX_THREADS}, got {n}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A command line that parses but asks for something contradictory: exit code 2, as clap's own
+/// usage errors.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The first error writing to standard output, after which nothing more is printed.
+static STDOUT_ERROR: Mutex<Option<std::io::Error>> = Mutex::new(None);
+
+/// Prints a line to standard output, never failing the program: once a write fails (the reader
+/// closed the pipe, the device is full) printing stops and the work goes on, so that files are
+/// still written. [`run`] reports a failure other than a closed pipe at the end.
+pub fn print_line(args: std::fmt::Arguments<'_>) {
+    let mut failed = STDOUT_ERROR.lock().unwrap_or_else(|e| e.into_inner());
+    if failed.is_some() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+    {
+        *failed = Some(e);
+    }
+}
+
+/// `println!` through [`print_line`].
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}
+
+/// Any error of a binary: the framework's, a [`UsageError`], an I/O error ...
+pub type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs `main` with a rayon pool of `threads` threads (all cores when `None`).
 ///
 /// # Errors
 /// The pool cannot be started, or `main`'s error.
-pub fn with_threads<T>(threads: Option<usize>, main: impl FnOnce() -> Result<T> + Send) -> Result<T>
+pub fn with_threads<T, E>(
+    threads: Option<usize>,
+    main: impl FnOnce() -> std::result::Result<T, E> + Send,
+) -> std::result::Result<T, E>
 where
     T: Send,
+    E: From<TrainError> + Send,
 {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
@@ -88,10 +155,11 @@ pub fn fail(e: impl Display) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// Runs `body`, turning an error into `error: ...` and exit code 1, and a panic (a bug) into one
-/// line and exit code 1 instead of a trace.
-pub fn run<E: Display>(
-    body: impl FnOnce() -> std::result::Result<(), E> + std::panic::UnwindSafe,
+/// Runs `body`, turning an error into `error: ...` and exit code 1 (2 for a [`UsageError`]), and a
+/// panic (a bug) into one line and exit code 1 instead of a trace. A failure to write standard
+/// output other than a closed pipe is reported last, after the work is done.
+pub fn run(
+    body: impl FnOnce() -> std::result::Result<(), AnyError> + std::panic::UnwindSafe,
 ) -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -102,9 +170,23 @@ pub fn run<E: Display>(
             .unwrap_or_default();
         eprintln!("error: internal error (please report it): {msg}");
     }));
-    match std::panic::catch_unwind(body) {
+    let code = match std::panic::catch_unwind(body) {
         Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) if e.is::<UsageError>() => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
         Ok(Err(e)) => fail(e),
         Err(_) => ExitCode::from(1),
+    };
+    let stdout = STDOUT_ERROR
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    match stdout {
+        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe && code == ExitCode::SUCCESS => {
+            fail(format!("cannot write to standard output: {e}"))
+        }
+        _ => code,
     }
 }

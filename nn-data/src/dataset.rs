@@ -34,6 +34,37 @@ pub enum Normalization {
     },
 }
 
+impl Normalization {
+    /// Checks the values: a finite mean and a finite std > 0.
+    ///
+    /// # Errors
+    /// [`DataError::InvalidArgument`] naming the bad value.
+    ///
+    /// ```
+    /// use nn_data::Normalization;
+    /// assert!(Normalization::Standardize { mean: 0.13, std: 0.31 }.validate().is_ok());
+    /// assert!(Normalization::Standardize { mean: f32::NAN, std: 0.31 }.validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Self::Unit => Ok(()),
+            Self::Standardize { mean, std } => {
+                if !mean.is_finite() {
+                    return Err(DataError::InvalidArgument(format!(
+                        "standardisation needs a finite mean, got {mean}"
+                    )));
+                }
+                if !(std > 0.0 && std.is_finite()) {
+                    return Err(DataError::InvalidArgument(format!(
+                        "standardisation needs a positive finite std, got {std}"
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// One batch: images (N, 1, rows, cols) as `f32` and their class indices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
@@ -55,7 +86,10 @@ impl Dataset {
     /// assert_eq!(d.label(0), Some(3));
     /// ```
     pub fn new(pixels: Vec<u8>, labels: Vec<u8>, rows: usize, cols: usize) -> Result<Self> {
-        if rows == 0 || cols == 0 || pixels.len() != labels.len() * rows * cols {
+        let needed = rows
+            .checked_mul(cols)
+            .and_then(|size| size.checked_mul(labels.len()));
+        if rows == 0 || cols == 0 || needed != Some(pixels.len()) {
             return Err(DataError::InvalidArgument(format!(
                 "{} pixel bytes do not make {} images of {rows} x {cols}",
                 pixels.len(),
@@ -212,13 +246,7 @@ impl Dataset {
                 self.len()
             )));
         }
-        if let Normalization::Standardize { std, .. } = normalization
-            && !(std > 0.0 && std.is_finite())
-        {
-            return Err(DataError::InvalidArgument(format!(
-                "standardisation needs a positive finite std, got {std}"
-            )));
-        }
+        normalization.validate()?;
         Ok(self.gather(indices, normalization))
     }
 

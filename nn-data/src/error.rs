@@ -109,6 +109,26 @@ pub enum DataError {
         /// The largest valid label.
         max: u8,
     },
+    /// Images of another size than they must have.
+    #[error("{path}: images are {}x{}, but {reason} {}x{}", found[0], found[1], expected[0], expected[1])]
+    ImageSize {
+        /// The image file.
+        path: PathBuf,
+        /// Its (rows, cols).
+        found: [usize; 2],
+        /// The (rows, cols) needed.
+        expected: [usize; 2],
+        /// Who needs them, e.g. "the model takes".
+        reason: String,
+    },
+    /// A file that holds no images where some are needed.
+    #[error("{path}: holds no images; {what} needs at least one")]
+    Empty {
+        /// The image file.
+        path: PathBuf,
+        /// What needs images ("training", "evaluation").
+        what: &'static str,
+    },
     /// An invalid argument (a batch size of zero, a split larger than the set ...).
     #[error("{0}")]
     InvalidArgument(String),

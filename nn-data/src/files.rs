@@ -45,22 +45,69 @@ fn find(dir: &Path, stem: &str, kind: &str, what: &'static str) -> Result<PathBu
         })
 }
 
+/// The training or the test half of an MNIST-format set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// `train-images-idx3-ubyte` and `train-labels-idx1-ubyte`.
+    Train,
+    /// `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`.
+    Test,
+}
+
+/// The image and label files of one [`Split`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitFiles {
+    /// The images (IDX3).
+    pub images: PathBuf,
+    /// The labels (IDX1).
+    pub labels: PathBuf,
+}
+
+impl SplitFiles {
+    /// Finds the two files of `split` in `dir`, under any accepted name.
+    ///
+    /// # Errors
+    /// The folder does not exist, or a file is under none of its accepted names.
+    pub fn find(dir: &Path, split: Split) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(DataError::MissingFolder {
+                dir: dir.to_path_buf(),
+            });
+        }
+        Ok(match split {
+            Split::Train => Self {
+                images: find(dir, "train-images", "idx3", "training images")?,
+                labels: find(dir, "train-labels", "idx1", "training labels")?,
+            },
+            Split::Test => Self {
+                images: find(dir, "t10k-images", "idx3", "test images")?,
+                labels: find(dir, "t10k-labels", "idx1", "test labels")?,
+            },
+        })
+    }
+
+    /// Loads and checks both files.
+    ///
+    /// # Errors
+    /// Any [`DataError`] naming the file at fault.
+    pub fn load(&self) -> Result<Dataset> {
+        Dataset::from_idx_files(&self.images, &self.labels)
+    }
+}
+
 impl IdxFiles {
     /// Finds the four files in `dir`.
     ///
     /// # Errors
     /// The folder does not exist, or one of the files is under none of its accepted names.
     pub fn find(dir: &Path) -> Result<Self> {
-        if !dir.is_dir() {
-            return Err(DataError::MissingFolder {
-                dir: dir.to_path_buf(),
-            });
-        }
+        let train = SplitFiles::find(dir, Split::Train)?;
+        let test = SplitFiles::find(dir, Split::Test)?;
         Ok(Self {
-            train_images: find(dir, "train-images", "idx3", "training images")?,
-            train_labels: find(dir, "train-labels", "idx1", "training labels")?,
-            test_images: find(dir, "t10k-images", "idx3", "test images")?,
-            test_labels: find(dir, "t10k-labels", "idx1", "test labels")?,
+            train_images: train.images,
+            train_labels: train.labels,
+            test_images: test.images,
+            test_labels: test.labels,
         })
     }
 }
@@ -78,7 +125,8 @@ impl Mnist {
     /// Loads the four IDX files (plain or gzipped) from `dir`, checking every file completely.
     ///
     /// # Errors
-    /// Any [`DataError`], naming the file at fault and what is wrong with it.
+    /// Any [`DataError`], naming the file at fault and what is wrong with it; test images of
+    /// another size than the training images.
     ///
     /// ```no_run
     /// let mnist = nn_data::Mnist::load(&nn_data::bundled_mnist_dir()).unwrap();
@@ -86,10 +134,20 @@ impl Mnist {
     /// ```
     pub fn load(dir: &Path) -> Result<Self> {
         let files = IdxFiles::find(dir)?;
-        Ok(Self {
-            train: Dataset::from_idx_files(&files.train_images, &files.train_labels)?,
-            test: Dataset::from_idx_files(&files.test_images, &files.test_labels)?,
-        })
+        let train = Dataset::from_idx_files(&files.train_images, &files.train_labels)?;
+        let test = Dataset::from_idx_files(&files.test_images, &files.test_labels)?;
+        if test.image_size() != train.image_size() {
+            return Err(DataError::ImageSize {
+                path: files.test_images,
+                found: test.image_size(),
+                expected: train.image_size(),
+                reason: format!(
+                    "the training images in {} are",
+                    files.train_images.display()
+                ),
+            });
+        }
+        Ok(Self { train, test })
     }
 }
 

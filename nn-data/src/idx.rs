@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use flate2::bufread::GzDecoder;
+use flate2::bufread::MultiGzDecoder;
 
 use crate::error::{DataError, Result};
 
@@ -45,7 +45,8 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let is_gzip = reader.fill_buf().map_err(io)?.starts_with(&GZIP_MAGIC);
     let mut bytes = Vec::new();
     if is_gzip {
-        GzDecoder::new(reader)
+        // Every member: `cat a.gz b.gz` is a valid gzip file of both contents (RFC 1952).
+        MultiGzDecoder::new(reader)
             .take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| DataError::BadGzip {

@@ -44,5 +44,5 @@ mod loader;
 
 pub use dataset::{Batch, Dataset, Normalization};
 pub use error::{DataError, Result};
-pub use files::{IdxFiles, Mnist, bundled_mnist_dir};
+pub use files::{IdxFiles, Mnist, Split, SplitFiles, bundled_mnist_dir};
 pub use loader::{Batches, DataLoader};

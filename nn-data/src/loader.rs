@@ -63,9 +63,14 @@ impl<'a> DataLoader<'a> {
     }
 
     /// How pixels become `f32`.
-    pub fn normalization(mut self, normalization: Normalization) -> Self {
+    ///
+    /// # Errors
+    /// A non-finite mean or a std that is not finite and positive
+    /// ([`Normalization::validate`]).
+    pub fn normalization(mut self, normalization: Normalization) -> Result<Self> {
+        normalization.validate()?;
         self.normalization = normalization;
-        self
+        Ok(self)
     }
 
     /// The batch size.

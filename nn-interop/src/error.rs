@@ -54,6 +54,14 @@ pub enum InteropError {
         /// The type in the file.
         got: String,
     },
+    /// A parameter or buffer with a NaN or infinite value.
+    #[error("tensor {name} holds {value}; a model with NaN or infinite weights is not loaded")]
+    NonFinite {
+        /// The tensor's name.
+        name: String,
+        /// The first such value.
+        value: f32,
+    },
     /// A counter whose value does not fit (a negative `num_batches_tracked`).
     #[error("tensor {name} holds {value}, which is not a valid count")]
     BadCount {

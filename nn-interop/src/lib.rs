@@ -42,4 +42,7 @@ pub use error::{InteropError, Result};
 pub use onnx::{
     ONNX_BATCH_DIM, ONNX_INPUT, ONNX_IR_VERSION, ONNX_OPSET, ONNX_OUTPUT, save_onnx, to_onnx,
 };
-pub use safetensors_io::{from_safetensors, load_safetensors, save_safetensors, to_safetensors};
+pub use safetensors_io::{
+    MAX_SAFETENSORS_BYTES, from_safetensors, load_safetensors, load_safetensors_with_limit,
+    save_safetensors, to_safetensors,
+};

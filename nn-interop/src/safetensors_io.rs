@@ -102,7 +102,8 @@ pub fn save_safetensors(net: &Sequential, path: &Path) -> Result<()> {
 /// any error `net` is left as it was.
 ///
 /// # Errors
-/// Bytes that are not safetensors, or tensors that do not fit the network.
+/// Bytes that are not safetensors, tensors that do not fit the network, or a NaN or infinite
+/// value (named by tensor).
 pub fn from_safetensors(net: &mut Sequential, bytes: &[u8]) -> Result<()> {
     let file =
         SafeTensors::deserialize(bytes).map_err(|e| InteropError::Safetensors(e.to_string()))?;
@@ -154,15 +155,58 @@ pub fn from_safetensors(net: &mut Sequential, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The largest safetensors file [`load_safetensors`] reads: 1 GiB;
+/// [`load_safetensors_with_limit`] takes another.
+pub const MAX_SAFETENSORS_BYTES: u64 = 1 << 30;
+
 /// Reads a safetensors file into `net`, as [`from_safetensors`].
 ///
 /// # Errors
-/// The file cannot be read, or as [`from_safetensors`].
+/// The file cannot be read, is not a regular file, is larger than [`MAX_SAFETENSORS_BYTES`], or
+/// as [`from_safetensors`].
 pub fn load_safetensors(net: &mut Sequential, path: &Path) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|source| InteropError::Io {
+    load_safetensors_with_limit(net, path, MAX_SAFETENSORS_BYTES)
+}
+
+/// [`load_safetensors`] for files of up to `max_bytes` bytes.
+///
+/// # Errors
+/// As [`load_safetensors`]; a larger file is refused before it is read.
+pub fn load_safetensors_with_limit(
+    net: &mut Sequential,
+    path: &Path,
+    max_bytes: u64,
+) -> Result<()> {
+    let io = |source| InteropError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // Before opening: a FIFO would block the open, a device would never end.
+    let meta = std::fs::metadata(path).map_err(io)?;
+    let refuse = |reason: String| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            reason,
+        ))
+    };
+    if !meta.is_file() {
+        return Err(refuse(
+            "not a regular file (a folder, device or pipe); give the path of a safetensors file"
+                .into(),
+        ));
+    }
+    if meta.len() > max_bytes {
+        return Err(refuse(format!(
+            "{} bytes, more than the {max_bytes}-byte limit (load_safetensors_with_limit raises it)",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, max_bytes), &mut bytes)
+        })
+        .map_err(io)?;
     from_safetensors(net, &bytes)
 }
 
@@ -191,6 +235,12 @@ fn read_f32(name: &str, view: &TensorView<'_>, shape: &[usize]) -> Result<Tensor
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
+    if let Some(&value) = values.iter().find(|v| !v.is_finite()) {
+        return Err(InteropError::NonFinite {
+            name: name.to_string(),
+            value,
+        });
+    }
     Tensor::from_shape_vec(shape.to_vec(), values).map_err(|_| InteropError::Shape {
         name: name.to_string(),
         expected: shape.to_vec(),

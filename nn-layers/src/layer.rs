@@ -180,6 +180,30 @@ pub trait Layer: Send + std::fmt::Debug {
 }
 
 /// Checks that two shapes are equal, naming `what` otherwise.
+/// Checks each `(name, value, least)` of a layer configuration against
+/// `least..=core_tensor::limits::MAX_DIMENSION`.
+pub(crate) fn check_sizes(layer: &str, sizes: &[(&str, usize, usize)]) -> Result<()> {
+    for &(what, value, least) in sizes {
+        let max = core_tensor::limits::MAX_DIMENSION;
+        if !(least..=max).contains(&value) {
+            return Err(LayerError::Config {
+                layer: layer.into(),
+                message: format!("{what} must be in {least}..={max}, got {value}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The element count of a parameter of `shape`, checked against
+/// `core_tensor::limits::MAX_PARAMETER_ELEMENTS`.
+pub(crate) fn parameter_elements(layer: &str, shape: &[usize]) -> Result<usize> {
+    core_tensor::limits::parameter_elements("parameter", shape).map_err(|e| LayerError::Config {
+        layer: layer.into(),
+        message: e.to_string(),
+    })
+}
+
 pub(crate) fn check_same_shape(what: &str, expected: &[usize], got: &[usize]) -> Result<()> {
     if expected == got {
         Ok(())

@@ -82,4 +82,4 @@ pub use layers::{
 };
 pub use loss::{CrossEntropyLoss, LossOutput, MseLoss};
 pub use sequential::{EVAL_SLICE, Sequential};
-pub use spec::{LayerSpec, NetworkSpec};
+pub use spec::{LayerSpec, NetworkSpec, StateShapes};

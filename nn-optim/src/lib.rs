@@ -42,5 +42,5 @@ pub use clip::{clip_grad_norm, clip_grad_value};
 pub use error::{OptimError, Result};
 pub use optimizer::{Optimizer, OptimizerState, ParamState, Slots};
 pub use rmsprop::RmsProp;
-pub use schedule::{Schedule, Scheduler};
+pub use schedule::{MAX_SCHEDULE_NESTING, Schedule, Scheduler};
 pub use sgd::{Momentum, Sgd};

@@ -129,7 +129,7 @@ pub trait Optimizer: Send + std::fmt::Debug {
     ///
     /// # Errors
     /// A state saved by another optimizer, or for other parameters: a name `net` does not have, a
-    /// parameter of `net` the state lacks, another shape, or other buffers.
+    /// parameter of `net` the state lacks, another shape, other buffers, or a NaN or infinite value.
     fn load_state(&mut self, state: OptimizerState, net: &dyn Layer) -> Result<()> {
         let me = self.name();
         let fail = |reason: String| OptimError::State {
@@ -168,6 +168,16 @@ pub trait Optimizer: Send + std::fmt::Debug {
             if !ok {
                 return Err(fail(format!(
                     "parameter {}: buffers do not match {names:?} of {len} values",
+                    p.name
+                )));
+            }
+            if let Some((buffer, _)) = p
+                .buffers
+                .iter()
+                .find(|(_, b)| b.iter().any(|v| !v.is_finite()))
+            {
+                return Err(fail(format!(
+                    "parameter {}: buffer {buffer} holds a NaN or infinite value",
                     p.name
                 )));
             }

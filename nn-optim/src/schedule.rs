@@ -41,19 +41,56 @@ pub enum Schedule {
         steps: u64,
         /// Fraction of the base rate at t = 0.
         start_factor: f32,
-        /// The schedule after the warm-up.
+        /// The schedule after the warm-up. Warm-ups nest at most [`MAX_SCHEDULE_NESTING`] deep.
+        #[serde(deserialize_with = "nested")]
         then: Box<Schedule>,
     },
+}
+
+/// How deep [`Schedule::Warmup`]s may nest, in a value and in a file.
+pub const MAX_SCHEDULE_NESTING: usize = 8;
+
+thread_local! {
+    /// Warm-ups being decoded on this thread, so that decoding a file stops at [`MAX_SCHEDULE_NESTING`]
+    /// instead of recursing until the stack overflows.
+    static DECODING_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Decodes the schedule after a warm-up, refusing to nest deeper than [`MAX_SCHEDULE_NESTING`].
+fn nested<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Box<Schedule>, D::Error> {
+    let depth = DECODING_DEPTH.with(std::cell::Cell::get);
+    if depth >= MAX_SCHEDULE_NESTING {
+        return Err(serde::de::Error::custom(format!(
+            "warm-up schedules nest more than {MAX_SCHEDULE_NESTING} deep"
+        )));
+    }
+    DECODING_DEPTH.with(|c| c.set(depth + 1));
+    let schedule = Schedule::deserialize(d);
+    DECODING_DEPTH.with(|c| c.set(depth));
+    schedule.map(Box::new)
 }
 
 impl Schedule {
     /// Checks the schedule's parameters.
     ///
     /// # Errors
-    /// A zero step size or t_max, a non-positive or non-finite γ, a negative η_min, or a
+    /// Warm-ups nested deeper than [`MAX_SCHEDULE_NESTING`], a zero step size or t_max, a non-positive or non-finite γ, a negative η_min, or a
     /// start factor outside (0, 1].
     pub fn validate(&self) -> Result<()> {
         const NAME: &str = "Schedule";
+        let mut depth = 0;
+        let mut inner = self;
+        while let Self::Warmup { then, .. } = inner {
+            depth += 1;
+            inner = then;
+        }
+        check(
+            NAME,
+            "warm-up nesting",
+            depth as f32,
+            "at most 8 (MAX_SCHEDULE_NESTING)",
+            depth <= MAX_SCHEDULE_NESTING,
+        )?;
         match self {
             Self::Constant => Ok(()),
             Self::Step { step_size, gamma } => {

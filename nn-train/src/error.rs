@@ -15,17 +15,17 @@ pub enum TrainError {
     /// A data error.
     #[error(transparent)]
     Data(#[from] nn_data::DataError),
-    /// The loss became NaN or infinite.
+    /// The loss, a gradient or a parameter became NaN or infinite.
     #[error(
-        "training diverged: the loss is {loss} at epoch {epoch}, batch {batch}; try a smaller learning rate"
+        "training diverged at epoch {epoch}, batch {batch}: {what}; try a smaller learning rate, or check the inputs for NaN"
     )]
     Diverged {
         /// The epoch (from 1).
         epoch: usize,
         /// The batch within the epoch (from 1).
         batch: usize,
-        /// The loss.
-        loss: f32,
+        /// What became non-finite: "the loss is NaN", "the gradient of 0.weight holds inf" ...
+        what: String,
     },
     /// A file could not be read or written.
     #[error("{path}: {source}")]

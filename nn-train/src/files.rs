@@ -11,19 +11,30 @@
 //! |   | network's counters (batch norm's `num_batches_tracked`) as `(name, u64)` pairs |
 //! | 8 | FNV-1a 64 checksum of the payload, little-endian |
 //!
-//! Reading checks each field in order, so a foreign, truncated, corrupted or newer file is an
-//! error that says which; the payload is decoded with a size limit. Writing goes to a temporary
-//! file in the same folder, is flushed to disk, and is renamed over the target: a crash never
-//! leaves a half-written file where a good one was.
+//! Reading is bounded by the file, whoever wrote it (the checksum catches accidents, not
+//! forgeries):
+//! - only a regular file of at most [`MAX_FILE_BYTES`] (or a chosen limit) is opened, so a
+//!   device, a pipe or a huge file is refused before anything is read;
+//! - each field is checked in order, and the header's length against the file's size before the
+//!   body is read, so a foreign, truncated, corrupted or newer file is an error that says which;
+//! - the payload is decoded with a limit proportional to its size, and nothing in it nests;
+//! - the stored architecture is checked (every size within `core_tensor::limits`) and its number
+//!   of values compared with the values the file holds before the network is built;
+//! - a NaN or infinite parameter, buffer or optimizer value is an error naming the tensor.
+//!
+//! Writing goes to a temporary file in the same folder, is flushed to disk, and is renamed over
+//! the target ([`write_atomically`]): a crash never leaves a half-written file where a good one
+//! was.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 
 use nn_layers::{Layer, NetworkSpec, Sequential, Tensor};
 use nn_optim::{OptimizerState, Scheduler};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use crate::atomic::{check_writable, resolve_output, write_atomically, write_atomically_with};
 use crate::error::{Result, TrainError};
 use crate::history::History;
 use crate::model::Model;
@@ -36,8 +47,9 @@ const CHECKPOINT_MAGIC: &[u8; 8] = b"NNRSCKPT";
 /// Version 2 added the counters after the payload; version 1 files still load, with every counter
 /// at 0.
 pub const FORMAT_VERSION: u32 = 2;
-/// The largest payload read: 1 GiB.
-const MAX_PAYLOAD: u64 = 1 << 30;
+/// The largest model or checkpoint file [`load_network`] and [`Model::load_checkpoint`] read:
+/// 1 GiB. [`load_network_with_limit`] and [`Model::load_checkpoint_with_limit`] take another.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
 const HEADER: usize = 8 + 4 + 8;
 
 /// A named tensor as stored.
@@ -86,11 +98,42 @@ fn network_file(spec: &NetworkSpec, net: &Sequential) -> NetworkFile {
 }
 
 /// Builds the network a file describes and fills in its tensors, which must match exactly.
+///
+/// The architecture's size is compared with the values the file holds before it is built, so a
+/// forged architecture cannot make the build allocate more than the file's size.
 fn restore_network(path: &Path, file: NetworkFile) -> Result<Sequential> {
     let mismatch = |reason: String| TrainError::Mismatch {
         path: path.to_path_buf(),
         reason,
     };
+    let shapes = file
+        .spec
+        .state_shapes()
+        .map_err(|e| mismatch(format!("the stored architecture is invalid: {e}")))?;
+    if shapes.all().count() != file.tensors.len() {
+        return Err(mismatch(format!(
+            "the stored architecture has {} tensors, the file holds {}",
+            shapes.all().count(),
+            file.tensors.len()
+        )));
+    }
+    for (t, shape) in file.tensors.iter().zip(shapes.all()) {
+        check_stored(t, shape).map_err(mismatch)?;
+    }
+    if let Some((t, v)) = file
+        .tensors
+        .iter()
+        .find_map(|t| t.data.iter().find(|v| !v.is_finite()).map(|v| (t, v)))
+    {
+        return Err(TrainError::BadFile {
+            path: path.to_path_buf(),
+            reason: format!(
+                "tensor {} holds {v}: the model diverged before it was saved; train again \
+                 with a smaller learning rate",
+                t.name
+            ),
+        });
+    }
     let mut net = file
         .spec
         .build(&mut core_tensor::init::seeded_rng(0))
@@ -119,6 +162,25 @@ fn restore_network(path: &Path, file: NetworkFile) -> Result<Sequential> {
     Ok(net)
 }
 
+/// Checks a stored tensor against the shape the architecture gives it: the same shape, and as
+/// many values as the shape has.
+fn check_stored(stored: &StoredTensor, shape: &[usize]) -> std::result::Result<(), String> {
+    let name = &stored.name;
+    if stored.shape != shape {
+        return Err(format!(
+            "tensor {name} has shape {:?}, the architecture needs {shape:?}",
+            stored.shape
+        ));
+    }
+    if Some(stored.data.len()) != core_tensor::limits::element_count(shape) {
+        return Err(format!(
+            "tensor {name} of shape {shape:?} holds {} values",
+            stored.data.len()
+        ));
+    }
+    Ok(())
+}
+
 fn place(
     stored: &StoredTensor,
     name: &str,
@@ -127,13 +189,7 @@ fn place(
     if stored.name != name {
         return Err(format!("expected tensor {name}, found {}", stored.name));
     }
-    if stored.shape != target.shape() || stored.data.len() != target.len() {
-        return Err(format!(
-            "tensor {name} has shape {:?}, the architecture needs {:?}",
-            stored.shape,
-            target.shape()
-        ));
-    }
+    check_stored(stored, target.shape())?;
     let t = Tensor::from_shape_vec(stored.shape.clone(), stored.data.clone())
         .map_err(|e| format!("tensor {name}: {e}"))?;
     *target = t;
@@ -167,7 +223,15 @@ pub fn save_network(path: &Path, spec: &NetworkSpec, net: &Sequential) -> Result
 /// A missing, foreign, truncated, corrupted or newer file, or tensors that do not fit the stored
 /// architecture.
 pub fn load_network(path: &Path) -> Result<(NetworkSpec, Sequential)> {
-    let (file, counters): (NetworkFile, _) = read_file(path, MODEL_MAGIC, "model")?;
+    load_network_with_limit(path, MAX_FILE_BYTES)
+}
+
+/// [`load_network`] for files of up to `max_bytes` bytes.
+///
+/// # Errors
+/// As [`load_network`]; a larger file is refused before it is read.
+pub fn load_network_with_limit(path: &Path, max_bytes: u64) -> Result<(NetworkSpec, Sequential)> {
+    let (file, counters): (NetworkFile, _) = read_file(path, MODEL_MAGIC, "model", max_bytes)?;
     let spec = file.spec.clone();
     let mut net = restore_network(path, file)?;
     restore_counters(path, &mut net, counters)?;
@@ -209,8 +273,16 @@ impl Model {
     /// A missing, foreign, truncated, corrupted or newer file, or contents that do not fit
     /// together.
     pub fn load_checkpoint(path: &Path) -> Result<Self> {
+        Self::load_checkpoint_with_limit(path, MAX_FILE_BYTES)
+    }
+
+    /// [`Model::load_checkpoint`] for files of up to `max_bytes` bytes.
+    ///
+    /// # Errors
+    /// As [`Model::load_checkpoint`]; a larger file is refused before it is read.
+    pub fn load_checkpoint_with_limit(path: &Path, max_bytes: u64) -> Result<Self> {
         let (file, counters): (CheckpointFile, _) =
-            read_file(path, CHECKPOINT_MAGIC, "checkpoint")?;
+            read_file(path, CHECKPOINT_MAGIC, "checkpoint", max_bytes)?;
         let spec = file.network.spec.clone();
         let mut net = restore_network(path, file.network)?;
         restore_counters(path, &mut net, counters)?;
@@ -266,116 +338,88 @@ fn write_file<T: Serialize>(
     write_atomically(path, &bytes)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it, renames it over `path`, and syncs
-/// the folder.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            // Not every platform can sync a folder; the rename has happened either way.
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
-}
-
+/// Reads and checks a file of `kind` ("model" or "checkpoint") in the order of its layout, so
+/// that nothing is read or allocated beyond what the header, checked against the file's size,
+/// promises.
 fn read_file<T: DeserializeOwned>(
     path: &Path,
     magic: &[u8; 8],
     kind: &str,
+    max_bytes: u64,
 ) -> Result<(T, Counters)> {
     let bad = |reason: String| TrainError::BadFile {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
+    let io = |source| TrainError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let other = if magic == MODEL_MAGIC {
-        CHECKPOINT_MAGIC
-    } else {
-        MODEL_MAGIC
     };
-    if bytes.len() < 8 || &bytes[..8] != magic {
-        if bytes.len() >= 8 && &bytes[..8] == other {
-            let found = if other == MODEL_MAGIC {
-                "a model file"
-            } else {
-                "a checkpoint"
-            };
-            return Err(bad(format!("this is {found}, not a {kind} file")));
-        }
+    // Before opening: a FIFO would block the open, a device would never end.
+    let size = std::fs::metadata(path).map_err(io)?;
+    if !size.is_file() {
         return Err(bad(format!(
-            "not a {kind} file of this framework (no {} header)",
-            String::from_utf8_lossy(magic)
+            "not a regular file (a folder, device or pipe); give the path of a {kind} file"
         )));
     }
-    if bytes.len() < HEADER {
+    let size = size.len();
+    if size > max_bytes {
         return Err(bad(format!(
-            "truncated: {} bytes, shorter than the {HEADER}-byte header",
-            bytes.len()
+            "{size} bytes, more than the {max_bytes}-byte limit for a {kind} file (a library \
+             user can raise it: load_network_with_limit, Model::load_checkpoint_with_limit)"
         )));
     }
-    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut header = [0_u8; HEADER];
+    let got = read_up_to(&mut file, &mut header).map_err(io)?;
+    check_magic(&header[..got], magic, kind).map_err(bad)?;
+    if got < HEADER {
+        return Err(bad(format!(
+            "truncated: {size} bytes, shorter than the {HEADER}-byte header"
+        )));
+    }
+    let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
     if version > FORMAT_VERSION || version == 0 {
         return Err(bad(format!(
             "format version {version}: this build reads versions 1 to {FORMAT_VERSION}; use a newer build"
         )));
     }
     let mut len8 = [0_u8; 8];
-    len8.copy_from_slice(&bytes[12..20]);
+    len8.copy_from_slice(&header[12..20]);
     let len = u64::from_le_bytes(len8);
-    if len > MAX_PAYLOAD {
-        return Err(bad(format!(
-            "claims a {len}-byte payload, more than the {MAX_PAYLOAD}-byte limit"
-        )));
-    }
-    let expected = HEADER as u64 + len + 8;
-    if bytes.len() as u64 != expected {
-        let what = if (bytes.len() as u64) < expected {
-            "truncated"
-        } else {
-            "has trailing bytes"
+    let expected = len.checked_add(HEADER as u64 + 8);
+    if expected != Some(size) {
+        let what = match expected {
+            Some(e) if size > e => "has trailing bytes",
+            _ => "truncated",
         };
         return Err(bad(format!(
-            "{what}: {} bytes, the header says {expected}",
-            bytes.len()
+            "{what}: {size} bytes, the header promises a {len}-byte payload and {} in all",
+            HEADER as u64 + 8 + len.min(u64::MAX - HEADER as u64 - 8)
         )));
     }
-    let payload = &bytes[HEADER..HEADER + len as usize];
+    // `len + 8 == size - HEADER <= max_bytes`: the body fits the limit the caller chose.
+    let body_len =
+        usize::try_from(len + 8).map_err(|_| bad("too large for this machine".into()))?;
+    let mut body = Vec::new();
+    body.try_reserve_exact(body_len)
+        .map_err(|_| bad(format!("cannot allocate {body_len} bytes to read it")))?;
+    file.take(len + 8).read_to_end(&mut body).map_err(io)?;
+    if body.len() != body_len {
+        return Err(bad("changed while being read: shorter than its size".into()));
+    }
+    let (payload, sum) = body.split_at(body_len - 8);
     let mut sum8 = [0_u8; 8];
-    sum8.copy_from_slice(&bytes[HEADER + len as usize..]);
+    sum8.copy_from_slice(sum);
     if u64::from_le_bytes(sum8) != fnv1a(payload) {
         return Err(bad(
             "corrupted: the checksum does not match the contents".into()
         ));
     }
-    let config = bincode::config::standard().with_limit::<{ 1 << 30 }>();
     let decoded = if version >= 2 {
-        bincode::serde::decode_from_slice(payload, config)
+        decode_bounded(payload)
     } else {
-        bincode::serde::decode_from_slice(payload, config).map(|(v, used)| ((v, Vec::new()), used))
+        decode_bounded(payload).map(|(v, used)| ((v, Vec::new()), used))
     };
     let (value, used) = decoded.map_err(|e| bad(format!("cannot decode the {kind}: {e}")))?;
     if used != payload.len() {
@@ -385,4 +429,60 @@ fn read_file<T: DeserializeOwned>(
         )));
     }
     Ok(value)
+}
+
+/// Fills `buf` from `reader` until it is full or the input ends; the count read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Checks the first bytes of a file against `magic`, telling a model file from a checkpoint.
+fn check_magic(start: &[u8], magic: &[u8; 8], kind: &str) -> std::result::Result<(), String> {
+    if start.len() >= 8 && &start[..8] == magic {
+        return Ok(());
+    }
+    for (other, found) in [
+        (MODEL_MAGIC, "a model file"),
+        (CHECKPOINT_MAGIC, "a checkpoint"),
+    ] {
+        if other != magic && start.len() >= 8 && &start[..8] == other {
+            return Err(format!("this is {found}, not a {kind} file"));
+        }
+    }
+    Err(format!(
+        "not a {kind} file of this framework (no {} header)",
+        String::from_utf8_lossy(magic)
+    ))
+}
+
+/// Decodes a payload with bincode's limit on the bytes decoded values claim set to about eight
+/// times the payload (a varint of one byte can decode to an eight-byte integer, never more than
+/// that for the types stored here) plus 1 MiB: what a real file needs, and a bound on what a
+/// forged one can make the decoder allocate.
+fn decode_bounded<T: DeserializeOwned>(
+    payload: &[u8],
+) -> std::result::Result<(T, usize), bincode::error::DecodeError> {
+    let need = payload.len().saturating_mul(8).saturating_add(1 << 20);
+    macro_rules! within {
+        ($($bits:literal),*) => {
+            $(
+                if need <= 1_usize << $bits {
+                    let config = bincode::config::standard().with_limit::<{ 1_usize << $bits }>();
+                    return bincode::serde::decode_from_slice(payload, config);
+                }
+            )*
+        };
+    }
+    within!(21, 23, 25, 27, 29, 31, 33);
+    let config = bincode::config::standard().with_limit::<{ 1_usize << 35 }>();
+    bincode::serde::decode_from_slice(payload, config)
 }

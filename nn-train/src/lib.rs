@@ -27,6 +27,7 @@
 //! - `ndarray`: tensors. `thiserror`: the error enum.
 
 mod allocator;
+mod atomic;
 mod error;
 pub mod files;
 mod history;
@@ -37,7 +38,7 @@ mod progress;
 
 pub use allocator::settle_allocator;
 pub use error::{Result, TrainError};
-pub use files::{load_network, save_network};
+pub use files::{load_network, load_network_with_limit, save_network};
 pub use history::{BatchRecord, EpochRecord, History, PhaseTimings};
 pub use model::{Evaluation, FitConfig, Model, argmax_rows};
 pub use optimizer_spec::{OptimizerKind, OptimizerSpec};

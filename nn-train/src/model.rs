@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use core_tensor::init::seeded_rng;
 use nn_data::{DataLoader, Dataset};
-use nn_layers::{CrossEntropyLoss, Layer, Mode, NetworkSpec, Sequential, Tensor};
+use nn_layers::{CrossEntropyLoss, Layer, Mode, NetworkSpec, Param, Sequential, Tensor};
 use nn_optim::{Optimizer, Schedule, Scheduler};
 
 use crate::error::{Result, TrainError};
@@ -137,6 +137,11 @@ impl Model {
         self.optimizer.as_ref()
     }
 
+    /// The optimizer's kind and base learning rate, as saved in checkpoints.
+    pub fn optimizer_spec(&self) -> OptimizerSpec {
+        self.optimizer_spec
+    }
+
     /// What training recorded so far.
     pub fn history(&self) -> &History {
         &self.history
@@ -198,8 +203,13 @@ impl Model {
     /// restored afterwards.
     ///
     /// # Errors
-    /// A zero batch size, or data the network cannot take.
+    /// An empty data set, a zero batch size, or data the network cannot take.
     pub fn evaluate(&mut self, data: &Dataset, batch_size: usize) -> Result<Evaluation> {
+        if data.is_empty() {
+            return Err(TrainError::InvalidArgument(
+                "cannot evaluate on an empty data set".into(),
+            ));
+        }
         let loader = DataLoader::new(data, batch_size)?;
         let (mut loss_sum, mut correct) = (0.0_f64, 0_usize);
         for batch in loader.epoch(0) {
@@ -226,9 +236,13 @@ impl Model {
     /// Epoch `e` visits the training set in the order `DataLoader::shuffle(shuffle_seed)` gives
     /// for `e`, so a resumed run sees exactly the batches an uninterrupted one would.
     ///
+    /// After every step the loss, each parameter's gradient and each parameter are checked: the
+    /// first NaN or infinite one stops training with [`TrainError::Diverged`], naming the epoch,
+    /// the batch and the tensor, before the network is saved or stepped further.
+    ///
     /// # Errors
-    /// A zero batch size, a NaN or infinite loss ([`TrainError::Diverged`], naming epoch and
-    /// batch), or whatever `on_epoch` returns.
+    /// An empty training set, a zero batch size, [`TrainError::Diverged`], or whatever `on_epoch`
+    /// returns.
     pub fn fit(
         &mut self,
         train: &Dataset,
@@ -236,6 +250,11 @@ impl Model {
         config: &FitConfig,
         mut on_epoch: impl FnMut(&Model, &EpochRecord) -> Result<()>,
     ) -> Result<()> {
+        if train.is_empty() {
+            return Err(TrainError::InvalidArgument(
+                "cannot train on an empty data set".into(),
+            ));
+        }
         let loader = DataLoader::new(train, config.batch_size)?.shuffle(config.shuffle_seed);
         while self.epochs_done < config.epochs {
             let epoch = self.epochs_done + 1;
@@ -276,19 +295,28 @@ impl Model {
             let t1 = Instant::now();
             let logits = self.net.forward(&x, Mode::Train)?;
             let out = self.loss.forward(&logits, &batch.labels)?;
-            if !out.loss.is_finite() {
+            let diverged = |what: String| {
                 bar.abandon();
-                return Err(TrainError::Diverged {
+                TrainError::Diverged {
                     epoch,
                     batch: index,
-                    loss: out.loss,
-                });
+                    what,
+                }
+            };
+            if !out.loss.is_finite() {
+                return Err(diverged(format!("the loss is {}", out.loss)));
             }
             let t2 = Instant::now();
             self.optimizer.zero_grad(&mut self.net);
             self.net.backward_params_only(&out.grad)?;
+            if let Some(what) = first_non_finite(&self.net, |p| &p.grad, "the gradient of") {
+                return Err(diverged(what));
+            }
             let t3 = Instant::now();
             self.optimizer.step(&mut self.net)?;
+            if let Some(what) = first_non_finite(&self.net, |p| &p.value, "parameter") {
+                return Err(diverged(what));
+            }
             let t4 = Instant::now();
             t.data_s += (t1 - t0).as_secs_f64();
             t.forward_s += (t2 - t1).as_secs_f64();
@@ -331,6 +359,32 @@ impl Model {
             timings: t,
         })
     }
+}
+
+/// "`label` NAME holds VALUE" for the first parameter whose `tensor` (value or gradient) holds a
+/// NaN or infinite value.
+fn first_non_finite(
+    net: &Sequential,
+    tensor: impl Fn(&Param) -> &Tensor,
+    label: &str,
+) -> Option<String> {
+    net.params().into_iter().find_map(|(name, p)| {
+        let t = tensor(p);
+        // A branch-free OR over every value (it vectorises), then the search only when needed:
+        // this runs twice per step.
+        let any = match t.as_slice_memory_order() {
+            Some(s) => s.iter().fold(false, |acc, v| acc | !v.is_finite()),
+            None => t.iter().any(|v| !v.is_finite()),
+        };
+        any.then(|| {
+            let v = t
+                .iter()
+                .find(|v| !v.is_finite())
+                .copied()
+                .unwrap_or(f32::NAN);
+            format!("{label} {name} holds {v}")
+        })
+    })
 }
 
 /// The index of the largest value of each row of a (N, C) tensor (the first on ties).

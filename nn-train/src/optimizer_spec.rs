@@ -24,17 +24,36 @@ pub enum OptimizerKind {
 }
 
 impl OptimizerKind {
+    /// Every kind with its name on the command line.
+    pub const NAMED: [(&'static str, Self); 6] = [
+        ("adam", Self::Adam),
+        ("adamw", Self::AdamW),
+        ("sgd", Self::Sgd),
+        ("momentum", Self::Momentum),
+        ("adagrad", Self::Adagrad),
+        ("rmsprop", Self::RmsProp),
+    ];
+
     /// The kind named `name` (`adam`, `adamw`, `sgd`, `momentum`, `adagrad`, `rmsprop`).
+    ///
+    /// ```
+    /// use nn_train::OptimizerKind;
+    /// assert_eq!(OptimizerKind::from_name("adamw"), Some(OptimizerKind::AdamW));
+    /// assert_eq!(OptimizerKind::AdamW.name(), "adamw");
+    /// ```
     pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "adam" => Self::Adam,
-            "adamw" => Self::AdamW,
-            "sgd" => Self::Sgd,
-            "momentum" => Self::Momentum,
-            "adagrad" => Self::Adagrad,
-            "rmsprop" => Self::RmsProp,
-            _ => return None,
-        })
+        Self::NAMED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, kind)| kind)
+    }
+
+    /// The kind's name, as [`OptimizerKind::from_name`] takes it.
+    pub fn name(self) -> &'static str {
+        Self::NAMED
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("adam", |&(n, _)| n)
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::atomic::write_atomically_with;
 use crate::error::{Result, TrainError};
 use crate::history::History;
 
@@ -43,16 +44,30 @@ pub fn plot_history(history: &History, path: &Path) -> Result<[PathBuf; 2]> {
         }
     }
     register_font().map_err(fail(&png))?;
-    {
-        let root = SVGBackend::new(&svg, (1200, 500)).into_drawing_area();
-        draw(history, &root).map_err(fail(&svg))?;
-        root.present().map_err(|e| fail(&svg)(e.to_string()))?;
-    }
-    {
-        let root = BitMapBackend::new(&png, (1200, 500)).into_drawing_area();
-        draw(history, &root).map_err(fail(&png))?;
-        root.present().map_err(|e| fail(&png)(e.to_string()))?;
-    }
+    // Each picture is drawn to a temporary file and renamed into place, like every file written
+    // here: an earlier picture is never half overwritten.
+    let drawn = |target: &Path, tmp: &Path, result: std::result::Result<(), String>| {
+        result.map_err(|reason| {
+            std::io::Error::other(format!("plot {}: {reason}", target.display()))
+        })?;
+        // The backend wrote `tmp` through its own handle; it must hold the whole picture.
+        if std::fs::metadata(tmp)?.len() == 0 {
+            return Err(std::io::Error::other("the plotting backend wrote nothing"));
+        }
+        Ok(())
+    };
+    write_atomically_with(&svg, |_, tmp| {
+        let root = SVGBackend::new(tmp, (1200, 500)).into_drawing_area();
+        let result = draw(history, &root).and_then(|()| root.present().map_err(|e| e.to_string()));
+        drop(root);
+        drawn(&svg, tmp, result)
+    })?;
+    write_atomically_with(&png, |_, tmp| {
+        let root = BitMapBackend::new(tmp, (1200, 500)).into_drawing_area();
+        let result = draw(history, &root).and_then(|()| root.present().map_err(|e| e.to_string()));
+        drop(root);
+        drawn(&png, tmp, result)
+    })?;
     Ok([svg, png])
 }
 

@@ -11,19 +11,27 @@
 //! Exit codes: 0 success, 2 bad usage, 1 any other error (one `error: ...` line on stderr).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use examples::{epoch_line, inference_rate, run, with_threads};
-use nn_data::{Mnist, bundled_mnist_dir};
+use examples::{
+    AnyError, UsageError, epoch_line, inference_rate, parse_threads, run, say, with_threads,
+};
+use nn_data::{DataError, Dataset, Split, SplitFiles, bundled_mnist_dir};
 use nn_interop::{ONNX_INPUT, ONNX_OPSET, save_onnx, save_safetensors};
-use nn_layers::{Layer, models};
+use nn_layers::{Layer, NetworkSpec, models};
+use nn_train::files::{check_writable, resolve_output};
 use nn_train::{
     FitConfig, Model, OptimizerKind, OptimizerSpec, Progress, Result, TrainError, load_network,
     plot_history, settle_allocator,
 };
+
+/// The defaults of `train` (documented in its `--help`).
+const DEFAULT_LR: f32 = 0.001;
+const DEFAULT_OPTIMIZER: OptimizerKind = OptimizerKind::Adam;
+const DEFAULT_SEED: u64 = 42;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -51,8 +59,8 @@ struct DataArgs {
     /// Folder with the four IDX files (plain or .gz); default: the bundled data/mnist.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Threads for the kernels; default: all cores.
-    #[arg(long, value_name = "N", value_parser = positive)]
+    /// Threads for the kernels, 1 to 256; default: all cores.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     threads: Option<usize>,
     /// Evaluate on the first N test images only.
     #[arg(long, value_name = "N", value_parser = positive)]
@@ -69,15 +77,16 @@ struct TrainArgs {
     /// Images per batch.
     #[arg(long, default_value_t = 64, value_parser = positive)]
     batch_size: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.001, allow_negative_numbers = true, value_parser = learning_rate)]
-    lr: f32,
-    /// adam, adamw, sgd, momentum, adagrad or rmsprop.
-    #[arg(long, default_value = "adam", value_parser = optimizer)]
-    optimizer: OptimizerKind,
-    /// Seed of the initialisation and the shuffle.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    /// Learning rate [default: 0.001; with --resume, the checkpoint's].
+    #[arg(long, allow_negative_numbers = true, value_parser = learning_rate)]
+    lr: Option<f32>,
+    /// adam, adamw, sgd, momentum, adagrad or rmsprop [default: adam; with --resume, the
+    /// checkpoint's].
+    #[arg(long, value_parser = optimizer)]
+    optimizer: Option<OptimizerKind>,
+    /// Seed of the initialisation and the shuffle [default: 42; with --resume, the checkpoint's].
+    #[arg(long)]
+    seed: Option<u64>,
     /// Train on the first N training images only.
     #[arg(long, value_name = "N", value_parser = positive)]
     limit: Option<usize>,
@@ -87,7 +96,8 @@ struct TrainArgs {
     /// Write a checkpoint to FILE after every epoch.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
-    /// Continue from a checkpoint up to --epochs (its seed and optimizer are used).
+    /// Continue from a checkpoint up to --epochs, with its optimizer, learning rate and seed
+    /// (giving other ones is an error).
     #[arg(long, value_name = "FILE")]
     resume: Option<PathBuf>,
     /// Draw the loss and accuracy curves to FILE (.svg and .png).
@@ -142,28 +152,78 @@ fn optimizer(s: &str) -> std::result::Result<OptimizerKind, String> {
         .ok_or_else(|| "expected one of adam, adamw, sgd, momentum, adagrad, rmsprop".into())
 }
 
-fn load_data(args: &DataArgs, limit: Option<usize>) -> Result<Mnist> {
-    let dir = args.data.clone().unwrap_or_else(bundled_mnist_dir);
-    let mut mnist = Mnist::load(&dir)?;
-    if let Some(n) = limit {
-        mnist.train = mnist.train.take(n);
-    }
-    if let Some(n) = args.test_limit {
-        mnist.test = mnist.test.take(n);
-    }
-    println!(
-        "data: {} training and {} test images from {}",
-        mnist.train.len(),
-        mnist.test.len(),
-        dir.display()
-    );
-    Ok(mnist)
+/// The data folder of `args`: `--data`, else the bundled MNIST.
+fn data_dir(args: &DataArgs) -> PathBuf {
+    args.data.clone().unwrap_or_else(bundled_mnist_dir)
 }
 
-fn show_predictions(model: &mut Model, mnist: &Mnist) -> Result<()> {
-    let n = mnist.test.len().min(10);
+/// Loads one split from `dir`, keeping its first `limit` images, and checks that it has images
+/// of the size `spec` takes.
+fn load_split(
+    dir: &Path,
+    split: Split,
+    limit: Option<usize>,
+    spec: &NetworkSpec,
+) -> Result<Dataset> {
+    let files = SplitFiles::find(dir, split)?;
+    let mut data = files.load()?;
+    if let Some(n) = limit {
+        data = data.take(n);
+    }
+    let what = match split {
+        Split::Train => "training",
+        Split::Test => "evaluation",
+    };
+    if data.is_empty() {
+        return Err(DataError::Empty {
+            path: files.images,
+            what,
+        }
+        .into());
+    }
+    let [rows, cols] = data.image_size();
+    if spec.input != [1, rows, cols] {
+        let expected = match spec.input[..] {
+            [_, r, c] => [r, c],
+            _ => [0, 0],
+        };
+        return Err(DataError::ImageSize {
+            path: files.images,
+            found: [rows, cols],
+            expected,
+            reason: format!("the model takes input {:?}, so images of", spec.input),
+        }
+        .into());
+    }
+    Ok(data)
+}
+
+/// Fails with a usage error when two of `outputs` (flag, path) name one file.
+fn distinct_outputs(outputs: &[(&str, &Path)]) -> std::result::Result<(), UsageError> {
+    let resolved: Vec<(&str, PathBuf)> = outputs
+        .iter()
+        .map(|&(flag, p)| (flag, resolve_output(p).unwrap_or_else(|_| p.to_path_buf())))
+        .collect();
+    for (i, (a, pa)) in resolved.iter().enumerate() {
+        if let Some((b, _)) = resolved[i + 1..].iter().find(|(_, pb)| pb == pa) {
+            return Err(UsageError(format!(
+                "{a} and {b} name the same file {}; give each its own path",
+                pa.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Fails before any work when an output could not be written.
+fn check_outputs(outputs: &[(&str, &Path)]) -> Result<()> {
+    outputs.iter().try_for_each(|(_, p)| check_writable(p))
+}
+
+fn show_predictions(model: &mut Model, test: &Dataset) -> Result<()> {
+    let n = test.len().min(10);
     let indices: Vec<usize> = (0..n).collect();
-    let batch = mnist.test.batch(&indices, nn_data::Normalization::Unit)?;
+    let batch = test.batch(&indices, nn_data::Normalization::Unit)?;
     model.eval();
     let predicted = model.predict(&batch.images.into_dyn())?;
     model.train();
@@ -173,39 +233,109 @@ fn show_predictions(model: &mut Model, mnist: &Mnist) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    println!("predicted: {}", join(&predicted));
-    println!("true:      {}", join(&batch.labels));
+    say!("predicted: {}", join(&predicted));
+    say!("true:      {}", join(&batch.labels));
     Ok(())
 }
 
-fn train(args: TrainArgs) -> Result<()> {
-    let mnist = load_data(&args.data, args.limit)?;
-    let mut model = match &args.resume {
-        Some(path) => {
-            let model = Model::load_checkpoint(path)?;
-            if model.spec() != &models::lenet5_spec() {
-                return Err(TrainError::Mismatch {
-                    path: path.clone(),
-                    reason: "the checkpoint is not of LeNet5".into(),
-                });
-            }
-            println!(
-                "resuming from {} after epoch {}",
-                path.display(),
-                model.epochs_done()
-            );
-            model
-        }
-        None => Model::new(
+/// The files `train` writes, by flag; `--plot FILE` writes FILE's `.svg` and `.png`.
+fn train_outputs(args: &TrainArgs) -> Vec<(&'static str, PathBuf)> {
+    let mut outputs = Vec::new();
+    if let Some(p) = &args.save {
+        outputs.push(("--save", p.clone()));
+    }
+    if let Some(p) = &args.checkpoint {
+        outputs.push(("--checkpoint", p.clone()));
+    }
+    if let Some(p) = &args.plot {
+        outputs.push(("--plot", p.with_extension("svg")));
+        outputs.push(("--plot", p.with_extension("png")));
+    }
+    outputs
+}
+
+/// Checks the command line before anything is loaded or trained: distinct, writable outputs,
+/// and a resume that does not overwrite its own checkpoint with a model file.
+fn check_train_args(args: &TrainArgs) -> std::result::Result<(), AnyError> {
+    let outputs = train_outputs(args);
+    let mut named: Vec<(&str, &Path)> = outputs.iter().map(|(f, p)| (*f, p.as_path())).collect();
+    if let Some(resume) = &args.resume {
+        // Continuing into the checkpoint one resumed from is the usual way; anything else that
+        // overwrites it loses it.
+        let others: Vec<(&str, &Path)> = named
+            .iter()
+            .filter(|(flag, _)| *flag != "--checkpoint")
+            .copied()
+            .chain([("--resume", resume.as_path())])
+            .collect();
+        distinct_outputs(&others)?;
+    }
+    distinct_outputs(&named)?;
+    named.dedup_by(|a, b| a.1 == b.1);
+    check_outputs(&named)?;
+    Ok(())
+}
+
+/// The model to train: the checkpoint of `--resume` (whose optimizer, learning rate and seed an
+/// explicit flag must not contradict), else a new LeNet5.
+fn start_model(args: &TrainArgs) -> std::result::Result<Model, AnyError> {
+    let Some(path) = &args.resume else {
+        return Ok(Model::new(
             models::lenet5_spec(),
             OptimizerSpec {
-                kind: args.optimizer,
-                lr: args.lr,
+                kind: args.optimizer.unwrap_or(DEFAULT_OPTIMIZER),
+                lr: args.lr.unwrap_or(DEFAULT_LR),
             },
-            args.seed,
-        )?,
+            args.seed.unwrap_or(DEFAULT_SEED),
+        )?);
     };
-    println!("{}", model.net());
+    let model = Model::load_checkpoint(path)?;
+    if model.spec() != &models::lenet5_spec() {
+        return Err(TrainError::Mismatch {
+            path: path.clone(),
+            reason: "the checkpoint is not of LeNet5".into(),
+        }
+        .into());
+    }
+    let saved = model.optimizer_spec();
+    let conflict = |flag: &str, given: String, stored: String| {
+        UsageError(format!(
+            "--{flag} {given} contradicts the checkpoint {} ({flag} {stored}); a resumed run \
+             continues with the checkpoint's settings: drop --{flag}",
+            path.display()
+        ))
+    };
+    if let Some(kind) = args.optimizer.filter(|&k| k != saved.kind) {
+        return Err(conflict("optimizer", kind.name().into(), saved.kind.name().into()).into());
+    }
+    if let Some(lr) = args.lr.filter(|&lr| lr != saved.lr) {
+        return Err(conflict("lr", lr.to_string(), saved.lr.to_string()).into());
+    }
+    if let Some(seed) = args.seed.filter(|&s| s != model.init_seed()) {
+        return Err(conflict("seed", seed.to_string(), model.init_seed().to_string()).into());
+    }
+    say!(
+        "resuming from {} after epoch {}",
+        path.display(),
+        model.epochs_done()
+    );
+    Ok(model)
+}
+
+fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
+    check_train_args(&args)?;
+    let dir = data_dir(&args.data);
+    let spec = models::lenet5_spec();
+    let train_set = load_split(&dir, Split::Train, args.limit, &spec)?;
+    let test_set = load_split(&dir, Split::Test, args.data.test_limit, &spec)?;
+    say!(
+        "data: {} training and {} test images from {}",
+        train_set.len(),
+        test_set.len(),
+        dir.display()
+    );
+    let mut model = start_model(&args)?;
+    say!("{}", model.net());
     let progress = if args.quiet || !std::io::stdout().is_terminal() {
         Progress::Quiet
     } else {
@@ -214,13 +344,14 @@ fn train(args: TrainArgs) -> Result<()> {
     let config = FitConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
-        shuffle_seed: model_seed(&model, &args),
+        // A resumed run shuffles with the seed it started with.
+        shuffle_seed: model.init_seed(),
         progress,
     };
     let mut train_s = 0.0;
     let start_epochs = model.epochs_done();
-    model.fit(&mnist.train, Some(&mnist.test), &config, |model, record| {
-        println!("{}", epoch_line(record));
+    model.fit(&train_set, Some(&test_set), &config, |model, record| {
+        say!("{}", epoch_line(record));
         train_s += record.train_s;
         if let Some(path) = &args.checkpoint {
             model.save_checkpoint(path)?;
@@ -228,43 +359,38 @@ fn train(args: TrainArgs) -> Result<()> {
         Ok(())
     })?;
     if model.epochs_done() == start_epochs {
-        println!(
+        say!(
             "nothing to do: the model has {} epochs already (--epochs {})",
-            start_epochs, args.epochs
+            start_epochs,
+            args.epochs
         );
     }
-    show_predictions(&mut model, &mnist)?;
+    // Files first: whatever happens to the printing, the trained model is kept.
     if let Some(path) = &args.save {
         model.save(path)?;
-        println!("saved the model to {}", path.display());
+        say!("saved the model to {}", path.display());
     }
     if let Some(path) = &args.plot {
         let [svg, png] = plot_history(model.history(), path)?;
-        println!(
+        say!(
             "plotted the curves to {} and {}",
             svg.display(),
             png.display()
         );
     }
-    println!(
+    show_predictions(&mut model, &test_set)?;
+    say!(
         "infer_imgs_per_s={:.0}",
-        inference_rate(&mut model, &mnist.test)?
+        inference_rate(&mut model, &test_set)?
     );
-    let ev = model.evaluate(&mnist.test, 1000)?;
-    println!(
+    let ev = model.evaluate(&test_set, 1000)?;
+    say!(
         "test_acc={:.4} test_loss={:.4} train_s={:.2}",
-        ev.accuracy, ev.loss, train_s
+        ev.accuracy,
+        ev.loss,
+        train_s
     );
     Ok(())
-}
-
-/// A resumed run shuffles with the seed it started with.
-fn model_seed(model: &Model, args: &TrainArgs) -> u64 {
-    if args.resume.is_some() {
-        model.init_seed()
-    } else {
-        args.seed
-    }
 }
 
 fn eval(args: EvalArgs) -> Result<()> {
@@ -275,34 +401,54 @@ fn eval(args: EvalArgs) -> Result<()> {
             reason: "the file holds another network than LeNet5".into(),
         });
     }
-    let mnist = load_data(&args.data, None)?;
-    println!("{net}");
+    let dir = data_dir(&args.data);
+    let test_set = load_split(&dir, Split::Test, args.data.test_limit, &spec)?;
+    say!(
+        "data: {} test images from {}",
+        test_set.len(),
+        dir.display()
+    );
+    say!("{net}");
     let params = net.num_params();
     let mut model = Model::from_parts(
         spec,
         net,
         OptimizerSpec {
-            kind: OptimizerKind::Adam,
-            lr: 1e-3,
+            kind: DEFAULT_OPTIMIZER,
+            lr: DEFAULT_LR,
         },
         0,
     )?;
-    println!("loaded {} ({params} parameters)", args.model.display());
-    show_predictions(&mut model, &mnist)?;
-    println!(
+    say!("loaded {} ({params} parameters)", args.model.display());
+    show_predictions(&mut model, &test_set)?;
+    say!(
         "infer_imgs_per_s={:.0}",
-        inference_rate(&mut model, &mnist.test)?
+        inference_rate(&mut model, &test_set)?
     );
     let started = Instant::now();
-    let ev = model.evaluate(&mnist.test, 1000)?;
-    println!("eval_s={:.2}", started.elapsed().as_secs_f64());
-    println!("test_acc={:.4} test_loss={:.4}", ev.accuracy, ev.loss);
+    let ev = model.evaluate(&test_set, 1000)?;
+    say!("eval_s={:.2}", started.elapsed().as_secs_f64());
+    say!("test_acc={:.4} test_loss={:.4}", ev.accuracy, ev.loss);
     Ok(())
 }
 
-fn export(args: ExportArgs) -> std::result::Result<(), Box<dyn std::error::Error>> {
+fn export(args: ExportArgs) -> std::result::Result<(), AnyError> {
+    let outputs: Vec<(&str, &Path)> = [
+        ("--safetensors", args.safetensors.as_deref()),
+        ("--onnx", args.onnx.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.map(|p| (flag, p)))
+    .collect();
+    let with_model: Vec<(&str, &Path)> = outputs
+        .iter()
+        .copied()
+        .chain([("--model", args.model.as_path())])
+        .collect();
+    distinct_outputs(&with_model)?;
+    check_outputs(&outputs)?;
     let (_, net) = load_network(&args.model)?;
-    println!(
+    say!(
         "loaded {} ({} parameters)",
         args.model.display(),
         net.num_params()
@@ -310,7 +456,7 @@ fn export(args: ExportArgs) -> std::result::Result<(), Box<dyn std::error::Error
     if let Some(path) = &args.safetensors {
         save_safetensors(&net, path)?;
         let tensors = net.params().len() + net.buffers().len() + net.counters().len();
-        println!(
+        say!(
             "wrote {} ({tensors} tensors, PyTorch names)",
             path.display()
         );
@@ -322,7 +468,7 @@ fn export(args: ExportArgs) -> std::result::Result<(), Box<dyn std::error::Error
             .iter()
             .map(|d| format!(", {d}"))
             .collect();
-        println!(
+        say!(
             "wrote {} (ONNX opset {ONNX_OPSET}, input \"{ONNX_INPUT}\" (batch{sample}))",
             path.display()
         );
@@ -333,19 +479,17 @@ fn export(args: ExportArgs) -> std::result::Result<(), Box<dyn std::error::Error
 fn main() -> ExitCode {
     settle_allocator();
     let cli = Cli::parse();
-    run(
-        move || -> std::result::Result<(), Box<dyn std::error::Error>> {
-            match cli.command {
-                Command::Train(args) => {
-                    let threads = args.data.threads;
-                    Ok(with_threads(threads, move || train(args))?)
-                }
-                Command::Eval(args) => {
-                    let threads = args.data.threads;
-                    Ok(with_threads(threads, move || eval(args))?)
-                }
-                Command::Export(args) => export(args),
+    run(move || -> std::result::Result<(), AnyError> {
+        match cli.command {
+            Command::Train(args) => {
+                let threads = args.data.threads;
+                Ok(with_threads(threads, move || train(args))?)
             }
-        },
-    )
+            Command::Eval(args) => {
+                let threads = args.data.threads;
+                Ok(with_threads(threads, move || eval(args))?)
+            }
+            Command::Export(args) => export(args),
+        }
+    })
 }

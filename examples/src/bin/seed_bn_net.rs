@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use examples::{epoch_line, run, with_threads};
+use examples::{epoch_line, parse_threads, run, say, with_threads};
 use nn_data::{Mnist, Normalization, bundled_mnist_dir};
 use nn_layers::{Layer, Mode, models};
 use nn_train::{FitConfig, Model, OptimizerKind, OptimizerSpec, Progress, Result, argmax_rows};
@@ -27,8 +27,8 @@ struct Args {
     /// Train on the first N training images.
     #[arg(long, default_value_t = 10_000)]
     limit: usize,
-    /// Threads; default: all cores.
-    #[arg(long)]
+    /// Threads, 1 to 256; default: all cores.
+    #[arg(long, value_parser = parse_threads)]
     threads: Option<usize>,
 }
 
@@ -43,7 +43,7 @@ fn main_inner(args: Args) -> Result<()> {
         },
         1,
     )?;
-    println!("{}", model.net());
+    say!("{}", model.net());
     let config = FitConfig {
         epochs: args.epochs,
         batch_size: 64,
@@ -51,13 +51,13 @@ fn main_inner(args: Args) -> Result<()> {
         progress: Progress::Quiet,
     };
     model.fit(&mnist.train, Some(&mnist.test), &config, |_, r| {
-        println!("{}", epoch_line(r));
+        say!("{}", epoch_line(r));
         Ok(())
     })?;
 
     let bn = &model.net().buffers();
     for (name, t) in bn {
-        println!("{name} = {:.4?}", t.iter().collect::<Vec<_>>());
+        say!("{name} = {:.4?}", t.iter().collect::<Vec<_>>());
     }
 
     let ev = model.evaluate(&mnist.test, 1000)?;
@@ -72,18 +72,18 @@ fn main_inner(args: Args) -> Result<()> {
         .zip(train.iter())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0_f32, f32::max);
-    println!("four test images, true labels {:?}:", batch.labels);
-    println!(
+    say!("four test images, true labels {:?}:", batch.labels);
+    say!(
         "  eval mode (running statistics):        predicted {:?}",
         argmax_rows(&eval)
     );
-    println!(
+    say!(
         "  train mode (the batch's own statistics): predicted {:?}",
         argmax_rows(&train)
     );
-    println!("  largest logit difference between the modes: {diff:.4}");
-    println!("  (a train-mode forward pass also moves the running statistics, as in PyTorch)");
-    println!("test_acc={:.4} test_loss={:.4}", ev.accuracy, ev.loss);
+    say!("  largest logit difference between the modes: {diff:.4}");
+    say!("  (a train-mode forward pass also moves the running statistics, as in PyTorch)");
+    say!("test_acc={:.4} test_loss={:.4}", ev.accuracy, ev.loss);
     Ok(())
 }
 
@@ -92,6 +92,6 @@ fn main() -> ExitCode {
     let args = Args::parse();
     run(move || {
         let threads = args.threads;
-        with_threads(threads, move || main_inner(args))
+        Ok(with_threads(threads, move || main_inner(args))?)
     })
 }

@@ -4,8 +4,8 @@ use core_tensor::Tensor;
 use ndarray::{Array1, Array3, ArrayD, Axis, Ix1};
 
 use crate::error::{LayerError, Result};
-use crate::layer::{Layer, Mode, Param, bad_input, check_grad, no_forward};
-use crate::spec::LayerSpec;
+use crate::layer::{Layer, Mode, Param, bad_input, check_grad, check_sizes, no_forward};
+use crate::spec::{LayerSpec, StateShapes};
 
 /// The name of batch normalisation's counter, as in PyTorch's `state_dict`.
 const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
@@ -55,21 +55,45 @@ impl BatchNormConfig {
         self
     }
 
+    /// Checks the configuration: features in `1..=MAX_DIMENSION` (see `core_tensor::limits`),
+    /// eps finite and > 0, momentum in [0, 1].
+    ///
+    /// # Errors
+    /// [`LayerError::Config`] saying what is out of range.
+    pub fn validate(&self) -> Result<()> {
+        let c = self;
+        check_sizes("BatchNormalization", &[("num_features", c.num_features, 1)])?;
+        if !(c.eps > 0.0 && c.eps.is_finite() && (0.0..=1.0).contains(&c.momentum)) {
+            return Err(LayerError::Config {
+                layer: "BatchNormalization".into(),
+                message: format!("needs eps > 0 and momentum in [0, 1], got {c:?}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The shapes of the parameters (weight and bias (C), when affine) and of the buffers
+    /// (running mean and variance (C)).
+    ///
+    /// # Errors
+    /// As [`BatchNormConfig::validate`].
+    pub fn state_shapes(&self) -> Result<StateShapes> {
+        self.validate()?;
+        let c = vec![self.num_features];
+        let params = if self.affine { 2 } else { 0 };
+        Ok(StateShapes {
+            params: vec![c.clone(); params],
+            buffers: vec![c; 2],
+        })
+    }
+
     /// Builds the layer: γ = 1, β = 0, running mean 0 and variance 1, as PyTorch.
     ///
     /// # Errors
     /// Zero features, a non-positive eps or a momentum outside [0, 1].
     pub fn init(&self) -> Result<BatchNormalization> {
         let c = self;
-        if c.num_features == 0
-            || !(c.eps > 0.0 && c.eps.is_finite())
-            || !(0.0..=1.0).contains(&c.momentum)
-        {
-            return Err(LayerError::Config {
-                layer: "BatchNormalization".into(),
-                message: format!("needs features >= 1, eps > 0 and momentum in [0, 1], got {c:?}"),
-            });
-        }
+        c.validate()?;
         let n = c.num_features;
         Ok(BatchNormalization {
             config: *c,

@@ -7,10 +7,10 @@ use core_tensor::{
 };
 use ndarray::{Ix1, Ix4};
 
-use crate::error::{LayerError, Result};
+use crate::error::Result;
 use crate::layer::{
-    Layer, Mode, Param, bad_input, check_grad, no_forward, view_as, weight_and_bias,
-    weight_and_bias_mut,
+    Layer, Mode, Param, bad_input, check_grad, check_sizes, no_forward, parameter_elements,
+    view_as, weight_and_bias, weight_and_bias_mut,
 };
 use crate::spec::LayerSpec;
 
@@ -70,23 +70,56 @@ impl Conv2DConfig {
         self
     }
 
+    /// The shapes of the parameters this configuration gives: the weight (F, C, KH, KW), then
+    /// the bias (F) if there is one.
+    ///
+    /// # Errors
+    /// As [`Conv2DConfig::validate`].
+    pub fn param_shapes(&self) -> Result<Vec<Vec<usize>>> {
+        self.validate()?;
+        let c = self;
+        let weight = vec![c.out_channels, c.in_channels, c.kernel[0], c.kernel[1]];
+        Ok(std::iter::once(weight)
+            .chain(c.bias.then(|| vec![c.out_channels]))
+            .collect())
+    }
+
+    /// Checks every size: channels, kernel and stride in `1..=MAX_DIMENSION`, padding in
+    /// `0..=MAX_DIMENSION`, and a weight of at most `MAX_PARAMETER_ELEMENTS` (see
+    /// `core_tensor::limits`).
+    ///
+    /// # Errors
+    /// [`LayerError::Config`] naming the first size out of range.
+    pub fn validate(&self) -> Result<()> {
+        let c = self;
+        check_sizes(
+            "Conv2D",
+            &[
+                ("in_channels", c.in_channels, 1),
+                ("out_channels", c.out_channels, 1),
+                ("kernel height", c.kernel[0], 1),
+                ("kernel width", c.kernel[1], 1),
+                ("stride height", c.stride[0], 1),
+                ("stride width", c.stride[1], 1),
+                ("padding height", c.padding[0], 0),
+                ("padding width", c.padding[1], 0),
+            ],
+        )?;
+        parameter_elements(
+            "Conv2D",
+            &[c.out_channels, c.in_channels, c.kernel[0], c.kernel[1]],
+        )
+        .map(|_| ())
+    }
+
     /// Builds the layer with PyTorch's default initialisation (Kaiming-uniform weight, bias
     /// U(-1/√fan_in, 1/√fan_in)) drawn from `rng`.
     ///
     /// # Errors
-    /// A zero channel count, kernel or stride.
+    /// A size out of range ([`Conv2DConfig::validate`]), or memory that cannot be had.
     pub fn init(&self, rng: &mut SeededRng) -> Result<Conv2D> {
         let c = self;
-        if c.in_channels == 0
-            || c.out_channels == 0
-            || c.kernel.contains(&0)
-            || c.stride.contains(&0)
-        {
-            return Err(LayerError::Config {
-                layer: "Conv2D".into(),
-                message: format!("channels, kernel and stride must be at least 1, got {c:?}"),
-            });
-        }
+        c.validate()?;
         let shape = [c.out_channels, c.in_channels, c.kernel[0], c.kernel[1]];
         let weight = Param::new(default_weight(&shape, rng)?);
         let fan_in = c.in_channels * c.kernel[0] * c.kernel[1];

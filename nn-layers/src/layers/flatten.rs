@@ -57,6 +57,8 @@ impl Layer for Flatten {
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        Ok(vec![input.iter().product()])
+        core_tensor::limits::element_count(input)
+            .map(|n| vec![n])
+            .ok_or_else(|| bad_input(self, "a sample whose size fits in memory", input))
     }
 }

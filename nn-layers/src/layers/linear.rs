@@ -4,10 +4,10 @@ use core_tensor::Tensor;
 use core_tensor::init::{SeededRng, default_bias, default_weight};
 use ndarray::{Array2, Axis, Ix2, linalg::general_mat_mul};
 
-use crate::error::{LayerError, Result};
+use crate::error::Result;
 use crate::layer::{
-    Layer, Mode, Param, bad_input, check_grad, no_forward, view_as, weight_and_bias,
-    weight_and_bias_mut,
+    Layer, Mode, Param, bad_input, check_grad, check_sizes, no_forward, parameter_elements,
+    view_as, weight_and_bias, weight_and_bias_mut,
 };
 use crate::spec::LayerSpec;
 
@@ -25,6 +25,34 @@ pub struct LinearConfig {
 }
 
 impl LinearConfig {
+    /// Checks the sizes: feature counts in `1..=MAX_DIMENSION` and a weight of at most
+    /// `MAX_PARAMETER_ELEMENTS` (see `core_tensor::limits`).
+    ///
+    /// # Errors
+    /// [`LayerError::Config`] naming the size out of range.
+    pub fn validate(&self) -> Result<()> {
+        check_sizes(
+            "Linear",
+            &[
+                ("in_features", self.in_features, 1),
+                ("out_features", self.out_features, 1),
+            ],
+        )?;
+        parameter_elements("Linear", &[self.out_features, self.in_features]).map(|_| ())
+    }
+
+    /// The shapes of the parameters: the weight (out, in), then the bias (out) if there is one.
+    ///
+    /// # Errors
+    /// As [`LinearConfig::validate`].
+    pub fn param_shapes(&self) -> Result<Vec<Vec<usize>>> {
+        self.validate()?;
+        let weight = vec![self.out_features, self.in_features];
+        Ok(std::iter::once(weight)
+            .chain(self.bias.then(|| vec![self.out_features]))
+            .collect())
+    }
+
     /// `in_features` -> `out_features`, with bias.
     pub fn new(in_features: usize, out_features: usize) -> Self {
         Self {
@@ -45,12 +73,7 @@ impl LinearConfig {
     /// # Errors
     /// A zero feature count.
     pub fn init(&self, rng: &mut SeededRng) -> Result<Linear> {
-        if self.in_features == 0 || self.out_features == 0 {
-            return Err(LayerError::Config {
-                layer: "Linear".into(),
-                message: format!("feature counts must be at least 1, got {self:?}"),
-            });
-        }
+        self.validate()?;
         let weight = Param::new(default_weight(&[self.out_features, self.in_features], rng)?);
         let bias = if self.bias {
             Some(Param::new(default_bias(

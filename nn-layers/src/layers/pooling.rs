@@ -6,8 +6,8 @@ use core_tensor::{
 };
 use ndarray::Ix4;
 
-use crate::error::{LayerError, Result};
-use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward, view_as};
+use crate::error::Result;
+use crate::layer::{Layer, Mode, bad_input, check_grad, check_sizes, no_forward, view_as};
 use crate::spec::LayerSpec;
 
 /// The configuration of a pooling layer: a window and a stride that defaults to the window.
@@ -37,13 +37,15 @@ impl PoolConfig {
     }
 
     fn check(&self, layer: &str) -> Result<()> {
-        if self.kernel.contains(&0) || self.stride.contains(&0) {
-            return Err(LayerError::Config {
-                layer: layer.into(),
-                message: format!("kernel and stride must be at least 1, got {self:?}"),
-            });
-        }
-        Ok(())
+        check_sizes(
+            layer,
+            &[
+                ("kernel height", self.kernel[0], 1),
+                ("kernel width", self.kernel[1], 1),
+                ("stride height", self.stride[0], 1),
+                ("stride width", self.stride[1], 1),
+            ],
+        )
     }
 
     /// Builds a [`MaxPooling`] layer.

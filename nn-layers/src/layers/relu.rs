@@ -8,7 +8,8 @@ use crate::layer::{Layer, Mode, check_grad, no_forward};
 use crate::layers::elementwise::same_shape;
 use crate::spec::LayerSpec;
 
-/// `y = max(x, 0)`; dL/dx = dL/dy where x > 0, else 0 (0 at x = 0, as PyTorch).
+/// `y = max(x, 0)`, NaN staying NaN; dL/dx = dL/dy where x > 0, else 0 (0 at x = 0 and at NaN,
+/// as PyTorch).
 ///
 /// The train-mode forward pass keeps one byte per element (whether x > 0), not a copy of x.
 ///
@@ -25,6 +26,13 @@ impl Relu {
     }
 }
 
+/// `max(v, 0)` that keeps NaN, as PyTorch's `relu` does (`f32::max` would turn NaN into 0 and
+/// hide a divergence from the loss).
+#[inline]
+fn relu(v: f32) -> f32 {
+    if v <= 0.0 { 0.0 } else { v }
+}
+
 impl Layer for Relu {
     fn spec(&self) -> Option<LayerSpec> {
         Some(LayerSpec::Relu)
@@ -35,7 +43,7 @@ impl Layer for Relu {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let y = Zip::from(x).par_map_collect(|&v| v.max(0.0));
+        let y = Zip::from(x).par_map_collect(|&v| relu(v));
         self.positive = match mode {
             Mode::Train => Some(Zip::from(x).par_map_collect(|&v| u8::from(v > 0.0))),
             Mode::Eval => None,
@@ -49,7 +57,7 @@ impl Layer for Relu {
             Mode::Train => Some(Zip::from(&x).par_map_collect(|&v| u8::from(v > 0.0))),
             Mode::Eval => None,
         };
-        x.par_mapv_inplace(|v| v.max(0.0));
+        x.par_mapv_inplace(relu);
         Ok(x)
     }
 
