@@ -119,3 +119,46 @@ fn windows_need_a_fitting_kernel() {
     assert!(ct::windows(zeros([1, 1, 3, 3]).view(), [4, 1], [1, 1]).is_err());
     assert!(ct::windows(zeros([1, 1, 3, 3]).view(), [0, 1], [1, 1]).is_err());
 }
+
+#[test]
+fn sizes_that_overflow_are_errors_not_wrapped_numbers() {
+    let x = zeros([1, 1, 4, 4]);
+    let w = zeros([1, 1, 5, 5]);
+    // (2^63 + 2) * 2 wraps to 4 in release builds, which would look like a padding of 2.
+    let huge = (1_usize << 63) + 2;
+    let e = ct::conv2d(x.view(), w.view(), None, [1, 1], [huge, 2]).unwrap_err();
+    assert!(matches!(e, TensorError::TooLarge { .. }), "{e}");
+    assert_eq!(ct::output_size(4, 5, 1, huge), None);
+    assert!(ct::pad(x.view(), [huge, 0]).is_err());
+    assert!(ct::max_pool2d(x.view(), [usize::MAX, 2], [1, 1]).is_err());
+    // A geometry whose window matrix cannot be addressed is refused before any allocation.
+    let e = ct::conv2d(x.view(), w.view(), None, [1, 1], [1 << 40, 1 << 40]).unwrap_err();
+    assert!(e.to_string().contains("more than"), "{e}");
+}
+
+#[test]
+fn initialisers_refuse_tensors_beyond_the_parameter_limit() {
+    let mut rng = ct::init::seeded_rng(0);
+    for shape in [
+        vec![1 << 62, 1, 5, 5],
+        vec![usize::MAX, 2],
+        vec![1 << 33, 1],
+    ] {
+        let e = ct::init::default_weight(&shape, &mut rng).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TensorError::TooLarge { .. } | TensorError::InvalidArgument { .. }
+            ),
+            "{shape:?}: {e}"
+        );
+    }
+    assert!(ct::init::default_bias(1 << 40, 3, &mut rng).is_err());
+    // The limit leaves ordinary layers alone.
+    assert_eq!(
+        ct::init::default_weight(&[120, 16, 5, 5], &mut rng)
+            .unwrap()
+            .len(),
+        48_000
+    );
+}

@@ -2,80 +2,10 @@
 //! and bad input (exit codes and messages, never a panic).
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lenet5");
+mod common;
 
-fn lenet5(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("cannot start lenet5")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-    stdout(o)
-}
-
-/// The value of `key=` on the last line that has it.
-fn field(out: &str, key: &str) -> f64 {
-    out.lines()
-        .rev()
-        .find_map(|l| {
-            l.split_whitespace()
-                .find_map(|w| w.strip_prefix(&format!("{key}=")))
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {key}= in:\n{out}"))
-}
-
-fn small_run<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "train",
-        "--limit",
-        "2000",
-        "--test-limit",
-        "1000",
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
-/// Trains LeNet5 for one epoch on 256 images and saves it to `model`.
-fn save_tiny_model(model: &Path) {
-    ok(&lenet5(&[
-        "train",
-        "--epochs",
-        "1",
-        "--limit",
-        "256",
-        "--test-limit",
-        "100",
-        "--quiet",
-        "--save",
-        path(model),
-    ]));
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("temporary paths are UTF-8")
-}
+use common::*;
 
 #[test]
 fn trains_saves_and_evaluates_to_the_same_accuracy() {
@@ -187,24 +117,6 @@ fn resume_equals_an_uninterrupted_run() {
         std::fs::read(&straight).unwrap(),
         std::fs::read(&resumed).unwrap(),
         "resumed run differs"
-    );
-}
-
-fn expect_failure(o: &Output, code: i32, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stderr:\n{err}\nstdout:\n{}",
-        stdout(o)
-    );
-    assert!(
-        err.contains(needle),
-        "expected {needle:?} in stderr:\n{err}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
     );
 }
 

@@ -182,3 +182,90 @@ fn dataset_arguments_are_checked() {
     );
     assert!(nn_data::DataLoader::new(&d, 0).is_err());
 }
+
+#[test]
+fn a_gzip_file_of_several_members_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    small_set(dir.path(), 7, false);
+    let bytes = idx_images(7, 4, 3, &(0..7 * 12).map(|v| v as u8).collect::<Vec<_>>());
+    // `cat a.gz b.gz`: a valid gzip file of both parts (RFC 1952).
+    let (head, tail) = bytes.split_at(30);
+    let mut two = gzip(head);
+    two.extend(gzip(tail));
+    std::fs::remove_file(dir.path().join("train-images-idx3-ubyte")).unwrap();
+    write(dir.path(), "train-images-idx3-ubyte.gz", &two);
+    let m = Mnist::load(dir.path()).unwrap();
+    assert_eq!(m.train.image(6).unwrap(), &bytes[16 + 6 * 12..]);
+}
+
+#[test]
+fn test_images_of_another_size_than_the_training_images_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    small_set(dir.path(), 4, false);
+    write(
+        dir.path(),
+        "t10k-images-idx3-ubyte",
+        &idx_images(3, 5, 3, &[0; 45]),
+    );
+    write(
+        dir.path(),
+        "t10k-labels-idx1-ubyte",
+        &idx_labels(&[1, 2, 3]),
+    );
+    let msg = load_err(dir.path());
+    assert!(
+        msg.contains("t10k-images-idx3-ubyte")
+            && msg.contains("5x3")
+            && msg.contains("train-images-idx3-ubyte")
+            && msg.contains("4x3"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn one_split_loads_without_the_other_files() {
+    use nn_data::{Split, SplitFiles};
+    let dir = tempfile::tempdir().unwrap();
+    small_set(dir.path(), 6, true);
+    std::fs::remove_file(dir.path().join("train-images-idx3-ubyte.gz")).unwrap();
+    // A damaged training file is never read when only the test set is asked for.
+    write(dir.path(), "train-labels-idx1-ubyte.gz", b"\x1f\x8bgarbage");
+    let test = SplitFiles::find(dir.path(), Split::Test)
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(test.len(), 4);
+    assert!(SplitFiles::find(dir.path(), Split::Train).is_err());
+}
+
+#[test]
+fn sizes_that_overflow_and_non_finite_normalisation_are_errors() {
+    use nn_data::{DataLoader, Normalization};
+    assert!(Dataset::new(vec![], vec![3], 1 << 32, 1 << 32).is_err());
+    assert!(Dataset::new(vec![0; 4], vec![3], usize::MAX, 2).is_err());
+    let d = Dataset::new(vec![0; 8], vec![1, 2], 2, 2).unwrap();
+    for bad in [
+        Normalization::Standardize {
+            mean: f32::NAN,
+            std: 0.3,
+        },
+        Normalization::Standardize {
+            mean: f32::INFINITY,
+            std: 0.3,
+        },
+        Normalization::Standardize {
+            mean: 0.1,
+            std: 0.0,
+        },
+        Normalization::Standardize {
+            mean: 0.1,
+            std: f32::NAN,
+        },
+    ] {
+        assert!(d.batch(&[0], bad).is_err(), "{bad:?}");
+        assert!(
+            DataLoader::new(&d, 1).unwrap().normalization(bad).is_err(),
+            "{bad:?}"
+        );
+    }
+}

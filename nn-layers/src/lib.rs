@@ -63,6 +63,7 @@
 //! - `serde`: layer configurations and network specs, so model files carry their architecture.
 //! - `thiserror`: the error enum.
 
+pub mod bounded_serde;
 mod error;
 mod gradcheck;
 mod layer;

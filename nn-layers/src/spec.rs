@@ -143,8 +143,14 @@ impl StateShapes {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkSpec {
     /// The shape of one input sample, e.g. `[1, 28, 28]`.
+    #[serde(
+        deserialize_with = "crate::bounded_serde::vec_at_most::<{ crate::bounded_serde::MAX_RANK }, _, _>"
+    )]
     pub input: Vec<usize>,
-    /// The layers.
+    /// The layers (at most [`crate::bounded_serde::MAX_LAYERS`] when read from a file).
+    #[serde(
+        deserialize_with = "crate::bounded_serde::vec_at_most::<{ crate::bounded_serde::MAX_LAYERS }, _, _>"
+    )]
     pub layers: Vec<LayerSpec>,
 }
 

@@ -334,3 +334,80 @@ fn eval_in_slices_equals_sample_by_sample_and_train_mode_is_whole() {
     assert_eq!(net.forward_owned(x.clone(), Mode::Eval).unwrap(), whole);
     assert!(net.forward(&ramp(&[n, 2, 28, 28]), Mode::Eval).is_err());
 }
+
+#[test]
+fn configs_out_of_range_are_errors_not_panics_or_aborts() {
+    use nn_layers::{BatchNormConfig, Conv2DConfig, LayerError, LinearConfig, PoolConfig};
+    let mut rng = core_tensor::init::seeded_rng(0);
+    let conv = |c: Conv2DConfig| c.init(&mut core_tensor::init::seeded_rng(0)).map(|_| ());
+    for bad in [
+        Conv2DConfig::new(1, 1 << 62, [5, 5]),
+        Conv2DConfig::new(1, 1 << 33, [5, 5]),
+        Conv2DConfig::new(1 << 20, 1 << 20, [5, 5]),
+        Conv2DConfig::new(1, 6, [5, 5]).with_padding([(1 << 63) + 2, 2]),
+        Conv2DConfig::new(1, 6, [0, 5]),
+        Conv2DConfig::new(1, 6, [5, 5]).with_stride([0, 1]),
+    ] {
+        let e = conv(bad).unwrap_err();
+        assert!(matches!(e, LayerError::Config { .. }), "{bad:?}: {e}");
+    }
+    for bad in [
+        LinearConfig::new(usize::MAX, 2),
+        LinearConfig::new(2, 1 << 31),
+        LinearConfig::new(1 << 20, 1 << 20),
+        LinearConfig::new(0, 2),
+    ] {
+        assert!(bad.init(&mut rng).is_err(), "{bad:?}");
+    }
+    assert!(BatchNormConfig::new(1 << 40).init().is_err());
+    assert!(PoolConfig::new([usize::MAX, 2]).max().is_err());
+    // The spec says so before anything is built.
+    let spec = NetworkSpec {
+        input: vec![1, 28, 28],
+        layers: vec![LayerSpec::Linear(LinearConfig::new(usize::MAX, 2))],
+    };
+    let e = spec.state_shapes().unwrap_err().to_string();
+    assert!(e.contains("layer 0") && e.contains("in_features"), "{e}");
+    let spec = NetworkSpec {
+        input: vec![1 << 40, 28],
+        layers: vec![LayerSpec::Flatten],
+    };
+    assert!(spec.state_shapes().is_err() && spec.build(&mut rng).is_err());
+}
+
+#[test]
+fn relu_keeps_nan_as_pytorch_does_and_passes_no_gradient_through_it() {
+    let x = Tensor::from_shape_vec(vec![1, 4], vec![f32::NAN, -1.0, 0.0, 2.0]).unwrap();
+    let mut relu = Relu::new();
+    for y in [
+        relu.forward(&x, Mode::Eval).unwrap(),
+        relu.forward_owned(x.clone(), Mode::Eval).unwrap(),
+        relu.forward(&x, Mode::Train).unwrap(),
+    ] {
+        assert!(y[[0, 0]].is_nan());
+        assert_eq!(
+            y.iter().skip(1).copied().collect::<Vec<_>>(),
+            [0.0, 0.0, 2.0]
+        );
+    }
+    let dx = relu.backward(&Tensor::ones(vec![1, 4])).unwrap();
+    assert_eq!(dx.iter().copied().collect::<Vec<_>>(), [0.0, 0.0, 0.0, 1.0]);
+}
+
+#[test]
+fn nan_propagates_through_every_layer_of_lenet5() {
+    let mut net = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(0)).unwrap();
+    let mut x = Tensor::zeros(vec![2, 1, 28, 28]);
+    x[[0, 0, 14, 14]] = f32::NAN;
+    let y = net.forward(&x, Mode::Train).unwrap();
+    assert!(
+        y.index_axis(ndarray::Axis(0), 0).iter().all(|v| v.is_nan()),
+        "{y}"
+    );
+    assert!(
+        y.index_axis(ndarray::Axis(0), 1)
+            .iter()
+            .all(|v| v.is_finite()),
+        "{y}"
+    );
+}

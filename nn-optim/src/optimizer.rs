@@ -228,6 +228,9 @@ pub struct OptimizerState {
     /// Its learning rate at the time.
     pub lr: f32,
     /// Each parameter's state, in name order.
+    #[serde(
+        deserialize_with = "nn_layers::bounded_serde::vec_at_most::<{ nn_layers::bounded_serde::MAX_TENSORS }, _, _>"
+    )]
     pub params: Vec<ParamState>,
 }
 
@@ -239,7 +242,13 @@ pub struct ParamState {
     /// Steps taken for it.
     pub step: u64,
     /// Its shape.
+    #[serde(
+        deserialize_with = "nn_layers::bounded_serde::vec_at_most::<{ nn_layers::bounded_serde::MAX_RANK }, _, _>"
+    )]
     pub shape: Vec<usize>,
     /// Its buffers by name (`exp_avg` ...), each flattened in row-major order.
+    #[serde(
+        deserialize_with = "nn_layers::bounded_serde::vec_at_most::<{ nn_layers::bounded_serde::MAX_RANK }, _, _>"
+    )]
     pub buffers: Vec<(String, Vec<f32>)>,
 }

@@ -222,3 +222,43 @@ fn clip_by_value() {
         vec![-1.0, 0.5, 1.0]
     );
 }
+
+/// The bincode bytes of `depth` warm-ups nested around a constant schedule, written by hand as a
+/// forged file would be (variant 4 = Warmup: steps, start_factor, then the inner schedule).
+fn nested_warmups(depth: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for _ in 0..depth {
+        bytes.push(4);
+        bytes.push(1);
+        bytes.extend_from_slice(&0.5_f32.to_le_bytes());
+    }
+    bytes.push(0);
+    bytes
+}
+
+#[test]
+fn deeply_nested_schedules_are_refused_not_a_stack_overflow() {
+    let decode = |bytes: &[u8]| {
+        bincode::serde::decode_from_slice::<Schedule, _>(bytes, bincode::config::standard())
+    };
+    // Within the limit: the hand-written bytes are what encoding gives.
+    let (three, _) = decode(&nested_warmups(3)).unwrap();
+    assert_eq!(
+        bincode::serde::encode_to_vec(&three, bincode::config::standard()).unwrap(),
+        nested_warmups(3)
+    );
+    assert!(decode(&nested_warmups(nn_optim::MAX_SCHEDULE_NESTING)).is_ok());
+    assert!(decode(&nested_warmups(nn_optim::MAX_SCHEDULE_NESTING + 1)).is_err());
+    // Beyond it (20 000 deep used to overflow the stack and abort the process).
+    let err = decode(&nested_warmups(20_000)).unwrap_err().to_string();
+    assert!(err.contains("nest more than"), "{err}");
+    // And after an error the next decode on this thread starts from depth 0 again.
+    assert!(decode(&nested_warmups(3)).is_ok());
+    // A value built in code is held to the same limit.
+    let deep = (0..9).fold(Schedule::Constant, |then, _| Schedule::Warmup {
+        steps: 1,
+        start_factor: 0.5,
+        then: Box::new(then),
+    });
+    assert!(deep.validate().is_err() && Scheduler::new(deep, 0.1).is_err());
+}

@@ -81,11 +81,14 @@ pub fn write_atomically_with(
 /// assert!(nn_train::files::check_writable(dir.path()).is_err());
 /// ```
 pub fn check_writable(path: &Path) -> Result<()> {
-    let io_error = |source| TrainError::Io {
+    let io_error = |source: io::Error| TrainError::Io {
         path: path.to_path_buf(),
-        source,
+        source: io::Error::new(source.kind(), format!("cannot be written: {source}")),
     };
-    let target = resolve_output(path)?;
+    let target = resolve_output(path).map_err(|e| match e {
+        TrainError::Io { source, .. } => io_error(source),
+        other => other,
+    })?;
     if target.is_dir() {
         return Err(io_error(io::Error::new(
             io::ErrorKind::IsADirectory,

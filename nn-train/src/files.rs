@@ -29,6 +29,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use nn_layers::bounded_serde::{MAX_RANK, MAX_TENSORS, vec_at_most};
 use nn_layers::{Layer, NetworkSpec, Sequential, Tensor};
 use nn_optim::{OptimizerState, Scheduler};
 use serde::de::DeserializeOwned;
@@ -56,6 +57,7 @@ const HEADER: usize = 8 + 4 + 8;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct StoredTensor {
     name: String,
+    #[serde(deserialize_with = "vec_at_most::<MAX_RANK, _, _>")]
     shape: Vec<usize>,
     data: Vec<f32>,
 }
@@ -64,6 +66,7 @@ struct StoredTensor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct NetworkFile {
     spec: NetworkSpec,
+    #[serde(deserialize_with = "vec_at_most::<MAX_TENSORS, _, _>")]
     tensors: Vec<StoredTensor>,
 }
 
@@ -76,6 +79,7 @@ struct CheckpointFile {
     scheduler: Option<Scheduler>,
     epochs_done: u64,
     init_seed: u64,
+    #[serde(deserialize_with = "vec_at_most::<MAX_TENSORS, _, _>")]
     rng_positions: Vec<(String, u128)>,
     history: History,
 }
@@ -318,6 +322,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// A network's counters as stored: `(path name, value)`.
 type Counters = Vec<(String, u64)>;
 
+/// [`Counters`] as read: bincode encodes a newtype as its content, so this reads what writing a
+/// `Counters` wrote, with its length bounded.
+#[derive(Deserialize)]
+struct StoredCounters(#[serde(deserialize_with = "vec_at_most::<MAX_TENSORS, _, _>")] Counters);
+
 fn write_file<T: Serialize>(
     path: &Path,
     magic: &[u8; 8],
@@ -417,7 +426,7 @@ fn read_file<T: DeserializeOwned>(
         ));
     }
     let decoded = if version >= 2 {
-        decode_bounded(payload)
+        decode_bounded(payload).map(|((v, StoredCounters(c)), used)| ((v, c), used))
     } else {
         decode_bounded(payload).map(|(v, used)| ((v, Vec::new()), used))
     };

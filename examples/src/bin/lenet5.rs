@@ -324,6 +324,8 @@ fn start_model(args: &TrainArgs) -> std::result::Result<Model, AnyError> {
 
 fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
     check_train_args(&args)?;
+    // The checkpoint before the data: a contradicting flag is reported at once.
+    let mut model = start_model(&args)?;
     let dir = data_dir(&args.data);
     let spec = models::lenet5_spec();
     let train_set = load_split(&dir, Split::Train, args.limit, &spec)?;
@@ -334,7 +336,6 @@ fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
         test_set.len(),
         dir.display()
     );
-    let mut model = start_model(&args)?;
     say!("{}", model.net());
     let progress = if args.quiet || !std::io::stdout().is_terminal() {
         Progress::Quiet

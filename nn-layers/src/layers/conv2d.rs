@@ -89,7 +89,7 @@ impl Conv2DConfig {
     /// `core_tensor::limits`).
     ///
     /// # Errors
-    /// [`LayerError::Config`] naming the first size out of range.
+    /// [`crate::LayerError::Config`] naming the first size out of range.
     pub fn validate(&self) -> Result<()> {
         let c = self;
         check_sizes(

@@ -29,7 +29,7 @@ impl LinearConfig {
     /// `MAX_PARAMETER_ELEMENTS` (see `core_tensor::limits`).
     ///
     /// # Errors
-    /// [`LayerError::Config`] naming the size out of range.
+    /// [`crate::LayerError::Config`] naming the size out of range.
     pub fn validate(&self) -> Result<()> {
         check_sizes(
             "Linear",
