@@ -60,7 +60,8 @@ impl Geometry {
     /// The geometry of a window of `kernel` sliding over `x_shape` (N, C, H, W).
     ///
     /// # Errors
-    /// A shape that is not 4-D, a zero kernel or stride, or a kernel larger than the padded input.
+    /// A shape that is not 4-D or has an empty plane (H or W of 0), a zero kernel or stride, a
+    /// kernel larger than the padded input, or buffers too large to address.
     pub fn windows(
         op: &'static str,
         x_shape: &[usize],
@@ -76,6 +77,15 @@ impl Geometry {
                 got: x_shape.to_vec(),
             });
         };
+        if h == 0 || w == 0 {
+            // As PyTorch: a window over an empty plane (padded or not) is not defined.
+            return Err(TensorError::ShapeMismatch {
+                op,
+                what: "input",
+                expected: "(N, C, H, W) with H and W at least 1".into(),
+                got: x_shape.to_vec(),
+            });
+        }
         if stride.contains(&0) {
             return Err(TensorError::ZeroStride { op, stride });
         }

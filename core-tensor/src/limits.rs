@@ -14,6 +14,11 @@ pub const MAX_DIMENSION: usize = 1 << 24;
 /// The most elements one parameter tensor may hold: 2^31, 8 GiB of `f32`.
 pub const MAX_PARAMETER_ELEMENTS: usize = 1 << 31;
 
+/// The most elements one buffer a kernel works in may hold (an output, a padded input, a window
+/// matrix): 2^32, 16 GiB of `f32`. A geometry that needs more is refused before anything is
+/// allocated, instead of aborting in the allocator.
+pub const MAX_WORKING_ELEMENTS: usize = 1 << 32;
+
 /// The number of elements of `shape`, or `None` when the product overflows `usize`.
 ///
 /// ```
@@ -67,22 +72,19 @@ pub fn parameter_elements(op: &'static str, shape: &[usize]) -> Result<usize> {
 /// The element count of a working tensor of `shape` (an output, a padded input, a window matrix).
 ///
 /// # Errors
-/// [`TensorError::TooLarge`] when the count overflows `isize` (what ndarray can address).
+/// [`TensorError::TooLarge`] when the count is above [`MAX_WORKING_ELEMENTS`] or overflows.
 pub(crate) fn working_elements(
     op: &'static str,
     what: &'static str,
     shape: &[usize],
 ) -> Result<usize> {
     element_count(shape)
-        .filter(|&n| {
-            n.checked_mul(size_of::<f32>())
-                .is_some_and(|b| b <= isize::MAX as usize)
-        })
+        .filter(|&n| n <= MAX_WORKING_ELEMENTS)
         .ok_or_else(|| TensorError::TooLarge {
             op,
             what,
             shape: shape.to_vec(),
-            limit: isize::MAX as usize / size_of::<f32>(),
+            limit: MAX_WORKING_ELEMENTS,
         })
 }
 
