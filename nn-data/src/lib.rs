@@ -9,7 +9,8 @@
 //! [`DataError`] naming the file and what is wrong; no input, however corrupt or truncated,
 //! panics, and nothing is allocated from a size a header claims.
 //!
-//! Images stay `u8` ([`Dataset`]); a [`DataLoader`] builds each batch as `f32` (N, 1, 28, 28) in a
+//! [`Mnist::load`] reads both halves; [`SplitFiles`] finds and reads one ([`Split::Test`] alone
+//! for an evaluation). Images stay `u8` ([`Dataset`]); a [`DataLoader`] builds each batch as `f32` (N, 1, 28, 28) in a
 //! seeded per-epoch order.
 //!
 //! ```no_run
@@ -31,7 +32,7 @@
 //! an independent reference in the tests: both must read the bundled MNIST to the same bytes.
 //!
 //! ## Dependencies
-//! - `flate2`: gzip decompression of the `.gz` files.
+//! - `flate2`: gzip decompression of the `.gz` files (every member of a multi-member file).
 //! - `ndarray`: the batch arrays.
 //! - `core-tensor`: the seeded, portable generator behind shuffling.
 //! - `thiserror`: the error enum.

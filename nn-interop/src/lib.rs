@@ -7,7 +7,9 @@
 //! - [`save_safetensors`] / [`load_safetensors`] (and the in-memory [`to_safetensors`] /
 //!   [`from_safetensors`]): any [`nn_layers::Sequential`] with the names and layouts of the
 //!   equivalent `torch.nn.Sequential`'s `state_dict` (`0.weight`, `0.bias`, `3.running_mean`,
-//!   `3.num_batches_tracked` ...). A missing, extra or misshapen tensor is an error naming it.
+//!   `3.num_batches_tracked` ...). A missing, extra or misshapen tensor, or a NaN or infinite
+//!   value, is an error naming it; only a regular file within [`MAX_SAFETENSORS_BYTES`] (or the
+//!   limit given to [`load_safetensors_with_limit`]) is read.
 //! - [`save_onnx`] / [`to_onnx`]: the network in eval mode as an ONNX model (opset
 //!   [`ONNX_OPSET`]) with a free batch dimension.
 //!

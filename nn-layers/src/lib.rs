@@ -13,6 +13,12 @@
 //! | losses | [`CrossEntropyLoss`], [`MseLoss`] |
 //! | checking | [`gradcheck`] |
 //! | networks as data | [`NetworkSpec`], [`LayerSpec`] (serde), [`models`]: LeNet5 and the seed's batch-norm net |
+//! | reading specs and state from files | [`NetworkSpec::state_shapes`], [`bounded_serde`] |
+//!
+//! Every configuration checks its sizes (`validate`, called by `init`) against
+//! `core_tensor::limits`: a size out of range is a [`LayerError::Config`], never a panic, a
+//! wrapped number or an allocator abort, so a spec read from a file is as safe to build as one
+//! written in code. NaN propagates through every layer, as in PyTorch.
 //!
 //! ## The seed's first network, forward and backward
 //! ```

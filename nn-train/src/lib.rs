@@ -6,12 +6,13 @@
 //!
 //! - [`Model::fit`]: epochs over a shuffled [`nn_data::Dataset`] with a progress bar, per-epoch
 //!   validation, a callback per epoch, and a [`History`] of every batch and epoch with per-phase
-//!   timings (data, forward, backward, update); a NaN or infinite loss stops with an error naming
-//!   the epoch and batch.
+//!   timings (data, forward, backward, update); a NaN or infinite loss, gradient or parameter
+//!   stops with an error naming it, the epoch and the batch.
 //! - [`Model::evaluate`], [`Model::predict`], [`Model::compute_accuracy`], [`Model::train`] /
 //!   [`Model::eval`].
 //! - [`Model::save`] / [`load_network`], [`Model::save_checkpoint`] /
-//!   [`Model::load_checkpoint`]: checked binary files, written atomically (see [`files`]).
+//!   [`Model::load_checkpoint`]: checked binary files, read with bounded memory whoever wrote
+//!   them and written atomically (see [`files`]).
 //! - [`plot_history`]: loss and accuracy curves to SVG and PNG.
 //! - [`settle_allocator`]: call it first in a training program (glibc keeps freed memory).
 //!
@@ -22,6 +23,8 @@
 //! ## Dependencies
 //! - the four crates below: kernels, layers, optimizers, data.
 //! - `serde`, `bincode` (v2): model and checkpoint files.
+//! - `tempfile`: the temporary file beside the target that an atomic write renames into place,
+//!   created safely (unique name, no race with another writer) on every platform.
 //! - `indicatif`: the progress bar.
 //! - `plotters` (SVG and bitmap backends, `ab_glyph` text with the bundled DejaVu Sans font): plots.
 //! - `ndarray`: tensors. `thiserror`: the error enum.

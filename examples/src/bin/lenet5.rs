@@ -8,7 +8,9 @@
 //! lenet5 eval  --model FILE [--data DIR] [--threads N] [--test-limit N]
 //! lenet5 export --model FILE [--safetensors OUT] [--onnx OUT]
 //! ```
-//! Exit codes: 0 success, 2 bad usage, 1 any other error (one `error: ...` line on stderr).
+//! Exit codes: 0 success, 2 bad usage (clap's, two outputs on one path, a flag that contradicts
+//! `--resume`), 1 any other error (one `error: ...` line on stderr). Outputs are checked before
+//! any work; a closed standard output ends the printing, never the run.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
