@@ -11,22 +11,9 @@ use std::process::{Command, Stdio};
 
 use common::*;
 
-/// A short training run's arguments, saving to `save`.
-fn short_train(save: &Path) -> Vec<String> {
-    [
-        "train",
-        "--epochs",
-        "1",
-        "--limit",
-        "500",
-        "--test-limit",
-        "200",
-        "--quiet",
-        "--save",
-        path(save),
-    ]
-    .map(String::from)
-    .to_vec()
+/// One epoch on 500 images (enough to be clearly better than chance), saving to `save`.
+fn short_train(save: &Path) -> Vec<&str> {
+    one_epoch("500", &["--save", path(save)])
 }
 
 /// The bundled data's files copied into `dir`, those of `split` only ("train", "t10k") or all.
@@ -147,10 +134,7 @@ fn saving_through_a_symbolic_link_keeps_the_link() {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("link.bin");
         std::os::unix::fs::symlink("real.bin", &link).unwrap();
-        let args = short_train(&link);
-        ok(&lenet5(
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        ));
+        ok(&lenet5(&short_train(&link)));
         assert!(
             std::fs::symlink_metadata(&link)
                 .unwrap()
@@ -175,22 +159,10 @@ fn out_of_range_and_contradicting_arguments_are_usage_errors() {
     );
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("ck.bin");
-    ok(&lenet5(&[
-        "train",
-        "--epochs",
-        "1",
-        "--limit",
+    ok(&lenet5(&one_epoch(
         "256",
-        "--test-limit",
-        "100",
-        "--quiet",
-        "--lr",
-        "0.002",
-        "--seed",
-        "5",
-        "--checkpoint",
-        path(&ck),
-    ]));
+        &["--lr", "0.002", "--seed", "5", "--checkpoint", path(&ck)],
+    )));
     for (flag, value, stored) in [
         ("--lr", "0.01", "lr 0.002"),
         ("--optimizer", "sgd", "optimizer adam"),
@@ -201,15 +173,9 @@ fn out_of_range_and_contradicting_arguments_are_usage_errors() {
         assert!(!stdout(&out).contains("data:"), "the data was loaded first");
     }
     // Repeating the checkpoint's own settings is no contradiction.
-    let out = ok(&lenet5(&[
-        "train",
+    let args = small_run(&[
         "--epochs",
         "2",
-        "--limit",
-        "256",
-        "--test-limit",
-        "100",
-        "--quiet",
         "--resume",
         path(&ck),
         "--lr",
@@ -218,7 +184,8 @@ fn out_of_range_and_contradicting_arguments_are_usage_errors() {
         "5",
         "--optimizer",
         "adam",
-    ]));
+    ]);
+    let out = ok(&lenet5(&args));
     assert!(out.contains("epoch=2 "), "{out}");
 }
 

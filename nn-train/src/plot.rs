@@ -57,18 +57,23 @@ pub fn plot_history(history: &History, path: &Path) -> Result<[PathBuf; 2]> {
         Ok(())
     };
     write_atomically_with(&svg, |_, tmp| {
-        let root = SVGBackend::new(tmp, (1200, 500)).into_drawing_area();
-        let result = draw(history, &root).and_then(|()| root.present().map_err(|e| e.to_string()));
-        drop(root);
-        drawn(&svg, tmp, result)
+        drawn(&svg, tmp, render(history, SVGBackend::new(tmp, SIZE)))
     })?;
     write_atomically_with(&png, |_, tmp| {
-        let root = BitMapBackend::new(tmp, (1200, 500)).into_drawing_area();
-        let result = draw(history, &root).and_then(|()| root.present().map_err(|e| e.to_string()));
-        drop(root);
-        drawn(&png, tmp, result)
+        drawn(&png, tmp, render(history, BitMapBackend::new(tmp, SIZE)))
     })?;
     Ok([svg, png])
+}
+
+/// The pictures' size in pixels.
+const SIZE: (u32, u32) = (1200, 500);
+
+/// Draws the curves on `backend` and finishes the picture (the backend writes its file when it
+/// is presented and dropped, both before this returns).
+fn render<DB: DrawingBackend>(history: &History, backend: DB) -> std::result::Result<(), String> {
+    let root = backend.into_drawing_area();
+    draw(history, &root)?;
+    root.present().map_err(|e| e.to_string())
 }
 
 fn draw<DB: DrawingBackend>(

@@ -57,20 +57,26 @@ pub fn small_run<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
-/// Trains LeNet5 for one epoch on 256 images and saves it to `model`.
-pub fn save_tiny_model(model: &Path) {
-    ok(&lenet5(&[
+/// The arguments of one quiet training epoch on the first `limit` images (tested on 100), then
+/// `extra`.
+pub fn one_epoch<'a>(limit: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "train",
         "--epochs",
         "1",
         "--limit",
-        "256",
+        limit,
         "--test-limit",
         "100",
         "--quiet",
-        "--save",
-        path(model),
-    ]));
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Trains LeNet5 for one epoch on 256 images and saves it to `model`.
+pub fn save_tiny_model(model: &Path) {
+    ok(&lenet5(&one_epoch("256", &["--save", path(model)])));
 }
 
 pub fn path(p: &Path) -> &str {
