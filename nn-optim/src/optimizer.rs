@@ -78,7 +78,7 @@ pub trait Optimizer: Send + std::fmt::Debug {
                 shape: param.value.shape().to_vec(),
                 buffers: vec![vec![0.0; len]; self.buffer_names().len()],
             });
-            slot.step += 1;
+            slot.step = slot.step.saturating_add(1);
             if let (Some(value), Some(grad)) = (param.value.as_slice_mut(), param.grad.as_slice()) {
                 self.update(value, grad, slot.step, &mut slot.buffers);
             }

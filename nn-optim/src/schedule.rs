@@ -227,7 +227,7 @@ impl Scheduler {
     /// # Errors
     /// A rate the optimizer refuses (never for a validated schedule).
     pub fn step(&mut self, optimizer: &mut dyn Optimizer) -> Result<()> {
-        self.t += 1;
+        self.t = self.t.saturating_add(1);
         optimizer.set_lr(self.lr())
     }
 }

@@ -403,8 +403,15 @@ fn nested_scheduler(depth: usize) -> Raw {
     Raw(bytes)
 }
 
+/// The checkpoint of `m` as its file lays it out, changed by `edit`, with `m`'s counters.
 fn checkpoint_bytes(m: &Model, edit: impl FnOnce(&mut CheckpointFile)) -> Vec<u8> {
-    let mut file = CheckpointFile {
+    let mut file = checkpoint_file(m);
+    edit(&mut file);
+    file_bytes(b"NNRSCKPT", &file, &m.net().counters())
+}
+
+fn checkpoint_file(m: &Model) -> CheckpointFile {
+    CheckpointFile {
         network: network_file(m),
         optimizer_spec: m.optimizer_spec(),
         optimizer_state: m.optimizer().state(),
@@ -413,9 +420,72 @@ fn checkpoint_bytes(m: &Model, edit: impl FnOnce(&mut CheckpointFile)) -> Vec<u8
         init_seed: m.init_seed(),
         rng_positions: m.net().rng_positions(),
         history: m.history().clone(),
+    }
+}
+
+/// Two images of 6 x 6.
+fn tiny_data() -> nn_data::Dataset {
+    nn_data::Dataset::new(vec![1; 72], vec![0, 1], 6, 6).unwrap()
+}
+
+fn fit_config(epochs: usize) -> nn_train::FitConfig {
+    nn_train::FitConfig {
+        epochs,
+        batch_size: 2,
+        shuffle_seed: 0,
+        progress: nn_train::Progress::Quiet,
+    }
+}
+
+/// [`model`] trained for `epochs` epochs on [`tiny_data`].
+fn trained(epochs: usize) -> Model {
+    let mut m = model();
+    m.fit(&tiny_data(), None, &fit_config(epochs), |_, _| Ok(()))
+        .unwrap();
+    m
+}
+
+#[test]
+fn counters_at_their_maximum_do_not_overflow_when_training_resumes() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let m = trained(1);
+    let scheduler = nn_optim::Scheduler {
+        schedule: nn_optim::Schedule::Step {
+            step_size: 1,
+            gamma: 0.5,
+        },
+        base_lr: 1e-3,
+        t: u64::MAX,
     };
-    edit(&mut file);
-    file_bytes(b"NNRSCKPT", &file, &m.net().counters())
+    let mut file = checkpoint_file(&m);
+    for p in &mut file.optimizer_state.params {
+        p.step = u64::MAX;
+    }
+    file.scheduler =
+        Raw(bincode::serde::encode_to_vec(Some(&scheduler), bincode::config::standard()).unwrap());
+    // Batch norm's num_batches_tracked too.
+    let counters: Vec<(String, u64)> = m
+        .net()
+        .counters()
+        .into_iter()
+        .map(|(name, _)| (name, u64::MAX))
+        .collect();
+    assert!(!counters.is_empty());
+    let path = write(
+        dir.path(),
+        "max.bin",
+        &file_bytes(b"NNRSCKPT", &file, &counters),
+    );
+    let mut resumed = Model::load_checkpoint(&path).unwrap();
+    // Another epoch: steps and the schedule's t stay at their maximum instead of wrapping
+    // (or panicking in a debug build); the rate decayed to 0 leaves the weights as they were.
+    resumed
+        .fit(&tiny_data(), None, &fit_config(2), |_, _| Ok(()))
+        .unwrap();
+    let state = resumed.optimizer().state();
+    assert!(state.params.iter().all(|p| p.step == u64::MAX));
+    assert!(resumed.net().counters().iter().all(|(_, c)| *c == u64::MAX));
 }
 
 #[test]
@@ -436,18 +506,7 @@ fn forged_checkpoints_fail_cleanly() {
 
     let state_with_nan = {
         // One Adam step makes the optimizer's state; then poison a value of it.
-        let mut trained = model();
-        let x = ndarray::Array4::<f32>::ones((2, 1, 6, 6)).into_dyn();
-        let data = nn_data::Dataset::new(vec![1; 72], vec![0, 1], 6, 6).unwrap();
-        let config = nn_train::FitConfig {
-            epochs: 1,
-            batch_size: 2,
-            shuffle_seed: 0,
-            progress: nn_train::Progress::Quiet,
-        };
-        trained.fit(&data, None, &config, |_, _| Ok(())).unwrap();
-        trained.forward(&x).unwrap();
-        let mut state = trained.optimizer().state();
+        let mut state = trained(1).optimizer().state();
         state.params[0].buffers[0].1[0] = f32::NAN;
         state
     };

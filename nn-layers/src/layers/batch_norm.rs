@@ -244,7 +244,7 @@ impl Layer for BatchNormalization {
                     let rv = &mut self.running_var[ch];
                     *rv = ((1.0 - momentum) * f64::from(*rv) + momentum * unbiased) as f32;
                 }
-                self.num_batches_tracked += 1;
+                self.num_batches_tracked = self.num_batches_tracked.saturating_add(1);
                 // x3 now holds x̂.
                 let mut y = x3.clone();
                 for ch in 0..c {
