@@ -17,9 +17,10 @@
 //!   device, a pipe or a huge file is refused before anything is read;
 //! - each field is checked in order, and the header's length against the file's size before the
 //!   body is read, so a foreign, truncated, corrupted or newer file is an error that says which;
-//! - the payload is decoded with a limit proportional to its size, and nothing in it nests;
-//! - the stored architecture is checked (every size within `core_tensor::limits`) and its number
-//!   of values compared with the values the file holds before the network is built;
+//! - the payload is decoded with a limit proportional to its size, every list in it has a capped
+//!   length (`nn_layers::bounded_serde`) and nothing nests without a limit;
+//! - the stored architecture is checked (every size within `core_tensor::limits`) and each stored
+//!   tensor compared with the shape the architecture gives it before the network is built;
 //! - a NaN or infinite parameter, buffer or optimizer value is an error naming the tensor.
 //!
 //! Writing goes to a temporary file in the same folder, is flushed to disk, and is renamed over
@@ -103,8 +104,8 @@ fn network_file(spec: &NetworkSpec, net: &Sequential) -> NetworkFile {
 
 /// Builds the network a file describes and fills in its tensors, which must match exactly.
 ///
-/// The architecture's size is compared with the values the file holds before it is built, so a
-/// forged architecture cannot make the build allocate more than the file's size.
+/// Every stored tensor is compared with the shape the architecture gives it before the network is
+/// built, so a forged architecture cannot make the build allocate more than the file holds.
 fn restore_network(path: &Path, file: NetworkFile) -> Result<Sequential> {
     let mismatch = |reason: String| TrainError::Mismatch {
         path: path.to_path_buf(),
@@ -149,7 +150,7 @@ fn restore_network(path: &Path, file: NetworkFile) -> Result<Sequential> {
             .next()
             .ok_or_else(|| format!("tensor {name} is missing"))?;
         count += 1;
-        place(&t, name, target)
+        place(t, name, target)
     };
     for (name, p) in net.params_mut() {
         fill(&name, &mut p.value).map_err(mismatch)?;
@@ -185,18 +186,14 @@ fn check_stored(stored: &StoredTensor, shape: &[usize]) -> std::result::Result<(
     Ok(())
 }
 
-fn place(
-    stored: &StoredTensor,
-    name: &str,
-    target: &mut Tensor,
-) -> std::result::Result<(), String> {
+/// Moves a stored tensor's values into `target` (no copy) once its name and shape are checked.
+fn place(stored: StoredTensor, name: &str, target: &mut Tensor) -> std::result::Result<(), String> {
     if stored.name != name {
         return Err(format!("expected tensor {name}, found {}", stored.name));
     }
-    check_stored(stored, target.shape())?;
-    let t = Tensor::from_shape_vec(stored.shape.clone(), stored.data.clone())
+    check_stored(&stored, target.shape())?;
+    *target = Tensor::from_shape_vec(stored.shape, stored.data)
         .map_err(|e| format!("tensor {name}: {e}"))?;
-    *target = t;
     Ok(())
 }
 

@@ -260,7 +260,7 @@ fn train_outputs(args: &TrainArgs) -> Vec<(&'static str, PathBuf)> {
 /// and a resume that does not overwrite its own checkpoint with a model file.
 fn check_train_args(args: &TrainArgs) -> std::result::Result<(), AnyError> {
     let outputs = train_outputs(args);
-    let mut named: Vec<(&str, &Path)> = outputs.iter().map(|(f, p)| (*f, p.as_path())).collect();
+    let named: Vec<(&str, &Path)> = outputs.iter().map(|(f, p)| (*f, p.as_path())).collect();
     if let Some(resume) = &args.resume {
         // Continuing into the checkpoint one resumed from is the usual way; anything else that
         // overwrites it loses it.
@@ -273,7 +273,6 @@ fn check_train_args(args: &TrainArgs) -> std::result::Result<(), AnyError> {
         distinct_outputs(&others)?;
     }
     distinct_outputs(&named)?;
-    named.dedup_by(|a, b| a.1 == b.1);
     check_outputs(&named)?;
     Ok(())
 }
