@@ -5,6 +5,8 @@
 //! `target/tmp/interop/` (Cargo's `CARGO_TARGET_TMPDIR`). `scripts/check_interop.py` then checks
 //! them with numpy, safetensors and onnxruntime; `.ci/run` does both.
 
+#![cfg(feature = "onnx")]
+
 use std::path::PathBuf;
 
 use nn_data::{Dataset, Mnist, Normalization, bundled_mnist_dir};

@@ -1,6 +1,8 @@
 //! The ONNX file read back with the same protobuf schema: the graph, its weights, its batch
 //! dimension. (onnxruntime runs the files in CI: `scripts/check_interop.py`.)
 
+#![cfg(feature = "onnx")]
+
 use core_tensor::init::seeded_rng;
 use nn_interop::onnx::proto::{ModelProto, NodeProto};
 use nn_interop::{ONNX_OPSET, to_onnx};

@@ -10,7 +10,7 @@ use nn_optim::{Optimizer, Schedule, Scheduler};
 use crate::error::{Result, TrainError};
 use crate::history::{BatchRecord, EpochRecord, History, PhaseTimings};
 use crate::optimizer_spec::OptimizerSpec;
-use crate::progress::{Progress, epoch_bar};
+use crate::progress::{EpochBar, Progress};
 
 /// How [`Model::fit`] runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -280,7 +280,7 @@ impl Model {
         epoch: usize,
         config: &FitConfig,
     ) -> Result<EpochRecord> {
-        let bar = epoch_bar(config.progress, epoch, config.epochs, loader.num_batches());
+        let bar = EpochBar::new(config.progress, epoch, config.epochs, loader.num_batches());
         let mut t = PhaseTimings::default();
         let (mut loss_sum, mut correct, mut seen) = (0.0_f64, 0_usize, 0_usize);
         let lr = self.optimizer.lr();
@@ -337,16 +337,18 @@ impl Model {
                 loss: out.loss,
                 accuracy: hits as f32 / n as f32,
             });
-            bar.inc(1);
+            bar.inc();
             if index % 10 == 0 {
-                bar.set_message(format!(
-                    "loss={:.4} acc={:.4}",
-                    loss_sum / seen as f64,
-                    correct as f64 / seen as f64
-                ));
+                bar.set_message(|| {
+                    format!(
+                        "loss={:.4} acc={:.4}",
+                        loss_sum / seen as f64,
+                        correct as f64 / seen as f64
+                    )
+                });
             }
         }
-        bar.finish_and_clear();
+        bar.finish();
         let seen = seen.max(1) as f64;
         Ok(EpochRecord {
             epoch,

@@ -290,6 +290,7 @@ fn divergence_stops_with_epoch_and_batch() {
     );
 }
 
+#[cfg(feature = "plot")]
 #[test]
 fn plots_are_written_as_svg_and_png() {
     let m = trained(2);
@@ -305,6 +306,13 @@ fn plots_are_written_as_svg_and_png() {
     assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n");
     assert!(png_bytes.len() > 10_000);
     assert!(plot_history(&History::default(), &dir.path().join("empty")).is_err());
+    // Written atomically: no temporary file is left beside the pictures.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
 }
 
 #[test]
