@@ -9,6 +9,7 @@ pub mod parallel;
 mod pool;
 pub mod reference;
 mod scratch;
+pub mod simd;
 mod window;
 
 pub use conv::{

@@ -17,13 +17,13 @@
 
 use std::ops::Range;
 
-use multiversion::multiversion;
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut4};
 
 use crate::conv::{Dims, bias_grad_chunk};
 use crate::error::{Result, layout_error, not_contiguous};
 use crate::geometry::Geometry;
 use crate::scratch::reuse_or_zeros;
+use crate::simd::simd_kernel;
 
 const OP: &str = "conv2d (direct)";
 
@@ -130,21 +130,22 @@ impl Dims {
     }
 }
 
-#[multiversion(targets("x86_64+avx512f+avx2+avx", "x86_64+avx2+avx"))]
-fn forward_kernel(xp: &[f32], w: &[f32], bias: &[f32], d: &Dims, count: usize, out: &mut [f32]) {
-    for bi in 0..count {
-        let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
-        let out = &mut out[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
-        let mut f0 = 0;
-        while f0 < d.f {
-            // Blocks of FILTERS filters, the last block as wide as what is left.
-            match d.f - f0 {
-                1 => forward_filters::<1>(xp, w, bias, d, f0, out),
-                2 => forward_filters::<2>(xp, w, bias, d, f0, out),
-                3 => forward_filters::<3>(xp, w, bias, d, f0, out),
-                _ => forward_filters::<FILTERS>(xp, w, bias, d, f0, out),
+simd_kernel! {
+    fn forward_kernel(xp: &[f32], w: &[f32], bias: &[f32], d: &Dims, count: usize, out: &mut [f32]) {
+        for bi in 0..count {
+            let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
+            let out = &mut out[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
+            let mut f0 = 0;
+            while f0 < d.f {
+                // Blocks of FILTERS filters, the last block as wide as what is left.
+                match d.f - f0 {
+                    1 => forward_filters::<1>(xp, w, bias, d, f0, out),
+                    2 => forward_filters::<2>(xp, w, bias, d, f0, out),
+                    3 => forward_filters::<3>(xp, w, bias, d, f0, out),
+                    _ => forward_filters::<FILTERS>(xp, w, bias, d, f0, out),
+                }
+                f0 += FILTERS;
             }
-            f0 += FILTERS;
         }
     }
 }
@@ -197,22 +198,23 @@ fn lanes(s: &[f32]) -> &[f32; LANES] {
     s.first_chunk::<LANES>().unwrap_or(&[0.0; LANES])
 }
 
-#[multiversion(targets("x86_64+avx512f+avx2+avx", "x86_64+avx2+avx"))]
-fn weight_grad_kernel(xp: &[f32], dy: &[f32], d: &Dims, count: usize, dw: &mut [f32]) {
-    for bi in 0..count {
-        let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
-        let dy = &dy[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
-        // The kernel width as a constant, so that its sums stay in registers (`applies` keeps it
-        // at most MAX_KW).
-        match d.kw {
-            1 => weight_grad_image::<1>(xp, dy, d, dw),
-            2 => weight_grad_image::<2>(xp, dy, d, dw),
-            3 => weight_grad_image::<3>(xp, dy, d, dw),
-            4 => weight_grad_image::<4>(xp, dy, d, dw),
-            5 => weight_grad_image::<5>(xp, dy, d, dw),
-            6 => weight_grad_image::<6>(xp, dy, d, dw),
-            7 => weight_grad_image::<7>(xp, dy, d, dw),
-            _ => weight_grad_image::<MAX_KW>(xp, dy, d, dw),
+simd_kernel! {
+    fn weight_grad_kernel(xp: &[f32], dy: &[f32], d: &Dims, count: usize, dw: &mut [f32]) {
+        for bi in 0..count {
+            let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
+            let dy = &dy[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
+            // The kernel width as a constant, so that its sums stay in registers (`applies` keeps it
+            // at most MAX_KW).
+            match d.kw {
+                1 => weight_grad_image::<1>(xp, dy, d, dw),
+                2 => weight_grad_image::<2>(xp, dy, d, dw),
+                3 => weight_grad_image::<3>(xp, dy, d, dw),
+                4 => weight_grad_image::<4>(xp, dy, d, dw),
+                5 => weight_grad_image::<5>(xp, dy, d, dw),
+                6 => weight_grad_image::<6>(xp, dy, d, dw),
+                7 => weight_grad_image::<7>(xp, dy, d, dw),
+                _ => weight_grad_image::<MAX_KW>(xp, dy, d, dw),
+            }
         }
     }
 }

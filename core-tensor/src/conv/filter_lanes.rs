@@ -17,13 +17,13 @@
 
 use std::ops::Range;
 
-use multiversion::multiversion;
 use ndarray::{Array1, Array2};
 
 use crate::conv::forward::DIRECT_OUTPUT_PLANE;
 use crate::conv::{Dims, bias_grad_chunk};
 use crate::error::{Result, not_contiguous};
 use crate::geometry::Geometry;
+use crate::simd::simd_kernel;
 
 const OP: &str = "conv2d (filter lanes)";
 
@@ -79,19 +79,20 @@ pub(crate) fn param_grads_chunk(
     Ok((dw, db))
 }
 
-#[multiversion(targets("x86_64+avx512f+avx2+avx", "x86_64+avx2+avx"))]
-fn weight_grad_kernel(xp: &[f32], dyt: &[f32], d: &Dims, dwt: &mut [f32]) {
-    // The kernel width as a constant, so that its sums stay in registers (`applies` keeps it at
-    // most MAX_KW).
-    match d.kw {
-        1 => weight_grad_image::<1>(xp, dyt, d, dwt),
-        2 => weight_grad_image::<2>(xp, dyt, d, dwt),
-        3 => weight_grad_image::<3>(xp, dyt, d, dwt),
-        4 => weight_grad_image::<4>(xp, dyt, d, dwt),
-        5 => weight_grad_image::<5>(xp, dyt, d, dwt),
-        6 => weight_grad_image::<6>(xp, dyt, d, dwt),
-        7 => weight_grad_image::<7>(xp, dyt, d, dwt),
-        _ => weight_grad_image::<MAX_KW>(xp, dyt, d, dwt),
+simd_kernel! {
+    fn weight_grad_kernel(xp: &[f32], dyt: &[f32], d: &Dims, dwt: &mut [f32]) {
+        // The kernel width as a constant, so that its sums stay in registers (`applies` keeps it at
+        // most MAX_KW).
+        match d.kw {
+            1 => weight_grad_image::<1>(xp, dyt, d, dwt),
+            2 => weight_grad_image::<2>(xp, dyt, d, dwt),
+            3 => weight_grad_image::<3>(xp, dyt, d, dwt),
+            4 => weight_grad_image::<4>(xp, dyt, d, dwt),
+            5 => weight_grad_image::<5>(xp, dyt, d, dwt),
+            6 => weight_grad_image::<6>(xp, dyt, d, dwt),
+            7 => weight_grad_image::<7>(xp, dyt, d, dwt),
+            _ => weight_grad_image::<MAX_KW>(xp, dyt, d, dwt),
+        }
     }
 }
 
