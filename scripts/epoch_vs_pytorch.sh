@@ -5,17 +5,30 @@
 #
 # Usage: scripts/epoch_vs_pytorch.sh [ROUNDS]   (needs the PyTorch venv at $TORCH_PY and the raw
 #        MNIST files at $MNIST_RAW, see ../shared/peers/pytorch/README.md)
+#
+# AVX2=1 measures both as an AVX2 machine without AVX-512 runs them: ours built without default
+# features (a GEMM without AVX-512) and NN_FORCE_AVX2=1 (the SIMD kernels capped at AVX2);
+# PyTorch with ONEDNN_MAX_CPU_ISA=AVX2 and MKL_ENABLE_INSTRUCTIONS=AVX2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
 py=${TORCH_PY:-/tmp/torch-venv/bin/python3}
 raw=${MNIST_RAW:-/tmp/mnist-raw}
 peer=${LENET5_PY:-../shared/peers/pytorch/lenet5.py}
-cargo build --release -q --bin lenet5
+if [ "${AVX2:-0}" = 1 ]; then
+  cargo build --release -q --bin lenet5 --no-default-features --target-dir target/avx2
+  ours=(env NN_FORCE_AVX2=1 ./target/avx2/release/lenet5)
+  torch_env=(ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2)
+  echo "as an AVX2 machine: SIMD kernels and GEMM without AVX-512, PyTorch's oneDNN and MKL capped at AVX2"
+else
+  cargo build --release -q --bin lenet5
+  ours=(./target/release/lenet5)
+  torch_env=()
+fi
 out=$(mktemp -d)
 for r in $(seq "$rounds"); do
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" "$peer" --threads 2 --epochs 1 --data "$raw" --seed 0 >"$out/torch.$r"
-  ./target/release/lenet5 train --epochs 1 --threads 2 --quiet >"$out/ours.$r"
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${torch_env[@]}" "$py" "$peer" --threads 2 --epochs 1 --data "$raw" --seed 0 >"$out/torch.$r"
+  "${ours[@]}" train --epochs 1 --threads 2 --quiet >"$out/ours.$r"
   echo "round $r: pytorch $(grep -o 'train_s=[0-9.]*' "$out/torch.$r") $(grep -o 'infer_imgs_per_s=[0-9.]*' "$out/torch.$r")"
   echo "round $r: ours    $(grep -o 'train_s=[0-9.]*' "$out/ours.$r" | tail -1) $(grep -o 'infer_imgs_per_s=[0-9.]*' "$out/ours.$r")"
   grep '^epoch=' "$out/ours.$r" | sed 's/^/         /'
