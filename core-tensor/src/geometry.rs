@@ -222,7 +222,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn conv_geometry_of_lenet_layers() {
+    fn conv_geometry_of_5x5_layers_padded_and_not() {
         let g = Geometry::conv("t", &[64, 1, 28, 28], &[6, 1, 5, 5], [1, 1], [2, 2]).unwrap();
         assert_eq!(g.output_shape(), [64, 6, 28, 28]);
         assert_eq!(g.patch_len(), 25);

@@ -9,7 +9,7 @@
 //!
 //! The GEMM (`matrixmultiply`, through ndarray) picks its kernel at run time too; its AVX-512
 //! kernel is compiled in only with this crate's `avx512` feature (on by default). Build without
-//! default features (`cargo build --release --bin lenet5 --no-default-features`) for a GEMM
+//! default features (`cargo build --release --no-default-features`) for a GEMM
 //! without AVX-512.
 
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -11,7 +11,8 @@ use crate::spec::{LayerSpec, NetworkSpec};
 /// Conv2D(1,6,5,pad 2)-Relu-AvgPooling(2)-Conv2D(6,16,5)-Relu-AvgPooling(2)-Conv2D(16,120,5)-Relu-
 /// Flatten-Linear(120,84)-Relu-Linear(84,10).
 ///
-/// PyTorch equivalent: the `LeNet5` of `../shared/peers/pytorch/lenet5.py` (61 706 parameters).
+/// PyTorch equivalent: the `nn.Sequential` of the same layers in the README's "Taking a model
+/// to PyTorch" section (61 706 parameters).
 pub fn lenet5_spec() -> NetworkSpec {
     use LayerSpec::*;
     NetworkSpec {

@@ -1,5 +1,5 @@
-//! Direct convolution for stride-1 layers with small windows and wide output rows (LeNet5's
-//! first layer: 1 channel, 5x5, 28 outputs per row).
+//! Direct convolution for stride-1 layers with small windows and wide output rows (for example
+//! 1 channel, 5x5, 28 outputs per row).
 //!
 //! There the window matrix of the GEMM form is 25 times the size of the input, and laying it out
 //! and packing it for the GEMM costs more than the multiply-adds. The direct form reads the

@@ -1,5 +1,5 @@
 //! The weight gradient of a convolution vectorised over the filters, for layers with few filters
-//! and many windows (LeNet5's second layer: 6 -> 16 channels, 5x5, 10x10 outputs).
+//! and many windows (for example 6 -> 16 channels, 5x5, 10x10 outputs).
 //!
 //! `dw = dY · colsᵀ` in the GEMM form has only 16 rows (the filters) to reuse each packed window
 //! on, and the windows are first laid out (25 times the input) and then packed again: on two

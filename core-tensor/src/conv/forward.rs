@@ -27,8 +27,8 @@ use crate::window::{columns, contiguous, fill_columns};
 /// # Method
 /// For each chunk of images the windows are laid out as a (C·KH·KW) x (images·OH·OW) matrix and
 /// multiplied by the weight seen as an F x (C·KH·KW) matrix: one GEMM per chunk, chunks in parallel.
-/// Stride-1 layers with windows of at most 32 values and output rows of 16 or more (LeNet5's first
-/// layer) use direct kernels on the padded images instead (`conv/direct.rs`): the window matrix
+/// Stride-1 layers with windows of at most 32 values and output rows of 16 or more use direct
+/// kernels on the padded images instead (`conv/direct.rs`): the window matrix
 /// would be many times the input and cost more to lay out than to multiply.
 ///
 /// # Errors
@@ -61,9 +61,8 @@ pub fn conv2d(
 /// backward pass need not lay the input out again: per chunk of
 /// [`BATCH_CHUNK`](crate::parallel::BATCH_CHUNK) images, the (C·KH·KW) x (images·OH·OW) window
 /// matrix of the GEMM form, or the zero-padded images where the kernels that read them apply: the
-/// direct kernels (stride 1, windows of at most 32 values, output rows of 16 or more: LeNet5's
-/// first layer) and the weight gradient vectorised over the filters (16 or 32 filters, output
-/// planes of 64 or more: LeNet5's second layer).
+/// direct kernels (stride 1, windows of at most 32 values, output rows of 16 or more) and the
+/// weight gradient vectorised over the filters (16 or 32 filters, output planes of 64 or more).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Columns {
     pub(crate) geometry: Geometry,

@@ -8,8 +8,8 @@
 //! divide `H + 2·PH - KH`), and convolve it with the kernel rotated by 180° and with its in/out
 //! channels swapped. [`dilate_pad`] is the first step and [`rotate_kernel`] the second.
 //!
-//! Most of the dilated grid is zeros whenever the output is small next to the input: at LeNet5's
-//! third layer a 1x1 `dy` is padded to 9x9, so 24 of every 25 products are with an inserted zero.
+//! Most of the dilated grid is zeros whenever the output is small next to the input: for a 5x5
+//! kernel over a 5x5 input a 1x1 `dy` is padded to 9x9, so 24 of every 25 products are with an inserted zero.
 //! The same sum without those products is the transposed convolution (col2im): each `dy` element
 //! meets the rotated kernel exactly where col2im adds `dy · w` back onto the input window it came
 //! from. [`InputGradMethod`] names both; [`conv2d_input_grad`] picks the one with fewer products,

@@ -8,7 +8,7 @@
 //! - [`conv2d_weight_grad`], [`conv2d_bias_grad`], or both at once with [`conv2d_param_grads`]:
 //!   one GEMM per chunk over the windows, the direct kernel where the forward takes it, and a
 //!   kernel vectorised over the filters on the images themselves for layers of 16 or 32 filters
-//!   with output planes of 64 or more (LeNet5's second layer).
+//!   with output planes of 64 or more.
 //! - [`conv2d_backward`]: all three gradients.
 
 mod backward;
@@ -36,10 +36,10 @@ use crate::geometry::Geometry;
 /// The kernels that compute a convolution (forward and weight gradient) of a given geometry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Form {
-    /// Vectorised along output rows, on the padded images (`direct.rs`: LeNet5's conv1).
+    /// Vectorised along output rows, on the padded images (`direct.rs`).
     Direct,
     /// GEMM forward; weight gradient vectorised over the filters, on the padded images
-    /// (`filter_lanes.rs`: LeNet5's conv2).
+    /// (`filter_lanes.rs`).
     FilterLanes,
     /// Window matrix and GEMM (everything else: conv3, strided or wide layers).
     Gemm,

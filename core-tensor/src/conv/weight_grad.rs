@@ -6,8 +6,8 @@
 //! does, so for a chunk of images it is one GEMM: `dW_chunk = dY_chunk (F x images·P) · colsᵀ
 //! (images·P x C·KH·KW)`. `db[f] = Σ_{n, oh, ow} dy[n, f, oh, ow]`. Two layer shapes take kernels
 //! that read the padded images instead of the windows: those of the direct forward
-//! (`conv/direct.rs`, LeNet5's first layer) and those with 16 or 32 filters and output planes of
-//! 64 or more (`conv/filter_lanes.rs`, LeNet5's second), where the GEMM has too few rows to make
+//! (`conv/direct.rs`) and those with 16 or 32 filters and output planes of 64 or more
+//! (`conv/filter_lanes.rs`), where the GEMM has too few rows to make
 //! up for laying out and packing the windows.
 //!
 //! Per-chunk partial sums are added in chunk order, so the result does not depend on the thread
