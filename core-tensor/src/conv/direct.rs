@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut4};
 
-use crate::conv::{Dims, bias_grad_chunk};
+use crate::conv::{Dims, MAX_KW, bias_grad_chunk, with_kernel_width};
 use crate::error::{Result, layout_error, not_contiguous};
 use crate::geometry::Geometry;
 use crate::scratch::reuse_or_zeros;
@@ -35,8 +35,6 @@ const FILTERS: usize = 4;
 /// The largest window (C·KH·KW) the direct form takes; bigger ones go to the GEMM, which blocks
 /// for the caches.
 const MAX_PATCH: usize = 32;
-/// The widest kernel the direct form takes (the weight gradient keeps a row of it in registers).
-const MAX_KW: usize = 8;
 
 /// Whether [`crate::conv2d`] and [`crate::conv2d_param_grads`] use the direct kernels for this
 /// geometry: stride 1, a window of at most 32 values (C·KH·KW) at most 8 wide, and output rows
@@ -203,18 +201,7 @@ simd_kernel! {
         for bi in 0..count {
             let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
             let dy = &dy[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
-            // The kernel width as a constant, so that its sums stay in registers (`applies` keeps it
-            // at most MAX_KW).
-            match d.kw {
-                1 => weight_grad_image::<1>(xp, dy, d, dw),
-                2 => weight_grad_image::<2>(xp, dy, d, dw),
-                3 => weight_grad_image::<3>(xp, dy, d, dw),
-                4 => weight_grad_image::<4>(xp, dy, d, dw),
-                5 => weight_grad_image::<5>(xp, dy, d, dw),
-                6 => weight_grad_image::<6>(xp, dy, d, dw),
-                7 => weight_grad_image::<7>(xp, dy, d, dw),
-                _ => weight_grad_image::<MAX_KW>(xp, dy, d, dw),
-            }
+            with_kernel_width!(d.kw, weight_grad_image(xp, dy, d, dw));
         }
     }
 }

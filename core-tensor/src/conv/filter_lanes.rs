@@ -20,7 +20,7 @@ use std::ops::Range;
 use ndarray::{Array1, Array2};
 
 use crate::conv::forward::DIRECT_OUTPUT_PLANE;
-use crate::conv::{Dims, bias_grad_chunk};
+use crate::conv::{Dims, MAX_KW, bias_grad_chunk, with_kernel_width};
 use crate::error::{Result, not_contiguous};
 use crate::geometry::Geometry;
 use crate::simd::simd_kernel;
@@ -29,8 +29,6 @@ const OP: &str = "conv2d (filter lanes)";
 
 /// Filters computed together: the vector lanes (one AVX-512 register, two AVX2 ones).
 pub(crate) const FILTERS: usize = 16;
-/// The widest kernel the weight gradient keeps a row of in registers.
-const MAX_KW: usize = 8;
 
 /// Whether the filter-lane weight gradient serves this geometry: a multiple of 16 filters and at
 /// most 32 of them (more filters amortise the GEMM's packing), a kernel at most 8 wide, and
@@ -81,18 +79,7 @@ pub(crate) fn param_grads_chunk(
 
 simd_kernel! {
     fn weight_grad_kernel(xp: &[f32], dyt: &[f32], d: &Dims, dwt: &mut [f32]) {
-        // The kernel width as a constant, so that its sums stay in registers (`applies` keeps it at
-        // most MAX_KW).
-        match d.kw {
-            1 => weight_grad_image::<1>(xp, dyt, d, dwt),
-            2 => weight_grad_image::<2>(xp, dyt, d, dwt),
-            3 => weight_grad_image::<3>(xp, dyt, d, dwt),
-            4 => weight_grad_image::<4>(xp, dyt, d, dwt),
-            5 => weight_grad_image::<5>(xp, dyt, d, dwt),
-            6 => weight_grad_image::<6>(xp, dyt, d, dwt),
-            7 => weight_grad_image::<7>(xp, dyt, d, dwt),
-            _ => weight_grad_image::<MAX_KW>(xp, dyt, d, dwt),
-        }
+        with_kernel_width!(d.kw, weight_grad_image(xp, dyt, d, dwt));
     }
 }
 

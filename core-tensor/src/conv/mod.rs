@@ -65,6 +65,28 @@ impl Form {
     }
 }
 
+/// The widest kernel the kernels on padded images take; each width up to it is compiled as a
+/// constant so that a kernel row's sums stay in registers.
+pub(crate) const MAX_KW: usize = 8;
+
+/// Calls `$kernel::<KW>($args)` with the kernel width `$kw` as the constant `KW` (widths above
+/// [`MAX_KW`] are refused earlier, by the kernels' `applies`).
+macro_rules! with_kernel_width {
+    ($kw:expr, $kernel:ident($($arg:expr),* $(,)?)) => {
+        match $kw {
+            1 => $kernel::<1>($($arg),*),
+            2 => $kernel::<2>($($arg),*),
+            3 => $kernel::<3>($($arg),*),
+            4 => $kernel::<4>($($arg),*),
+            5 => $kernel::<5>($($arg),*),
+            6 => $kernel::<6>($($arg),*),
+            7 => $kernel::<7>($($arg),*),
+            _ => $kernel::<{ $crate::conv::MAX_KW }>($($arg),*),
+        }
+    };
+}
+pub(crate) use with_kernel_width;
+
 /// The sizes of a convolution that the kernels reading the padded images need.
 #[derive(Clone, Copy)]
 pub(crate) struct Dims {
