@@ -41,17 +41,19 @@ pub enum TensorError {
     },
     /// The input's channels differ from the weight's.
     #[error(
-        "{op}: channel mismatch: input {x:?} has {} channels, weight {w:?} (F, C, KH, KW) expects {}",
+        "{op}: channel mismatch: input {x:?} has {} channels, weight {w:?} (F, C/groups, KH, KW) with groups {groups} expects {}",
         x.get(1).copied().unwrap_or(0),
-        w.get(1).copied().unwrap_or(0)
+        w.get(1).copied().unwrap_or(0) * groups
     )]
     ChannelMismatch {
         /// The operation.
         op: &'static str,
         /// The input's shape (N, C, H, W).
         x: Vec<usize>,
-        /// The weight's shape (F, C, KH, KW).
+        /// The weight's shape (F, C/groups, KH, KW).
         w: Vec<usize>,
+        /// The convolution's groups.
+        groups: usize,
     },
     /// A tensor's shape is not the one the operation needs.
     #[error("{op}: {what} must have shape {expected}, got {got:?}")]

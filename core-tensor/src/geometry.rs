@@ -1,5 +1,6 @@
 //! Shapes of sliding-window operations: output sizes and the checks every kernel runs first.
 
+use crate::conv::Conv2dParams;
 use crate::error::{Result, TensorError};
 use crate::limits::working_elements;
 
@@ -22,6 +23,23 @@ pub fn output_size(input: usize, kernel: usize, stride: usize, padding: usize) -
     Some((padded - kernel) / stride + 1)
 }
 
+/// The span a kernel of `kernel` taps covers with `dilation - 1` gaps between them:
+/// `dilation · (kernel - 1) + 1`, or `None` when `kernel` or `dilation` is zero or it overflows.
+/// A dilated convolution's output size is [`output_size`] of this extent.
+///
+/// ```
+/// use core_tensor::{kernel_extent, output_size};
+/// assert_eq!(kernel_extent(3, 2), Some(5));
+/// assert_eq!(output_size(16, kernel_extent(3, 2).unwrap(), 1, 2), Some(16));
+/// assert_eq!(kernel_extent(3, 0), None);
+/// ```
+pub fn kernel_extent(kernel: usize, dilation: usize) -> Option<usize> {
+    if kernel == 0 || dilation == 0 {
+        return None;
+    }
+    dilation.checked_mul(kernel - 1)?.checked_add(1)
+}
+
 /// `input + 2 * padding`, or `None` when it overflows `usize`.
 ///
 /// ```
@@ -35,7 +53,7 @@ pub fn padded_size(input: usize, padding: usize) -> Option<usize> {
 /// Every size of a 2-D sliding-window operation on an (N, C, H, W) input, checked once.
 ///
 /// For a convolution `out_channels` is the weight's F; for window reshaping and pooling it equals
-/// `channels`.
+/// `channels`, and `dilation` and `groups` are 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
     /// N.
@@ -52,6 +70,11 @@ pub struct Geometry {
     pub stride: [usize; 2],
     /// (PH, PW): zeros added on each side.
     pub padding: [usize; 2],
+    /// (DH, DW): the step between a kernel's taps (1: adjacent).
+    pub dilation: [usize; 2],
+    /// G: the channels and filters split into G groups, filter group `g` reading channel group
+    /// `g` only (G = C: depthwise).
+    pub groups: usize,
     /// (OH, OW).
     pub output: [usize; 2],
 }
@@ -68,6 +91,18 @@ impl Geometry {
         kernel: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
+    ) -> Result<Self> {
+        Self::dilated_windows(op, x_shape, kernel, stride, padding, [1, 1])
+    }
+
+    /// [`Geometry::windows`] with `dilation - 1` gaps between the kernel's taps.
+    fn dilated_windows(
+        op: &'static str,
+        x_shape: &[usize],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
     ) -> Result<Self> {
         let &[batch, channels, h, w] = x_shape else {
             return Err(TensorError::ShapeMismatch {
@@ -92,6 +127,14 @@ impl Geometry {
         if kernel.contains(&0) {
             return Err(TensorError::ZeroKernel { op, kernel });
         }
+        if dilation.contains(&0) {
+            return Err(TensorError::InvalidArgument {
+                op,
+                message: format!(
+                    "dilation must be at least 1 in both directions, got {dilation:?}"
+                ),
+            });
+        }
         let (Some(hp), Some(wp)) = (padded_size(h, padding[0]), padded_size(w, padding[1])) else {
             return Err(TensorError::TooLarge {
                 op,
@@ -100,15 +143,23 @@ impl Geometry {
                 limit: usize::MAX,
             });
         };
+        let extent = [
+            kernel_extent(kernel[0], dilation[0]),
+            kernel_extent(kernel[1], dilation[1]),
+        ];
         let too_large = || TensorError::KernelTooLarge {
             op,
             input: x_shape.to_vec(),
-            kernel,
+            kernel: extent.map(|e| e.unwrap_or(usize::MAX)),
             padding,
             padded: [hp, wp],
         };
-        let oh = output_size(h, kernel[0], stride[0], padding[0]).ok_or_else(too_large)?;
-        let ow = output_size(w, kernel[1], stride[1], padding[1]).ok_or_else(too_large)?;
+        let oh = extent[0]
+            .and_then(|e| output_size(h, e, stride[0], padding[0]))
+            .ok_or_else(too_large)?;
+        let ow = extent[1]
+            .and_then(|e| output_size(w, e, stride[1], padding[1]))
+            .ok_or_else(too_large)?;
         // Every buffer a kernel derives from these sizes must be addressable: the padded input and
         // the window matrix (the output is never larger than the window matrix).
         working_elements(op, "padded input", &[batch, channels, hp, wp])?;
@@ -125,45 +176,110 @@ impl Geometry {
             kernel,
             stride,
             padding,
+            dilation,
+            groups: 1,
             output: [oh, ow],
         })
     }
 
     /// The geometry of a convolution of `x_shape` (N, C, H, W) with a weight of `w_shape`
-    /// (F, C, KH, KW).
+    /// (F, C/G, KH, KW) and PyTorch's other `Conv2d` arguments in `params`.
     ///
     /// # Errors
-    /// As [`Geometry::windows`], plus a weight that is not 4-D or whose C differs from the input's.
+    /// As [`Geometry::windows`], plus a zero dilation, a weight that is not 4-D, a group count
+    /// that is zero or does not divide both C and F, or a weight whose second axis is not C/G.
     pub fn conv(
         op: &'static str,
         x_shape: &[usize],
         w_shape: &[usize],
-        stride: [usize; 2],
-        padding: [usize; 2],
+        params: &Conv2dParams,
     ) -> Result<Self> {
-        let &[f, c, kh, kw] = w_shape else {
+        let &[f, cg, kh, kw] = w_shape else {
             return Err(TensorError::ShapeMismatch {
                 op,
                 what: "weight",
-                expected: "(F, C, KH, KW)".into(),
+                expected: "(F, C/groups, KH, KW)".into(),
                 got: w_shape.to_vec(),
             });
         };
-        if x_shape.len() == 4 && x_shape[1] != c {
-            return Err(TensorError::ChannelMismatch {
-                op,
-                x: x_shape.to_vec(),
-                w: w_shape.to_vec(),
-            });
+        let groups = params.groups;
+        if let Some(&c) = x_shape.get(1) {
+            if groups == 0 || !c.is_multiple_of(groups) || !f.is_multiple_of(groups) {
+                return Err(TensorError::InvalidArgument {
+                    op,
+                    message: format!(
+                        "groups must be at least 1 and divide both the input's {c} channels and the weight's {f} filters, got {groups}"
+                    ),
+                });
+            }
+            if c / groups != cg {
+                return Err(TensorError::ChannelMismatch {
+                    op,
+                    x: x_shape.to_vec(),
+                    w: w_shape.to_vec(),
+                    groups,
+                });
+            }
         }
-        let mut g = Self::windows(op, x_shape, [kh, kw], stride, padding)?;
+        let mut g = Self::dilated_windows(
+            op,
+            x_shape,
+            [kh, kw],
+            params.stride,
+            params.padding,
+            params.dilation,
+        )?;
         g.out_channels = f;
+        g.groups = groups;
         working_elements(op, "output", &g.output_shape())?;
         Ok(g)
     }
 
-    /// C·KH·KW: the length of one flattened window (one row of the GEMM layout).
+    /// PyTorch's `Conv2d` arguments of this geometry.
+    pub fn params(&self) -> Conv2dParams {
+        Conv2dParams {
+            stride: self.stride,
+            padding: self.padding,
+            dilation: self.dilation,
+            groups: self.groups,
+        }
+    }
+
+    /// This geometry for a batch of `batch` images.
+    ///
+    /// # Errors
+    /// Buffers too large to address.
+    pub fn with_batch(&self, batch: usize) -> Result<Self> {
+        let g = Self { batch, ..*self };
+        working_elements("conv2d", "window matrix", &[batch, g.output[0], g.output[1], g.channels, g.kernel[0], g.kernel[1]])?;
+        Ok(g)
+    }
+
+    /// C/G: the channels each filter reads.
+    pub fn group_channels(&self) -> usize {
+        self.channels / self.groups.max(1)
+    }
+
+    /// F/G: the filters of each group.
+    pub fn group_filters(&self) -> usize {
+        self.out_channels / self.groups.max(1)
+    }
+
+    /// The span of the kernel on the padded input, (DH·(KH-1)+1, DW·(KW-1)+1).
+    pub fn extent(&self) -> [usize; 2] {
+        [
+            self.dilation[0] * (self.kernel[0] - 1) + 1,
+            self.dilation[1] * (self.kernel[1] - 1) + 1,
+        ]
+    }
+
+    /// (C/G)·KH·KW: the length of one filter's flattened window (the GEMM's inner dimension).
     pub fn patch_len(&self) -> usize {
+        self.group_channels() * self.kernel[0] * self.kernel[1]
+    }
+
+    /// C·KH·KW: the rows of the window matrix of all groups together.
+    pub fn column_rows(&self) -> usize {
         self.channels * self.kernel[0] * self.kernel[1]
     }
 
@@ -187,11 +303,11 @@ impl Geometry {
         ]
     }
 
-    /// The weight shape (F, C, KH, KW).
+    /// The weight shape (F, C/G, KH, KW).
     pub fn weight_shape(&self) -> [usize; 4] {
         [
             self.out_channels,
-            self.channels,
+            self.group_channels(),
             self.kernel[0],
             self.kernel[1],
         ]
@@ -223,16 +339,34 @@ mod tests {
 
     #[test]
     fn conv_geometry_of_5x5_layers_padded_and_not() {
-        let g = Geometry::conv("t", &[64, 1, 28, 28], &[6, 1, 5, 5], [1, 1], [2, 2]).unwrap();
+        let g = Geometry::conv("t", &[64, 1, 28, 28], &[6, 1, 5, 5], &Conv2dParams::new().padding([2, 2])).unwrap();
         assert_eq!(g.output_shape(), [64, 6, 28, 28]);
         assert_eq!(g.patch_len(), 25);
-        let g = Geometry::conv("t", &[64, 16, 5, 5], &[120, 16, 5, 5], [1, 1], [0, 0]).unwrap();
+        let g = Geometry::conv("t", &[64, 16, 5, 5], &[120, 16, 5, 5], &Conv2dParams::new()).unwrap();
         assert_eq!(g.output_shape(), [64, 120, 1, 1]);
     }
 
     #[test]
+    fn dilation_and_groups_shape_the_output_and_weight() {
+        let p = Conv2dParams::new().padding([2, 2]).dilation([2, 2]);
+        let g = Geometry::conv("t", &[8, 16, 16, 16], &[16, 16, 3, 3], &p).unwrap();
+        assert_eq!((g.output_shape(), g.extent()), ([8, 16, 16, 16], [5, 5]));
+        let p = Conv2dParams::new().padding([1, 1]).groups(32);
+        let g = Geometry::conv("t", &[8, 32, 16, 16], &[32, 1, 3, 3], &p).unwrap();
+        assert_eq!((g.patch_len(), g.column_rows(), g.weight_shape()), (9, 288, [32, 1, 3, 3]));
+        let bad = |w: &[usize], groups| {
+            Geometry::conv("t", &[1, 6, 8, 8], w, &Conv2dParams::new().groups(groups))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad(&[4, 3, 3, 3], 4).contains("divide"), "{}", bad(&[4, 3, 3, 3], 4));
+        assert!(bad(&[4, 2, 3, 3], 2).contains("groups 2"), "{}", bad(&[4, 2, 3, 3], 2));
+        assert!(bad(&[4, 6, 3, 3], 0).contains("at least 1"));
+    }
+
+    #[test]
     fn errors_name_the_shapes() {
-        let e = Geometry::conv("conv2d", &[2, 3, 8, 8], &[4, 2, 3, 3], [1, 1], [0, 0]).unwrap_err();
+        let e = Geometry::conv("conv2d", &[2, 3, 8, 8], &[4, 2, 3, 3], &Conv2dParams::new()).unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("[2, 3, 8, 8]") && msg.contains("[4, 2, 3, 3]"),

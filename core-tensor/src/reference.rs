@@ -7,6 +7,7 @@
 
 use ndarray::{Array1, Array4, Array6, ArrayView4};
 
+use crate::conv::Conv2dParams;
 use crate::error::Result;
 use crate::geometry::Geometry;
 
@@ -40,7 +41,13 @@ pub fn windows(
     Ok(out)
 }
 
-/// Convolution forward by its definition.
+/// The input index of output position `o` and tap `tap` of a convolution along one axis, or
+/// `None` when it falls in the padding.
+fn conv_index(o: usize, tap: usize, g: &Geometry, axis: usize) -> Option<usize> {
+    input_index(o, g.stride[axis], tap * g.dilation[axis], g.padding[axis], g.input[axis])
+}
+
+/// Convolution forward by its definition (with dilation and groups).
 ///
 /// # Errors
 /// As [`crate::conv2d`].
@@ -48,25 +55,23 @@ pub fn conv2d(
     x: ArrayView4<'_, f32>,
     w: ArrayView4<'_, f32>,
     b: Option<ndarray::ArrayView1<'_, f32>>,
-    stride: [usize; 2],
-    padding: [usize; 2],
+    params: &Conv2dParams,
 ) -> Result<Array4<f32>> {
-    let g = Geometry::conv("reference::conv2d", x.shape(), w.shape(), stride, padding)?;
+    let g = Geometry::conv("reference::conv2d", x.shape(), w.shape(), params)?;
     if let Some(b) = &b {
         Geometry::expect_shape("reference::conv2d", "bias", &[g.out_channels], b.shape())?;
     }
     let [kh, kw] = g.kernel;
     let mut y = Array4::zeros(g.output_shape());
+    let (cg, fg) = (g.group_channels(), g.group_filters());
     for ((n, f, oy, ox), out) in y.indexed_iter_mut() {
         let mut acc = b.as_ref().map_or(0.0, |b| f64::from(b[f]));
-        for c in 0..g.channels {
+        for c in 0..cg {
             for i in 0..kh {
                 for j in 0..kw {
-                    if let (Some(iy), Some(ix)) = (
-                        input_index(oy, stride[0], i, padding[0], g.input[0]),
-                        input_index(ox, stride[1], j, padding[1], g.input[1]),
-                    ) {
-                        acc += f64::from(x[[n, c, iy, ix]]) * f64::from(w[[f, c, i, j]]);
+                    if let (Some(iy), Some(ix)) = (conv_index(oy, i, &g, 0), conv_index(ox, j, &g, 1)) {
+                        let channel = f / fg * cg + c;
+                        acc += f64::from(x[[n, channel, iy, ix]]) * f64::from(w[[f, c, i, j]]);
                     }
                 }
             }
@@ -79,35 +84,28 @@ pub fn conv2d(
 /// dL/dx of a convolution: every `dy` element scattered back through the weight.
 ///
 /// # Errors
-/// As [`crate::conv2d_input_grad`].
+/// As [`crate::conv2d_backward`].
 pub fn conv2d_input_grad(
     dy: ArrayView4<'_, f32>,
     w: ArrayView4<'_, f32>,
     input: [usize; 2],
-    stride: [usize; 2],
-    padding: [usize; 2],
+    params: &Conv2dParams,
 ) -> Result<Array4<f32>> {
     const OP: &str = "reference::conv2d_input_grad";
-    let c = w.shape().get(1).copied().unwrap_or(0);
-    let g = Geometry::conv(
-        OP,
-        &[dy.shape()[0], c, input[0], input[1]],
-        w.shape(),
-        stride,
-        padding,
-    )?;
+    let c = w.shape().get(1).copied().unwrap_or(0) * params.groups;
+    let x_shape = [dy.shape()[0], c, input[0], input[1]];
+    let g = Geometry::conv(OP, &x_shape, w.shape(), params)?;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let [kh, kw] = g.kernel;
+    let (cg, fg) = (g.group_channels(), g.group_filters());
     let mut dx = ndarray::Array4::<f64>::zeros(g.input_shape());
     for ((n, f, oy, ox), &d) in dy.indexed_iter() {
-        for c in 0..g.channels {
+        for c in 0..cg {
             for i in 0..kh {
                 for j in 0..kw {
-                    if let (Some(iy), Some(ix)) = (
-                        input_index(oy, stride[0], i, padding[0], input[0]),
-                        input_index(ox, stride[1], j, padding[1], input[1]),
-                    ) {
-                        dx[[n, c, iy, ix]] += f64::from(d) * f64::from(w[[f, c, i, j]]);
+                    if let (Some(iy), Some(ix)) = (conv_index(oy, i, &g, 0), conv_index(ox, j, &g, 1)) {
+                        let channel = f / fg * cg + c;
+                        dx[[n, channel, iy, ix]] += f64::from(d) * f64::from(w[[f, c, i, j]]);
                     }
                 }
             }
@@ -119,35 +117,34 @@ pub fn conv2d_input_grad(
 /// dL/dw of a convolution by its definition.
 ///
 /// # Errors
-/// As [`crate::conv2d_weight_grad`].
+/// As [`crate::conv2d_backward`].
 pub fn conv2d_weight_grad(
     x: ArrayView4<'_, f32>,
     dy: ArrayView4<'_, f32>,
     kernel: [usize; 2],
-    stride: [usize; 2],
-    padding: [usize; 2],
+    params: &Conv2dParams,
 ) -> Result<Array4<f32>> {
     const OP: &str = "reference::conv2d_weight_grad";
+    let groups = params.groups.max(1);
     let w_shape = [
         dy.shape()[1],
-        x.shape().get(1).copied().unwrap_or(0),
+        x.shape().get(1).copied().unwrap_or(0) / groups,
         kernel[0],
         kernel[1],
     ];
-    let g = Geometry::conv(OP, x.shape(), &w_shape, stride, padding)?;
+    let g = Geometry::conv(OP, x.shape(), &w_shape, params)?;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     let [oh, ow] = g.output;
+    let (cg, fg) = (g.group_channels(), g.group_filters());
     let mut dw = Array4::zeros(w_shape);
     for ((f, c, i, j), out) in dw.indexed_iter_mut() {
+        let channel = f / fg * cg + c;
         let mut acc = 0.0_f64;
         for n in 0..g.batch {
             for oy in 0..oh {
                 for ox in 0..ow {
-                    if let (Some(iy), Some(ix)) = (
-                        input_index(oy, stride[0], i, padding[0], g.input[0]),
-                        input_index(ox, stride[1], j, padding[1], g.input[1]),
-                    ) {
-                        acc += f64::from(dy[[n, f, oy, ox]]) * f64::from(x[[n, c, iy, ix]]);
+                    if let (Some(iy), Some(ix)) = (conv_index(oy, i, &g, 0), conv_index(ox, j, &g, 1)) {
+                        acc += f64::from(dy[[n, f, oy, ox]]) * f64::from(x[[n, channel, iy, ix]]);
                     }
                 }
             }

@@ -116,7 +116,8 @@ pub fn im2col(
     Ok(cols.reversed_axes())
 }
 
-/// The windows of images `images` of `x` as a (C·KH·KW) x (len·OH·OW) row-major matrix: the
+/// The windows of images `images` of `x` as a (C·KH·KW) x (len·OH·OW) row-major matrix (group
+/// `g`'s rows are the block `g·(C/G)·KH·KW ..`): the
 /// transpose of the [`im2col`] rows for those images. Row `(c, i, j)` holds, for every image and
 /// output position in order, the input element under kernel tap `(i, j)` of channel `c` (zero in
 /// the padding). `x` is the whole input's data in standard layout.
@@ -130,14 +131,14 @@ pub(crate) fn columns(
     images: Range<usize>,
     reuse: Option<Array2<f32>>,
 ) -> Result<Array2<f32>> {
-    let rows = g.patch_len();
+    let rows = g.column_rows();
     let cols_per_row = images.len() * g.out_plane();
     let mut data = reuse_or_zeros(reuse, rows * cols_per_row);
     fill_columns(x, g, images, &mut data);
     Array2::from_shape_vec((rows, cols_per_row), data).map_err(layout_error("im2col"))
 }
 
-/// Fills `out` (zeroed, `patch_len * images.len() * out_plane` long) as [`columns`] describes.
+/// Fills `out` (zeroed, `column_rows * images.len() * out_plane` long) as [`columns`] describes.
 pub(crate) fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
     let sw = g.stride[1];
     for_each_run(g, images, |run| {
@@ -208,31 +209,33 @@ struct Run {
 
 /// Calls `f` for every run of the columns of `images`, row `(c, i, j)` by row, image by image,
 /// output row by output row: the traversal [`columns`] and [`add_columns`] share. Runs skip the
-/// positions where the tap reads padding. Input offsets count images from `images.start`.
+/// positions where the tap reads padding. Input offsets count images from `images.start`. Tap
+/// `(i, j)` reads the input `(i·DH, j·DW)` after the window's corner (the dilation).
 fn for_each_run(g: &Geometry, images: Range<usize>, mut f: impl FnMut(Run)) {
     let [h, w] = g.input;
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
     let [ph, pw] = g.padding;
+    let [dh, dw] = g.dilation;
     let [oh, ow] = g.output;
     let plane = oh * ow;
     let row_len = images.len() * plane;
     for c in 0..g.channels {
         for i in 0..kh {
-            // Output rows oy whose input row oy*sh + i - ph lies inside the image.
-            let (oy_lo, oy_hi) = valid_range(h, oh, i, sh, ph);
+            // Output rows oy whose input row oy*sh + i*dh - ph lies inside the image.
+            let (oy_lo, oy_hi) = valid_range(h, oh, i * dh, sh, ph);
             for j in 0..kw {
-                let (ox_lo, ox_hi) = valid_range(w, ow, j, sw, pw);
+                let (ox_lo, ox_hi) = valid_range(w, ow, j * dw, sw, pw);
                 let row = (c * kh + i) * kw + j;
                 if ox_lo >= ox_hi {
                     continue;
                 }
                 for (bi, n) in images.clone().enumerate() {
                     for oy in oy_lo..oy_hi {
-                        let iy = oy * sh + i - ph;
+                        let iy = oy * sh + i * dh - ph;
                         f(Run {
                             column: row * row_len + bi * plane + oy * ow + ox_lo,
-                            input: ((n * g.channels + c) * h + iy) * w + ox_lo * sw + j - pw,
+                            input: ((n * g.channels + c) * h + iy) * w + ox_lo * sw + j * dw - pw,
                             len: ox_hi - ox_lo,
                         });
                     }

@@ -1,7 +1,8 @@
 //! Every fast kernel against its naive direct-loop twin in `core_tensor::reference`, on random
-//! shapes: strides 1-3, paddings 0-2, kernels 1-5 (non-square), 1-7, 16 or 32 filters (the last
-//! two take the filter-lane kernels), batches 1-11 (more than one parallel chunk), sizes the
-//! stride does not divide, rows wide enough for the direct kernels.
+//! shapes: strides 1-3, paddings 0-2, dilations 1-3, kernels 1-5 (non-square), groups 1, 2 and
+//! depthwise, 1-7, 16 or 32 filters per group (the last two take the filter-lane kernels),
+//! batches 1-11 (more than one parallel chunk), sizes the stride does not divide, rows wide
+//! enough for the direct kernels; every kernel that can compute a case is run on it.
 
 mod common;
 
@@ -18,18 +19,27 @@ struct ConvCase {
     h: usize,
     w: usize,
     k: [usize; 2],
-    s: [usize; 2],
-    p: [usize; 2],
+    params: ct::Conv2dParams,
     seed: u64,
+}
+
+/// Groups: one; two; or depthwise (G = C, one or two filters per channel).
+fn channels_and_groups() -> impl Strategy<Value = (usize, usize, usize)> {
+    (
+        0usize..3,
+        1usize..=4,
+        prop_oneof![3 => 1usize..=7, 1 => prop::sample::select(vec![16usize, 32])],
+    )
+        .prop_map(|(kind, cg, fg)| match kind {
+            0 => (cg, fg, 1),
+            1 => (2 * cg, 2 * fg.min(8), 2),
+            _ => (2 * cg, 2 * cg * fg.min(2), 2 * cg),
+        })
 }
 
 fn conv_case() -> impl Strategy<Value = ConvCase> {
     (
-        (
-            1usize..=11,
-            1usize..=4,
-            prop_oneof![3 => 1usize..=7, 1 => prop::sample::select(vec![16usize, 32])],
-        ),
+        (1usize..=11, channels_and_groups()),
         (
             1usize..=5,
             1usize..=5,
@@ -38,34 +48,75 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
             0usize..=2,
             0usize..=2,
         ),
+        // Dilation 1 most often, up to 3.
+        (prop_oneof![2 => Just(1usize), 1 => 1usize..=3], prop_oneof![2 => Just(1usize), 1 => 1usize..=3]),
         // Widths up to 36: stride-1 cases with output rows of 16 or more take the direct kernels.
         (1usize..=13, 1usize..=36, any::<u64>()),
     )
         .prop_map(
-            |((n, c, f), (kh, kw, sh, sw, ph, pw), (h, w, seed))| ConvCase {
+            |((n, (c, f, groups)), (kh, kw, sh, sw, ph, pw), (dh, dw), (h, w, seed))| ConvCase {
                 n,
                 c,
                 f,
                 h,
                 w,
                 k: [kh, kw],
-                s: [sh, sw],
-                p: [ph, pw],
+                params: ct::Conv2dParams::new()
+                    .stride([sh, sw])
+                    .padding([ph, pw])
+                    .dilation([dh, dw])
+                    .groups(groups),
                 seed,
             },
         )
         .prop_filter("kernel must fit the padded input", |c| {
-            c.k[0] <= c.h + 2 * c.p[0] && c.k[1] <= c.w + 2 * c.p[1]
+            let p = &c.params;
+            (c.k[0] - 1) * p.dilation[0] < c.h + 2 * p.padding[0]
+                && (c.k[1] - 1) * p.dilation[1] < c.w + 2 * p.padding[1]
         })
 }
 
 impl ConvCase {
     fn out(&self) -> [usize; 2] {
-        [
-            ct::output_size(self.h, self.k[0], self.s[0], self.p[0]).unwrap(),
-            ct::output_size(self.w, self.k[1], self.s[1], self.p[1]).unwrap(),
-        ]
+        let p = &self.params;
+        let size = |axis: usize, input: usize| {
+            let extent = ct::kernel_extent(self.k[axis], p.dilation[axis]).unwrap();
+            ct::output_size(input, extent, p.stride[axis], p.padding[axis]).unwrap()
+        };
+        [size(0, self.h), size(1, self.w)]
     }
+
+    fn x(&self) -> ndarray::Array4<f32> {
+        random4([self.n, self.c, self.h, self.w], self.seed)
+    }
+
+    fn weight(&self) -> ndarray::Array4<f32> {
+        let cg = self.c / self.params.groups;
+        random4([self.f, cg, self.k[0], self.k[1]], self.seed ^ 1)
+    }
+
+    fn dy(&self) -> ndarray::Array4<f32> {
+        let [oh, ow] = self.out();
+        random4([self.n, self.f, oh, ow], self.seed ^ 2)
+    }
+}
+
+/// Every combination of kernels that can compute the case's geometry.
+fn every_kernel_choice(plan: &ct::Conv2dPlan) -> Vec<ct::Kernels> {
+    use ct::{ForwardKernel as F, InputGradKernel as I, WeightGradKernel as W};
+    let mut all = Vec::new();
+    for forward in [F::Direct, F::Gemm] {
+        for input_grad in [I::Col2Im, I::DilatedConv] {
+            for weight_grad in [W::Direct, W::FilterLanes, W::Gemm] {
+                let k = ct::Kernels { forward, input_grad, weight_grad };
+                let fresh = ct::Conv2dPlan::new(&plan.geometry().input_shape(), &plan.geometry().weight_shape(), plan.geometry().params()).unwrap();
+                if fresh.with_kernels(k).is_ok() {
+                    all.push(k);
+                }
+            }
+        }
+    }
+    all
 }
 
 proptest! {
@@ -73,12 +124,14 @@ proptest! {
 
     #[test]
     fn windows_and_im2col_match_reference(case in conv_case()) {
-        let x = random4([case.n, case.c, case.h, case.w], case.seed);
-        let xp = ct::pad(x.view(), case.p).unwrap();
-        let fast = ct::windows(xp.view(), case.k, case.s).unwrap();
-        let slow = reference::windows(x.view(), case.k, case.s, case.p).unwrap();
+        let (s, p) = (case.params.stride, case.params.padding);
+        prop_assume!(case.k[0] <= case.h + 2 * p[0] && case.k[1] <= case.w + 2 * p[1]);
+        let x = case.x();
+        let xp = ct::pad(x.view(), p).unwrap();
+        let fast = ct::windows(xp.view(), case.k, s).unwrap();
+        let slow = reference::windows(x.view(), case.k, s, p).unwrap();
         prop_assert_eq!(fast.to_owned(), slow.clone());
-        let m = ct::im2col(x.view(), case.k, case.s, case.p).unwrap();
+        let m = ct::im2col(x.view(), case.k, s, p).unwrap();
         let (n, c, oh, ow, kh, kw) = slow.dim();
         let expect = slow.permuted_axes([0, 2, 3, 1, 4, 5]).as_standard_layout().into_owned()
             .into_shape_with_order((n * oh * ow, c * kh * kw)).unwrap();
@@ -87,59 +140,55 @@ proptest! {
 
     #[test]
     fn conv_forward_matches_reference(case in conv_case(), with_bias in any::<bool>()) {
-        let x = random4([case.n, case.c, case.h, case.w], case.seed);
-        let w = random4([case.f, case.c, case.k[0], case.k[1]], case.seed ^ 1);
+        let (x, w) = (case.x(), case.weight());
         let b = Array1::from_iter((0..case.f).map(|i| i as f32 * 0.25 - 0.5));
         let b = with_bias.then(|| b.view());
-        let fast = ct::conv2d(x.view(), w.view(), b, case.s, case.p).unwrap();
-        let slow = reference::conv2d(x.view(), w.view(), b, case.s, case.p).unwrap();
+        let slow = reference::conv2d(x.view(), w.view(), b, &case.params).unwrap();
+        let fast = ct::conv2d(x.view(), w.view(), b, &case.params).unwrap();
         assert_close("conv2d", &fast, &slow, 1e-5);
+        let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), case.params).unwrap();
+        for kernels in every_kernel_choice(&plan) {
+            let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), case.params).unwrap().with_kernels(kernels).unwrap();
+            assert_close(&format!("conv2d {kernels:?}"), &plan.forward(x.view(), w.view(), b).unwrap(), &slow, 1e-5);
+        }
     }
 
     #[test]
     fn conv_gradients_match_reference(case in conv_case()) {
-        let x = random4([case.n, case.c, case.h, case.w], case.seed);
-        let w = random4([case.f, case.c, case.k[0], case.k[1]], case.seed ^ 1);
-        let [oh, ow] = case.out();
-        let dy = random4([case.n, case.f, oh, ow], case.seed ^ 2);
-        let grads = ct::conv2d_backward(x.view(), w.view(), dy.view(), case.s, case.p).unwrap();
-        let dx = reference::conv2d_input_grad(dy.view(), w.view(), [case.h, case.w], case.s, case.p).unwrap();
-        let dw = reference::conv2d_weight_grad(x.view(), dy.view(), case.k, case.s, case.p).unwrap();
+        let (x, w, dy) = (case.x(), case.weight(), case.dy());
+        let p = &case.params;
+        let dx = reference::conv2d_input_grad(dy.view(), w.view(), [case.h, case.w], p).unwrap();
+        let dw = reference::conv2d_weight_grad(x.view(), dy.view(), case.k, p).unwrap();
         let db = reference::conv2d_bias_grad(dy.view());
+        let grads = ct::conv2d_backward(x.view(), w.view(), dy.view(), p).unwrap();
         assert_close("dx", &grads.dx, &dx, 1e-5);
-        let dx = dx.clone();
         assert_close("dw", &grads.dw, &dw, 1e-5);
         assert_close("db", &grads.db, &db, 1e-5);
-        // The standalone kernels agree with the combined one to the bit.
-        let dw_alone = ct::conv2d_weight_grad(x.view(), dy.view(), case.k, case.s, case.p).unwrap();
-        let db_alone = ct::conv2d_bias_grad(dy.view()).unwrap();
-        let dx_alone = ct::conv2d_input_grad(dy.view(), w.view(), [case.h, case.w], case.s, case.p).unwrap();
-        prop_assert_eq!(&dw_alone, &grads.dw);
-        // The forward pass's kept columns give the same gradients, bit for bit.
-        let (y_kept, cols) = ct::conv2d_keep_columns(x.view(), w.view(), None, case.s, case.p).unwrap();
-        prop_assert_eq!(y_kept, ct::conv2d(x.view(), w.view(), None, case.s, case.p).unwrap());
-        let (dw_kept, db_kept) = ct::conv2d_param_grads_with_columns(&cols, dy.view()).unwrap();
-        prop_assert_eq!(&dw_kept, &grads.dw);
-        prop_assert_eq!(&db_kept, &grads.db);
-        // Reusing those columns' buffers for another input of the same shape (the next training
-        // step) gives what fresh buffers give: every entry is rewritten, the padding stays zero.
-        let x2 = x.mapv(|v| 1.5 - v);
-        let (y_reused, cols2) = ct::conv2d_reuse_columns(x2.view(), w.view(), None, case.s, case.p, cols).unwrap();
-        let (y_fresh, cols_fresh) = ct::conv2d_keep_columns(x2.view(), w.view(), None, case.s, case.p).unwrap();
-        prop_assert_eq!(y_reused, y_fresh);
-        prop_assert_eq!(&cols2, &cols_fresh);
-        // Columns of another geometry are not reused (a shorter batch), and still give the result.
-        if case.n > 1 {
-            let short = x2.slice(ndarray::s![..case.n - 1, .., .., ..]);
-            let (y_short, _) = ct::conv2d_reuse_columns(short, w.view(), None, case.s, case.p, cols2).unwrap();
-            prop_assert_eq!(y_short, ct::conv2d(short, w.view(), None, case.s, case.p).unwrap());
-        }
-        prop_assert_eq!(db_alone, grads.db);
-        prop_assert_eq!(dx_alone, grads.dx);
-        // Both input-gradient methods, whichever the automatic choice is.
-        for method in [ct::InputGradMethod::DilatedConv, ct::InputGradMethod::Col2Im] {
-            let dx_m = ct::conv2d_input_grad_with(method, dy.view(), w.view(), [case.h, case.w], case.s, case.p).unwrap();
-            assert_close(&format!("dx {method:?}"), &dx_m, &dx, 1e-5);
+        let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), *p).unwrap();
+        for kernels in every_kernel_choice(&plan) {
+            let mut plan = ct::Conv2dPlan::new(x.shape(), w.shape(), *p).unwrap().with_kernels(kernels).unwrap();
+            let y = plan.forward_train(x.view(), w.view(), None).unwrap();
+            // A training forward gives the bits of an inference forward.
+            prop_assert_eq!(&y, &plan.forward(x.view(), w.view(), None).unwrap());
+            let g = plan.backward(dy.view(), w.view()).unwrap();
+            assert_close(&format!("dx {kernels:?}"), &g.dx, &dx, 1e-5);
+            assert_close(&format!("dw {kernels:?}"), &g.dw, &dw, 1e-5);
+            assert_close(&format!("db {kernels:?}"), &g.db, &db, 1e-5);
+            // The next step reuses the kept buffers: every entry is rewritten and the padding
+            // stays zero, so it gives what a fresh plan gives.
+            let x2 = x.mapv(|v| 1.5 - v);
+            plan.forward_train(x2.view(), w.view(), None).unwrap();
+            let mut fresh = ct::Conv2dPlan::new(x.shape(), w.shape(), *p).unwrap().with_kernels(kernels).unwrap();
+            fresh.forward_train(x2.view(), w.view(), None).unwrap();
+            prop_assert_eq!(plan.param_grads(dy.view()).unwrap(), fresh.param_grads(dy.view()).unwrap());
+            // A shorter batch (the last of an epoch) through the same plan.
+            if case.n > 1 {
+                let short = x2.slice(ndarray::s![..case.n - 1, .., .., ..]);
+                let short_dy = dy.slice(ndarray::s![..case.n - 1, .., .., ..]);
+                plan.forward_train(short, w.view(), None).unwrap();
+                let want = reference::conv2d_weight_grad(short, short_dy, case.k, p).unwrap();
+                assert_close("dw of a shorter batch", &plan.param_grads(short_dy).unwrap().0, &want, 1e-5);
+            }
         }
     }
 
@@ -172,48 +221,47 @@ proptest! {
     }
 }
 
-/// One LeNet5 layer (batch 10, 5x5 kernel, stride 1) against the reference: forward, weight and
-/// bias gradients; the kept data is `kept_bytes` long and gives the same bits as recomputing from
-/// the input.
-fn lenet5_layer_matches_reference(
+/// A 5x5 layer (batch 10, stride 1) against the reference: forward, weight and bias gradients;
+/// the plan picks `kernels` and keeps `kept_bytes` between the forward and the backward pass.
+fn five_by_five_layer_matches_reference(
     x_shape: [usize; 4],
     f: usize,
     padding: [usize; 2],
+    kernels: (ct::ForwardKernel, ct::WeightGradKernel),
     kept_bytes: usize,
     seed: u64,
 ) {
     let [n, c, ..] = x_shape;
+    let params = ct::Conv2dParams::new().padding(padding);
     let x = random4(x_shape, seed);
     let w = random4([f, c, 5, 5], seed + 1);
     let b = Array1::from_shape_fn(f, |i| i as f32 * 0.1 - 0.2);
-    let y = ct::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], padding).unwrap();
-    let want = reference::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], padding).unwrap();
+    let mut plan = ct::Conv2dPlan::new(x.shape(), w.shape(), params).unwrap();
+    assert_eq!((plan.kernels().forward, plan.kernels().weight_grad), kernels);
+    let y = plan.forward_train(x.view(), w.view(), Some(b.view())).unwrap();
+    let want = reference::conv2d(x.view(), w.view(), Some(b.view()), &params).unwrap();
     assert_close("forward", &y, &want, 1e-5);
+    assert_eq!(plan.kept_bytes(), kept_bytes);
     let (oh, ow) = (y.shape()[2], y.shape()[3]);
     let dy = random4([n, f, oh, ow], seed + 2);
-    let (dw, db) = ct::conv2d_param_grads(x.view(), dy.view(), [5, 5], [1, 1], padding).unwrap();
-    let want_dw =
-        reference::conv2d_weight_grad(x.view(), dy.view(), [5, 5], [1, 1], padding).unwrap();
+    let (dw, db) = plan.param_grads(dy.view()).unwrap();
+    let want_dw = reference::conv2d_weight_grad(x.view(), dy.view(), [5, 5], &params).unwrap();
     assert_close("dw", &dw, &want_dw, 1e-5);
     assert_close("db", &db, &reference::conv2d_bias_grad(dy.view()), 1e-5);
-    let (y_kept, kept) =
-        ct::conv2d_keep_columns(x.view(), w.view(), Some(b.view()), [1, 1], padding).unwrap();
-    assert_eq!(y_kept, y);
-    assert_eq!(kept.heap_bytes(), kept_bytes);
-    let (dw_kept, db_kept) = ct::conv2d_param_grads_with_columns(&kept, dy.view()).unwrap();
-    assert_eq!((dw_kept, db_kept), (dw, db));
 }
 
-/// LeNet5's first layer (1 channel, 5x5, padding 2, 28 outputs per row) takes the direct
-/// kernels and keeps the padded images, not the 25-times-larger window matrix.
+/// A first layer (1 channel, 5x5, padding 2, 28 outputs per row) takes the direct kernels and
+/// keeps the padded images, not the 25-times-larger window matrix.
 #[test]
-fn lenet5_first_layer_direct_kernels_match_reference() {
-    lenet5_layer_matches_reference([10, 1, 28, 28], 6, [2, 2], 10 * 32 * 32 * 4, 11);
+fn one_channel_layer_takes_direct_kernels() {
+    use ct::{ForwardKernel as F, WeightGradKernel as W};
+    five_by_five_layer_matches_reference([10, 1, 28, 28], 6, [2, 2], (F::Direct, W::Direct), 10 * 32 * 32 * 4, 11);
 }
 
-/// LeNet5's second layer (6 -> 16 channels, 5x5, 10x10 outputs) takes the filter-lane weight
-/// gradient and keeps the images themselves (no padding here), not 150 x 100 windows per image.
+/// 6 -> 16 channels, 5x5, 10x10 outputs: the filter-lane weight gradient, keeping the images
+/// themselves (no padding here), not 150 x 100 windows per image.
 #[test]
-fn lenet5_second_layer_filter_lane_kernels_match_reference() {
-    lenet5_layer_matches_reference([10, 6, 14, 14], 16, [0, 0], 10 * 6 * 14 * 14 * 4, 21);
+fn sixteen_filter_layer_takes_filter_lanes() {
+    use ct::{ForwardKernel as F, WeightGradKernel as W};
+    five_by_five_layer_matches_reference([10, 6, 14, 14], 16, [0, 0], (F::Gemm, W::FilterLanes), 10 * 6 * 14 * 14 * 4, 21);
 }

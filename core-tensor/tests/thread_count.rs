@@ -24,21 +24,31 @@ fn run_all(threads: usize) -> Vec<Everything> {
         .build()
         .unwrap();
     pool.install(|| {
-        // The LeNet5 conv shapes, with a batch that is not a multiple of the chunk size.
-        [(1, 6, 28, 2), (6, 16, 14, 0), (16, 120, 5, 0)]
+        // Layers that take each kernel (direct; filter lanes; GEMM with col2im; dilated, grouped
+        // and depthwise), with a batch that is not a multiple of the chunk size.
+        let p = ct::Conv2dParams::new;
+        [
+            (1, 6, 28, 5, p().padding([2, 2])),
+            (6, 16, 14, 5, p()),
+            (16, 120, 5, 5, p()),
+            (8, 16, 12, 3, p().padding([2, 2]).dilation([2, 2])),
+            (8, 12, 10, 3, p().stride([2, 2]).padding([1, 1]).groups(4)),
+            (8, 8, 16, 3, p().padding([1, 1]).groups(8)),
+        ]
             .iter()
             .enumerate()
-            .map(|(i, &(c, f, hw, p))| {
+            .map(|(i, &(c, f, hw, k, params))| {
                 let n = 37;
                 let x = random4([n, c, hw, hw], i as u64);
-                let w = random4([f, c, 5, 5], 100 + i as u64);
+                let w = random4([f, c / params.groups, k, k], 100 + i as u64);
                 let b = Array1::from_elem(f, 0.1_f32);
-                let o = hw + 2 * p - 4;
-                let dy = random4([n, f, o, o], 200 + i as u64);
-                let y = ct::conv2d(x.view(), w.view(), Some(b.view()), [1, 1], [p, p]).unwrap();
-                let grads =
-                    ct::conv2d_backward(x.view(), w.view(), dy.view(), [1, 1], [p, p]).unwrap();
-                let db = ct::conv2d_bias_grad(dy.view()).unwrap();
+                let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), params).unwrap();
+                let o = plan.geometry().output;
+                let dy = random4([n, f, o[0], o[1]], 200 + i as u64);
+                let y = ct::conv2d(x.view(), w.view(), Some(b.view()), &params).unwrap();
+                let grads = ct::conv2d_backward(x.view(), w.view(), dy.view(), &params).unwrap();
+                let db = grads.db.clone();
+                let o = o[0];
                 let k = if o >= 2 { [2, 2] } else { [1, 1] };
                 let (max_y, mask) = ct::max_pool2d(y.view(), k, k).unwrap();
                 let pdy = random4(mask.output_shape(), 300 + i as u64);

@@ -1,4 +1,5 @@
-//! The kernels against PyTorch's golden vectors (`conv2d.json`, `pool.json`), case by case as the
+//! The kernels against PyTorch's golden vectors (`conv2d.json`, `conv2d_general.json`,
+//! `pool.json`), case by case as the
 //! files list them, within the vectors' tolerance: max |ours - torch| <= 1e-4 * max(1, max |torch|).
 
 use core_tensor::{self as ct};
@@ -14,14 +15,22 @@ fn four(case: &Case, field: &str) -> ndarray::Array4<f32> {
         .unwrap()
 }
 
-#[test]
-fn conv2d_forward_and_gradients_match_pytorch() {
-    let file = load("conv2d.json").unwrap();
+/// Every case of a conv file (`conv2d.json`, or `conv2d_general.json` with `dilation` and
+/// `groups`) through the automatic plan and through every input-gradient kernel.
+fn conv_file_matches_pytorch(name: &str) {
+    let file = load(name).unwrap();
     assert!(!file.cases.is_empty(), "{}: no cases", file.path.display());
     let mut failures = Vec::new();
     for case in &file.cases {
-        let stride = case.pair("stride").unwrap();
-        let padding = case.pair("padding").unwrap();
+        let mut params = ct::Conv2dParams::new()
+            .stride(case.pair("stride").unwrap())
+            .padding(case.pair("padding").unwrap());
+        if case.has("dilation") {
+            params = params.dilation(case.pair("dilation").unwrap());
+        }
+        if case.has("groups") {
+            params = params.groups(case.f64("groups").unwrap() as usize);
+        }
         let x = four(case, "x");
         let w = four(case, "w");
         let b = case.has("b").then(|| {
@@ -31,22 +40,18 @@ fn conv2d_forward_and_gradients_match_pytorch() {
                 .unwrap()
         });
         let dy = four(case, "dy");
-        let y = ct::conv2d(
-            x.view(),
-            w.view(),
-            b.as_ref().map(|b| b.view()),
-            stride,
-            padding,
-        )
-        .unwrap();
-        let grads = ct::conv2d_backward(x.view(), w.view(), dy.view(), stride, padding).unwrap();
-        let input = [x.shape()[2], x.shape()[3]];
-        let by_method =
-            |m| ct::conv2d_input_grad_with(m, dy.view(), w.view(), input, stride, padding).unwrap();
+        let y = ct::conv2d(x.view(), w.view(), b.as_ref().map(|b| b.view()), &params).unwrap();
+        let grads = ct::conv2d_backward(x.view(), w.view(), dy.view(), &params).unwrap();
+        let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), params).unwrap();
+        let by_kernel = |input_grad| {
+            let kernels = ct::Kernels { input_grad, ..plan.kernels() };
+            let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), params).unwrap();
+            plan.with_kernels(kernels).unwrap().input_grad(dy.view(), w.view()).unwrap()
+        };
         let checks = [
             ("y", y.into_dyn()),
-            ("dx", by_method(ct::InputGradMethod::DilatedConv).into_dyn()),
-            ("dx", by_method(ct::InputGradMethod::Col2Im).into_dyn()),
+            ("dx", by_kernel(ct::InputGradKernel::DilatedConv).into_dyn()),
+            ("dx", by_kernel(ct::InputGradKernel::Col2Im).into_dyn()),
             ("dx", grads.dx.into_dyn()),
             ("dw", grads.dw.into_dyn()),
             ("db", grads.db.into_dyn()),
@@ -62,6 +67,16 @@ fn conv2d_forward_and_gradients_match_pytorch() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn conv2d_forward_and_gradients_match_pytorch() {
+    conv_file_matches_pytorch("conv2d.json");
+}
+
+#[test]
+fn dilated_grouped_and_depthwise_conv2d_match_pytorch() {
+    conv_file_matches_pytorch("conv2d_general.json");
 }
 
 #[test]

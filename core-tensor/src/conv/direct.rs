@@ -1,14 +1,15 @@
-//! Direct convolution for stride-1 layers with small windows and wide output rows (for example
-//! 1 channel, 5x5, 28 outputs per row).
+//! Direct convolution for stride-1 layers: the kernels read the padded input in place.
 //!
-//! There the window matrix of the GEMM form is 25 times the size of the input, and laying it out
-//! and packing it for the GEMM costs more than the multiply-adds. The direct form reads the
-//! padded input in place: for each output row and each block of [`LANES`] outputs along it, it
-//! keeps [`FILTERS`] filters' sums in registers and walks the kernel taps, adding
-//! `w[f, c, i, j] · xp[c, oh + i, ow + j .. ow + j + LANES]`. The weight gradient is the same walk
-//! with the roles swapped: `dw[f, c, i, j] += Σ dy[f, oh, ow] · xp[c, oh + i, ow + j]`, a kernel
-//! row's taps summed together per lane (each block of `dy` read once for all of them), the lanes
-//! added up in order at the end.
+//! Where each filter's window is small (a first layer with 1 to 3 channels, a depthwise layer)
+//! the window matrix of the GEMM form is many times the size of the input, and laying it out and
+//! packing it for the GEMM costs more than the multiply-adds. The direct form reads the padded
+//! input in place: for each output row and each block of [`LANES`] outputs along it, it keeps up
+//! to [`FILTERS`] filters' sums (of one group) in registers and walks the kernel taps, adding
+//! `w[f, c, i, j] · xp[c, oh + i·DH, ow + j·DW .. + LANES]`. The weight gradient is the same walk
+//! with the roles swapped: `dw[f, c, i, j] += Σ dy[f, oh, ow] · xp[c, oh + i·DH, ow + j·DW]`, a
+//! kernel row's taps summed together per lane (each block of `dy` read once for all of them), the
+//! lanes added up in order at the end. Groups and dilation only change which channels and which
+//! input positions a filter reads.
 //!
 //! The kernels are plain loops over fixed-size arrays, compiled by `multiversion` for AVX-512 and
 //! AVX2 as well as the baseline, the best picked at run time. They never fuse a multiply and an
@@ -19,7 +20,7 @@ use std::ops::Range;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut4};
 
-use crate::conv::{Dims, MAX_KW, bias_grad_chunk, with_kernel_width};
+use crate::conv::{Dims, MAX_KW, bias_grad_chunk, first, with_kernel_width};
 use crate::error::{Result, layout_error, not_contiguous};
 use crate::geometry::Geometry;
 use crate::scratch::reuse_or_zeros;
@@ -29,39 +30,41 @@ const OP: &str = "conv2d (direct)";
 
 /// Outputs along a row computed together (one AVX2 register of f32; 16 lanes were tried and were
 /// slower).
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 /// Filters whose sums are kept in registers together.
 const FILTERS: usize = 4;
-/// The largest window (C·KH·KW) the direct form takes; bigger ones go to the GEMM, which blocks
-/// for the caches.
-const MAX_PATCH: usize = 32;
 
-/// Whether [`crate::conv2d`] and [`crate::conv2d_param_grads`] use the direct kernels for this
-/// geometry: stride 1, a window of at most 32 values (C·KH·KW) at most 8 wide, and output rows
-/// of at least 16.
-pub(crate) fn applies(g: &Geometry) -> bool {
-    g.stride == [1, 1]
-        && g.patch_len() <= MAX_PATCH
-        && g.kernel[1] <= MAX_KW
-        && g.output[1] >= 2 * LANES
+/// Whether the direct kernels can compute this geometry at all: stride 1, a kernel at most
+/// [`MAX_KW`] wide, and output rows of at least [`LANES`].
+pub(crate) fn supports(g: &Geometry) -> bool {
+    g.stride == [1, 1] && g.kernel[1] <= MAX_KW && g.output[1] >= LANES
 }
 
 /// The images `images` of `x` (standard layout, (N, C, H, W) data) zero-padded, as a
-/// (count·C·(H + 2·PH)) x (W + 2·PW) matrix: what the direct kernels read, and what a training
-/// step keeps for the weight gradient. `reuse`, a matrix this function returned before for the
-/// same geometry and image count, is overwritten instead of allocating (its border is still zero).
+/// (count·C·(H + 2·PH)) x (W + 2·PW) matrix: what the direct and filter-lane kernels read, and
+/// what a training step keeps for the weight gradient. `reuse`, a matrix this function returned
+/// before for the same geometry and image count, is overwritten instead of allocating (its border
+/// is still zero).
 pub(crate) fn pad_images(
     x: &[f32],
     g: &Geometry,
     images: Range<usize>,
     reuse: Option<Array2<f32>>,
 ) -> Result<Array2<f32>> {
+    let (rows, wp) = padded_shape(g, images.len());
+    let mut xp = reuse_or_zeros(reuse, rows * wp);
+    fill_padded(x, g, images, &mut xp);
+    Array2::from_shape_vec((rows, wp), xp).map_err(layout_error(OP))
+}
+
+/// Writes the images `images` of `x` into `xp` (zeroed, or written before by this function for
+/// the same geometry and count) with their padding, as [`pad_images`] lays them out.
+pub(crate) fn fill_padded(x: &[f32], g: &Geometry, images: Range<usize>, xp: &mut [f32]) {
     let [h, w] = g.input;
     let [ph, pw] = g.padding;
     let c = g.channels;
-    let (rows, wp) = padded_shape(g, images.len());
+    let (_, wp) = padded_shape(g, images.len());
     let hp = h + 2 * ph;
-    let mut xp = reuse_or_zeros(reuse, rows * wp);
     for (bi, n) in images.enumerate() {
         for ch in 0..c {
             for y in 0..h {
@@ -70,7 +73,6 @@ pub(crate) fn pad_images(
             }
         }
     }
-    Array2::from_shape_vec((rows, wp), xp).map_err(layout_error(OP))
 }
 
 /// The shape of the matrix [`pad_images`] returns for `count` images.
@@ -79,10 +81,10 @@ pub(crate) fn padded_shape(g: &Geometry, count: usize) -> (usize, usize) {
     (count * d.c * d.hp, d.wp)
 }
 
-/// The forward pass of `count` images, padded in `xp` by [`pad_images`], into `out` (their
+/// The forward pass of `count` images, padded in `xp` by [`fill_padded`], into `out` (their
 /// (count, F, OH, OW) output, standard layout).
 pub(crate) fn forward_chunk(
-    xp: &Array2<f32>,
+    xp: &[f32],
     w: &[f32],
     b: Option<&ArrayView1<'_, f32>>,
     g: &Geometry,
@@ -94,13 +96,12 @@ pub(crate) fn forward_chunk(
         None => vec![0.0; g.out_channels],
     };
     let out = out.as_slice_mut().ok_or_else(not_contiguous(OP))?;
-    let xp = xp.as_slice().ok_or_else(not_contiguous(OP))?;
     forward_kernel(xp, w, &bias, &Dims::of(g), count, out);
     Ok(())
 }
 
-/// dL/dw (as F x C·KH·KW) and dL/db of the images `images`, padded in `xp` by [`pad_images`]:
-/// their partial sums. `dy` is the whole batch's (N, F, OH, OW) data.
+/// dL/dw (as F x (C/G)·KH·KW) and dL/db of the images `images`, padded in `xp` by
+/// [`pad_images`]: their partial sums. `dy` is the whole batch's (N, F, OH, OW) data.
 pub(crate) fn param_grads_chunk(
     xp: &Array2<f32>,
     dy: &[f32],
@@ -133,23 +134,28 @@ simd_kernel! {
         for bi in 0..count {
             let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
             let out = &mut out[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
-            let mut f0 = 0;
-            while f0 < d.f {
-                // Blocks of FILTERS filters, the last block as wide as what is left.
-                match d.f - f0 {
-                    1 => forward_filters::<1>(xp, w, bias, d, f0, out),
-                    2 => forward_filters::<2>(xp, w, bias, d, f0, out),
-                    3 => forward_filters::<3>(xp, w, bias, d, f0, out),
-                    _ => forward_filters::<FILTERS>(xp, w, bias, d, f0, out),
+            for group in 0..d.groups {
+                // This group's channels and filters.
+                let xg = &xp[group * d.cg * d.hp * d.wp..][..d.cg * d.hp * d.wp];
+                let (first, end) = (group * d.fg, (group + 1) * d.fg);
+                let mut f0 = first;
+                while f0 < end {
+                    // Blocks of FILTERS filters, the last block as wide as what is left.
+                    match end - f0 {
+                        1 => forward_filters::<1>(xg, w, bias, d, f0, out),
+                        2 => forward_filters::<2>(xg, w, bias, d, f0, out),
+                        3 => forward_filters::<3>(xg, w, bias, d, f0, out),
+                        _ => forward_filters::<FILTERS>(xg, w, bias, d, f0, out),
+                    }
+                    f0 += FILTERS;
                 }
-                f0 += FILTERS;
             }
         }
     }
 }
 
-/// Filters `f0 .. f0 + NF` of one image: every output row, `LANES` outputs at a time, the `NF`
-/// sums in registers while the kernel taps go by.
+/// Filters `f0 .. f0 + NF` (of one group, whose channels `xp` holds) of one image: every output
+/// row, `LANES` outputs at a time, the `NF` sums in registers while the kernel taps go by.
 #[inline(always)]
 fn forward_filters<const NF: usize>(
     xp: &[f32],
@@ -159,20 +165,21 @@ fn forward_filters<const NF: usize>(
     f0: usize,
     out: &mut [f32],
 ) {
-    let taps = d.c * d.kh * d.kw;
+    let taps = d.cg * d.kh * d.kw;
     let w = &w[f0 * taps..][..NF * taps];
+    let span = (d.kw - 1) * d.dw + LANES;
     for oh in 0..d.oh {
         for ob in d.blocks() {
             let mut acc = [[0.0_f32; LANES]; NF];
             for (q, a) in acc.iter_mut().enumerate() {
                 *a = [bias[f0 + q]; LANES];
             }
-            for c in 0..d.c {
+            for c in 0..d.cg {
                 for i in 0..d.kh {
-                    let row = &xp[(c * d.hp + oh + i) * d.wp + ob..][..d.kw - 1 + LANES];
+                    let row = &xp[(c * d.hp + oh + i * d.dh) * d.wp + ob..][..span];
                     let tap0 = (c * d.kh + i) * d.kw;
                     for j in 0..d.kw {
-                        let xv: &[f32; LANES] = lanes(&row[j..]);
+                        let xv: &[f32; LANES] = lanes(&row[j * d.dw..]);
                         for (q, a) in acc.iter_mut().enumerate() {
                             let wv = w[q * taps + tap0 + j];
                             for l in 0..LANES {
@@ -193,7 +200,7 @@ fn forward_filters<const NF: usize>(
 /// register).
 #[inline(always)]
 fn lanes(s: &[f32]) -> &[f32; LANES] {
-    s.first_chunk::<LANES>().unwrap_or(&[0.0; LANES])
+    first::<LANES>(s)
 }
 
 simd_kernel! {
@@ -206,26 +213,28 @@ simd_kernel! {
     }
 }
 
-/// dL/dw from one image, for a kernel `KW` wide: per filter, channel and kernel row, the `KW`
-/// taps' sums kept per lane while the rows go by (each `dy` block read once for all of them),
-/// then the lanes added in order.
+/// dL/dw from one image, for a kernel `KW` wide: per filter, channel of its group and kernel
+/// row, the `KW` taps' sums kept per lane while the rows go by (each `dy` block read once for all
+/// of them), then the lanes added in order.
 #[inline(always)]
 fn weight_grad_image<const KW: usize>(xp: &[f32], dy: &[f32], d: &Dims, dw: &mut [f32]) {
-    let taps = d.c * d.kh * KW;
+    let taps = d.cg * d.kh * KW;
     let full = d.ow / LANES * LANES;
     let plane = d.oh * d.ow;
     for f in 0..d.f {
         let dyf = &dy[f * plane..][..plane];
-        for c in 0..d.c {
+        let first_channel = f / d.fg * d.cg;
+        for c in 0..d.cg {
+            let channel = first_channel + c;
             for i in 0..d.kh {
                 let mut acc = [[0.0_f32; LANES]; KW];
                 for oh in 0..d.oh {
-                    let xrow = &xp[(c * d.hp + oh + i) * d.wp..][..d.wp];
+                    let xrow = &xp[(channel * d.hp + oh + i * d.dh) * d.wp..][..d.wp];
                     let grow = &dyf[oh * d.ow..][..d.ow];
                     for ob in (0..full).step_by(LANES) {
                         let g = lanes(&grow[ob..]);
                         for (j, a) in acc.iter_mut().enumerate() {
-                            let x = lanes(&xrow[ob + j..]);
+                            let x = lanes(&xrow[ob + j * d.dw..]);
                             for l in 0..LANES {
                                 a[l] += g[l] * x[l];
                             }
@@ -239,7 +248,7 @@ fn weight_grad_image<const KW: usize>(xp: &[f32], dy: &[f32], d: &Dims, dw: &mut
                         let skip = full - ob;
                         let g = lanes(&grow[ob..]);
                         for (j, a) in acc.iter_mut().enumerate() {
-                            let x = lanes(&xrow[ob + j..]);
+                            let x = lanes(&xrow[ob + j * d.dw..]);
                             for l in 0..LANES {
                                 let p = g[l] * x[l];
                                 a[l] += if l >= skip { p } else { 0.0 };

@@ -1,5 +1,5 @@
 //! The weight gradient of a convolution vectorised over the filters, for layers with few filters
-//! and many windows (for example 6 -> 16 channels, 5x5, 10x10 outputs).
+//! and many windows (for example 6 -> 16 channels, 5x5 kernel, 10x10 outputs).
 //!
 //! `dw = dY · colsᵀ` in the GEMM form has only 16 rows (the filters) to reuse each packed window
 //! on, and the windows are first laid out (25 times the input) and then packed again: on two
@@ -19,8 +19,7 @@ use std::ops::Range;
 
 use ndarray::{Array1, Array2};
 
-use crate::conv::forward::DIRECT_OUTPUT_PLANE;
-use crate::conv::{Dims, MAX_KW, bias_grad_chunk, with_kernel_width};
+use crate::conv::{Dims, MAX_KW, bias_grad_chunk, first, with_kernel_width};
 use crate::error::{Result, not_contiguous};
 use crate::geometry::Geometry;
 use crate::simd::simd_kernel;
@@ -30,14 +29,10 @@ const OP: &str = "conv2d (filter lanes)";
 /// Filters computed together: the vector lanes (one AVX-512 register, two AVX2 ones).
 pub(crate) const FILTERS: usize = 16;
 
-/// Whether the filter-lane weight gradient serves this geometry: a multiple of 16 filters and at
-/// most 32 of them (more filters amortise the GEMM's packing), a kernel at most 8 wide, and
-/// output planes of at least 64 (smaller ones share one GEMM per chunk of images).
-pub(crate) fn applies(g: &Geometry) -> bool {
-    g.out_channels.is_multiple_of(FILTERS)
-        && g.out_channels <= 2 * FILTERS
-        && g.kernel[1] <= MAX_KW
-        && g.out_plane() >= DIRECT_OUTPUT_PLANE
+/// Whether the filter-lane weight gradient can compute this geometry at all: one group, a
+/// multiple of [`FILTERS`] filters, a kernel at most [`MAX_KW`] wide (any stride and dilation).
+pub(crate) fn supports(g: &Geometry) -> bool {
+    g.groups == 1 && g.out_channels.is_multiple_of(FILTERS) && g.kernel[1] <= MAX_KW
 }
 
 /// dL/dw (as F x C·KH·KW) and dL/db of the images `images`, padded in `xp`: their partial sums.
@@ -93,11 +88,11 @@ fn weight_grad_image<const KW: usize>(xp: &[f32], dyt: &[f32], d: &Dims, dwt: &m
             for i in 0..d.kh {
                 let mut acc = [[0.0_f32; FILTERS]; KW];
                 for oh in 0..d.oh {
-                    let row = &xp[(c * d.hp + oh * d.sh + i) * d.wp..][..d.wp];
+                    let row = &xp[(c * d.hp + oh * d.sh + i * d.dh) * d.wp..][..d.wp];
                     for ow in 0..d.ow {
                         let g = filters(&dyt[(oh * d.ow + ow) * d.f + f0..]);
                         for (j, a) in acc.iter_mut().enumerate() {
-                            let xv = row[ow * d.sw + j];
+                            let xv = row[ow * d.sw + j * d.dw];
                             for l in 0..FILTERS {
                                 a[l] += xv * g[l];
                             }
@@ -119,5 +114,5 @@ fn weight_grad_image<const KW: usize>(xp: &[f32], dyt: &[f32], d: &Dims, dwt: &m
 /// registers).
 #[inline(always)]
 fn filters(s: &[f32]) -> &[f32; FILTERS] {
-    s.first_chunk::<FILTERS>().unwrap_or(&[0.0; FILTERS])
+    first::<FILTERS>(s)
 }

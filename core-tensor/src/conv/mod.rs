@@ -1,31 +1,37 @@
 //! 2-D convolution (cross-correlation, as PyTorch's `conv2d`) and its gradients, on (N, C, H, W)
-//! `f32` arrays with weights (F, C, KH, KW).
+//! `f32` arrays with weights (F, C/G, KH, KW): PyTorch's whole `Conv2d` (stride, padding,
+//! dilation, groups).
 //!
-//! - [`conv2d`]: forward, one GEMM per chunk of images over the [window reshaping](crate::im2col)
-//!   (direct kernels on the padded images for stride-1 layers with small windows and wide rows).
-//! - [`conv2d_input_grad`]: dL/dx by the stride-dilated convolution ([`dilate_pad`] then a stride-1
-//!   convolution with the [rotated](rotate_kernel) kernel).
-//! - [`conv2d_weight_grad`], [`conv2d_bias_grad`], or both at once with [`conv2d_param_grads`]:
-//!   one GEMM per chunk over the windows, the direct kernel where the forward takes it, and a
-//!   kernel vectorised over the filters on the images themselves for layers of 16 or 32 filters
-//!   with output planes of 64 or more.
-//! - [`conv2d_backward`]: all three gradients.
+//! - [`Conv2dPlan`]: built once for a geometry, it picks the forward, input-gradient and
+//!   weight-gradient kernels independently ([`Kernels`], chosen in `choice.rs`) and keeps, between
+//!   a training forward and the backward pass, what the weight gradient reads, in buffers it
+//!   reuses every step.
+//! - [`conv2d`] and [`conv2d_backward`]: one call each, through a plan built for the call.
+//! - [`dilate_pad`] and [`rotate_kernel`]: the stride-dilated convolution that gives dL/dx
+//!   ([`InputGradKernel::DilatedConv`]).
+//!
+//! The kernels:
+//! - `gemm.rs`: the window matrix of each chunk of images and one GEMM per group (any geometry);
+//!   col2im for dL/dx.
+//! - `direct.rs`: stride-1 forward and weight gradient on the padded images, vectorised along
+//!   output rows.
+//! - `filter_lanes.rs`: weight gradient vectorised over the filters, on the padded images.
+//! - `dilated.rs`: dL/dx as a stride-1 convolution of the spread-out gradient.
 
-mod backward;
+mod choice;
+mod dilated;
 mod direct;
 mod filter_lanes;
-mod forward;
-mod input_grad;
-mod weight_grad;
+mod functions;
+mod gemm;
+mod params;
+mod plan;
 
-pub use backward::{Conv2dGrads, conv2d_backward};
-pub use forward::{Columns, conv2d, conv2d_keep_columns, conv2d_reuse_columns};
-pub use input_grad::{
-    InputGradMethod, conv2d_input_grad, conv2d_input_grad_with, dilate_pad, rotate_kernel,
-};
-pub use weight_grad::{
-    conv2d_bias_grad, conv2d_param_grads, conv2d_param_grads_with_columns, conv2d_weight_grad,
-};
+pub use choice::{ForwardKernel, InputGradKernel, Kernels, WeightGradKernel};
+pub use dilated::{dilate_pad, rotate_kernel};
+pub use functions::{Conv2dGrads, conv2d, conv2d_backward};
+pub use params::Conv2dParams;
+pub use plan::Conv2dPlan;
 
 use std::ops::Range;
 
@@ -33,44 +39,12 @@ use ndarray::{Array1, Array2};
 
 use crate::geometry::Geometry;
 
-/// The kernels that compute a convolution (forward and weight gradient) of a given geometry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    /// Vectorised along output rows, on the padded images (`direct.rs`).
-    Direct,
-    /// GEMM forward; weight gradient vectorised over the filters, on the padded images
-    /// (`filter_lanes.rs`).
-    FilterLanes,
-    /// Window matrix and GEMM (everything else: conv3, strided or wide layers).
-    Gemm,
-}
-
-impl Form {
-    /// The form for `g`: the direct kernels where they apply, then the filter-lane weight
-    /// gradient, else the GEMM.
-    pub(crate) fn of(g: &Geometry) -> Self {
-        if direct::applies(g) {
-            Self::Direct
-        } else if filter_lanes::applies(g) {
-            Self::FilterLanes
-        } else {
-            Self::Gemm
-        }
-    }
-
-    /// Whether the form reads the padded images (which a training forward then keeps) rather
-    /// than the window matrix.
-    pub(crate) fn reads_padded_images(self) -> bool {
-        self != Self::Gemm
-    }
-}
-
 /// The widest kernel the kernels on padded images take; each width up to it is compiled as a
 /// constant so that a kernel row's sums stay in registers.
 pub(crate) const MAX_KW: usize = 8;
 
 /// Calls `$kernel::<KW>($args)` with the kernel width `$kw` as the constant `KW` (widths above
-/// [`MAX_KW`] are refused earlier, by the kernels' `applies`).
+/// [`MAX_KW`] are refused earlier, by the kernels' `supports`).
 macro_rules! with_kernel_width {
     ($kw:expr, $kernel:ident($($arg:expr),* $(,)?)) => {
         match $kw {
@@ -92,10 +66,17 @@ pub(crate) use with_kernel_width;
 pub(crate) struct Dims {
     pub(crate) f: usize,
     pub(crate) c: usize,
+    pub(crate) groups: usize,
+    /// Channels and filters per group.
+    pub(crate) cg: usize,
+    pub(crate) fg: usize,
     pub(crate) kh: usize,
     pub(crate) kw: usize,
     pub(crate) sh: usize,
     pub(crate) sw: usize,
+    /// Dilation.
+    pub(crate) dh: usize,
+    pub(crate) dw: usize,
     /// Padded height and width.
     pub(crate) hp: usize,
     pub(crate) wp: usize,
@@ -108,16 +89,29 @@ impl Dims {
         Self {
             f: g.out_channels,
             c: g.channels,
+            groups: g.groups,
+            cg: g.group_channels(),
+            fg: g.group_filters(),
             kh: g.kernel[0],
             kw: g.kernel[1],
             sh: g.stride[0],
             sw: g.stride[1],
+            dh: g.dilation[0],
+            dw: g.dilation[1],
             hp: g.input[0] + 2 * g.padding[0],
             wp: g.input[1] + 2 * g.padding[1],
             oh: g.output[0],
             ow: g.output[1],
         }
     }
+}
+
+/// The first `N` values of `s` as a fixed-size array (which the compiler keeps in registers).
+/// Callers slice `s` to at least `N` values; a shorter one is a bug, caught in debug builds.
+#[inline(always)]
+pub(crate) fn first<const N: usize>(s: &[f32]) -> &[f32; N] {
+    debug_assert!(s.len() >= N, "a kernel read past its row");
+    s.first_chunk::<N>().unwrap_or(&[0.0; N])
 }
 
 /// The chunk's `dy` (images, F, OH, OW) as an F x (images·OH·OW) matrix, columns in (image, oh, ow)

@@ -1,0 +1,149 @@
+//! Which kernel computes each part of a convolution, and every threshold of that choice.
+//!
+//! Each part (forward, input gradient, weight gradient) is chosen on its own, in two steps: the
+//! kernels that can compute the geometry at all (their `supports`), then among those the one
+//! that costs least, by the thresholds below. The thresholds were set by measurement
+//! (`cargo bench -p benches --bench conv_shapes`); they depend on the geometry only, never on
+//! the batch size or the thread count, so the same layer always runs the same kernels.
+
+use crate::conv::{dilated, direct, filter_lanes};
+use crate::geometry::Geometry;
+
+/// The direct kernels pay where a filter's window ((C/G)·KH·KW values) is at most this long:
+/// the window matrix would be as many times the input, and cost more to lay out and pack than
+/// its product. Longer windows go to the GEMM, which blocks for the caches.
+pub(crate) const DIRECT_MAX_PATCH: usize = 32;
+
+/// The direct kernels pay where output rows are at least this long (two blocks of lanes: with
+/// one, the overlapping last block recomputes too much).
+pub(crate) const DIRECT_MIN_ROW: usize = 2 * direct::LANES;
+
+/// The filter-lane weight gradient pays with at most this many filters; more rows amortise the
+/// GEMM's packing of the windows.
+pub(crate) const FILTER_LANES_MAX_FILTERS: usize = 2 * filter_lanes::FILTERS;
+
+/// Output planes (OH·OW) at least this large get one GEMM per image, written in place; smaller
+/// ones share a GEMM per chunk of images (a GEMM with a handful of columns is mostly overhead).
+/// The filter-lane weight gradient pays only on planes this large.
+pub(crate) const GEMM_PER_IMAGE_PLANE: usize = 64;
+
+/// The forward kernel of a [`Conv2dPlan`](crate::Conv2dPlan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ForwardKernel {
+    /// Stride 1 only: the padded images read in place, vectorised along output rows.
+    Direct,
+    /// Any geometry: the window matrix of each chunk of images, one GEMM per group.
+    Gemm,
+}
+
+/// The input-gradient (dL/dx) kernel of a [`Conv2dPlan`](crate::Conv2dPlan). Both compute the
+/// same sum, up to the order of floating-point additions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InputGradKernel {
+    /// The transposed convolution: `dcols = Wᵀ · dY` per group and chunk of images (GEMM), then
+    /// each column added back onto the input window it came from (col2im).
+    /// `N·F·OH·OW·(C/G)·KH·KW` multiply-adds, as many as the forward pass.
+    Col2Im,
+    /// The stride-dilated convolution, literally: [`dilate_pad`](crate::dilate_pad) the
+    /// gradient, then a stride-1 convolution with [`rotate_kernel`](crate::rotate_kernel) (with
+    /// the layer's dilation and groups), itself planned. `N·C·H·W·(F/G)·KH·KW` multiply-adds,
+    /// the inserted zeros included.
+    DilatedConv,
+}
+
+/// The weight- and bias-gradient kernel of a [`Conv2dPlan`](crate::Conv2dPlan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WeightGradKernel {
+    /// Stride 1 only: the padded images read in place, vectorised along output rows.
+    Direct,
+    /// One group, a multiple of 16 filters: the padded images read in place, vectorised over
+    /// the filters.
+    FilterLanes,
+    /// Any geometry: `dW = dY · colsᵀ` per group and chunk of images.
+    Gemm,
+}
+
+/// The three kernels of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Kernels {
+    /// Computes `y`.
+    pub forward: ForwardKernel,
+    /// Computes dL/dx.
+    pub input_grad: InputGradKernel,
+    /// Computes dL/dw and dL/db.
+    pub weight_grad: WeightGradKernel,
+}
+
+impl Kernels {
+    /// The cheapest kernels for `g`.
+    pub(crate) fn choose(g: &Geometry) -> Self {
+        Self {
+            forward: forward_for(g),
+            input_grad: input_grad_for(g),
+            weight_grad: weight_grad_for(g),
+        }
+    }
+
+    /// The first kernel of `self` that cannot compute `g`, by name, if any.
+    pub(crate) fn unsupported(&self, g: &Geometry) -> Option<&'static str> {
+        if self.forward == ForwardKernel::Direct && !direct::supports(g) {
+            return Some("ForwardKernel::Direct (needs stride 1, a kernel at most 8 wide and output rows of at least 8)");
+        }
+        match self.weight_grad {
+            WeightGradKernel::Direct if !direct::supports(g) => Some(
+                "WeightGradKernel::Direct (needs stride 1, a kernel at most 8 wide and output rows of at least 8)",
+            ),
+            WeightGradKernel::FilterLanes if !filter_lanes::supports(g) => Some(
+                "WeightGradKernel::FilterLanes (needs one group, a multiple of 16 filters and a kernel at most 8 wide)",
+            ),
+            _ => None,
+        }
+    }
+
+    /// Whether the weight-gradient kernel reads the padded images (else the window matrix).
+    pub(crate) fn weight_grad_reads_padded(&self) -> bool {
+        self.weight_grad != WeightGradKernel::Gemm
+    }
+}
+
+/// Whether the direct kernels both can compute `g` and pay there.
+fn direct_pays(g: &Geometry) -> bool {
+    direct::supports(g) && g.patch_len() <= DIRECT_MAX_PATCH && g.output[1] >= DIRECT_MIN_ROW
+}
+
+fn forward_for(g: &Geometry) -> ForwardKernel {
+    if direct_pays(g) {
+        ForwardKernel::Direct
+    } else {
+        ForwardKernel::Gemm
+    }
+}
+
+fn weight_grad_for(g: &Geometry) -> WeightGradKernel {
+    if direct_pays(g) {
+        WeightGradKernel::Direct
+    } else if filter_lanes::supports(g)
+        && g.out_channels <= FILTER_LANES_MAX_FILTERS
+        && g.out_plane() >= GEMM_PER_IMAGE_PLANE
+    {
+        WeightGradKernel::FilterLanes
+    } else {
+        WeightGradKernel::Gemm
+    }
+}
+
+/// The dilated convolution where its inner stride-1 convolution takes the direct kernel (no
+/// window matrix and no scatter: a depthwise or few-channel layer), or where it has fewer
+/// multiply-adds (outputs that outnumber the inputs: large padding); col2im otherwise, whose GEMM
+/// has (C/G)·KH·KW rows rather than C/G.
+fn input_grad_for(g: &Geometry) -> InputGradKernel {
+    let inner_direct = g.stride == [1, 1] && dilated::inner_geometry(g).is_some_and(|i| direct_pays(&i));
+    if inner_direct || g.input[0] * g.input[1] < g.out_plane() {
+        InputGradKernel::DilatedConv
+    } else {
+        InputGradKernel::Col2Im
+    }
+}

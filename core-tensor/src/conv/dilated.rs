@@ -1,0 +1,155 @@
+//! dL/dx of a convolution by the stride-dilated convolution (the method of the seed report).
+//!
+//! With `y = conv2d(x, w)` and upstream gradient `dy = dL/dy`,
+//! `dx[n, c, h, w] = Σ dy[n, f, oh, ow] · w[f, c, i, j]` over the `(f, oh, ow, i, j)` with
+//! `oh·SH + i·DH - PH = h` and `ow·SW + j·DW - PW = w` (and `f` in `c`'s group). That sum is
+//! itself a stride-1 convolution: spread `dy` out by inserting `SH-1` (`SW-1`) zeros between its
+//! rows (columns), pad it by `EH-1-PH` (`EW-1-PW`) on each side, where `E = DH·(KH-1)+1` is the
+//! kernel's span (cropping where that is negative, and adding the rows and columns the forward
+//! pass dropped when the stride does not divide), and convolve it, with the same dilation and
+//! groups, with the kernel rotated by 180° and with its in/out channels swapped within each
+//! group. [`dilate_pad`] is the first step and [`rotate_kernel`] the second.
+//!
+//! Most of the spread-out grid is zeros whenever the output is small next to the input; the
+//! plan then takes col2im ([`InputGradKernel::Col2Im`](crate::InputGradKernel)), the same sum
+//! without those products.
+
+use ndarray::{Array4, ArrayView4, Axis};
+
+use crate::conv::{Conv2dParams, Conv2dPlan};
+use crate::error::{Result, layout_error};
+use crate::geometry::Geometry;
+
+/// Spreads `dy` (N, F, OH, OW) into the (N, F, H+EH-1, W+EW-1) grid that a stride-1 convolution
+/// with the kernel (dilated to span EH x EW) maps back onto the input's (H, W).
+///
+/// `dy[n, f, oh, ow]` lands at row `oh·SH + EH-1-PH` and column `ow·SW + EW-1-PW`; everything else
+/// is zero. Positions outside the grid (when `PH > EH-1`) are cropped: they belonged to windows
+/// that lay wholly in the padding and contribute nothing to dx. `params.groups` plays no part.
+///
+/// # Shapes
+/// - `dy`: (N, F, OH, OW), the output of a convolution of an (N, C, H, W) input with a `kernel`
+///   (KH, KW) and `params`
+/// - `input`: (H, W)
+/// - returns (N, F, H + EH - 1, W + EW - 1)
+///
+/// # Errors
+/// A zero stride, dilation or kernel, a kernel larger than the padded input, or a `dy` whose
+/// (OH, OW) is not the one that geometry gives.
+///
+/// # Example
+/// The seed report's picture: a 2x2 gradient, stride 2, 3x3 kernel, 5x5 input, no padding, gives a
+/// 7x7 grid with the four values at rows and columns 2 and 4.
+/// ```
+/// use core_tensor::Conv2dParams;
+/// use ndarray::Array4;
+/// let dy = Array4::from_shape_vec((1, 1, 2, 2), vec![1.0_f32, 2.0, 3.0, 4.0]).unwrap();
+/// let params = Conv2dParams::new().stride([2, 2]);
+/// let d = core_tensor::dilate_pad(dy.view(), [5, 5], [3, 3], &params).unwrap();
+/// assert_eq!(d.shape(), &[1, 1, 7, 7]);
+/// assert_eq!((d[[0, 0, 2, 2]], d[[0, 0, 2, 4]], d[[0, 0, 4, 2]], d[[0, 0, 4, 4]]), (1.0, 2.0, 3.0, 4.0));
+/// assert_eq!(d.sum(), 10.0);
+/// ```
+pub fn dilate_pad(
+    dy: ArrayView4<'_, f32>,
+    input: [usize; 2],
+    kernel: [usize; 2],
+    params: &Conv2dParams,
+) -> Result<Array4<f32>> {
+    const OP: &str = "dilate_pad";
+    let (n, f, _, _) = dy.dim();
+    let params = Conv2dParams { groups: 1, ..*params };
+    let w_shape = [f, f, kernel[0], kernel[1]];
+    let g = Geometry::conv(OP, &[n, f, input[0], input[1]], &w_shape, &params)?;
+    Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
+    let [eh, ew] = g.extent();
+    let [gh, gw] = [input[0] + eh - 1, input[1] + ew - 1];
+    let mut out = Array4::<f32>::zeros((n, f, gh, gw));
+    let [sh, sw] = g.stride;
+    let [ph, pw] = g.padding;
+    // Row oh lands at oh·SH + EH-1-PH; keep the rows that land inside [0, gh).
+    let place = |o: usize, s: usize, e: usize, p: usize, len: usize| {
+        (o * s + e - 1).checked_sub(p).filter(|&r| r < len)
+    };
+    for (mut dst, src) in out.outer_iter_mut().zip(dy.outer_iter()) {
+        for (mut dst, src) in dst.outer_iter_mut().zip(src.outer_iter()) {
+            for (oh, src_row) in src.outer_iter().enumerate() {
+                let Some(r) = place(oh, sh, eh, ph, gh) else {
+                    continue;
+                };
+                for (ow, v) in src_row.iter().enumerate() {
+                    if let Some(c) = place(ow, sw, ew, pw, gw) {
+                        dst[[r, c]] = *v;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The kernel (F, C/G, KH, KW) of a convolution with `groups` groups rotated by 180° in (KH, KW)
+/// with its channel axes swapped within each group: (C, F/G, KH, KW) with
+/// `out[g·C/G + c, f, i, j] = w[g·F/G + f, c, KH-1-i, KW-1-j]`.
+///
+/// # Errors
+/// A `groups` of zero or one that does not divide F.
+///
+/// ```
+/// use ndarray::Array4;
+/// let w = Array4::from_shape_vec((1, 2, 1, 2), vec![1.0_f32, 2.0, 3.0, 4.0]).unwrap();
+/// let r = core_tensor::rotate_kernel(w.view(), 1).unwrap();
+/// assert_eq!(r.shape(), &[2, 1, 1, 2]);
+/// assert_eq!(r.iter().copied().collect::<Vec<_>>(), vec![2.0, 1.0, 4.0, 3.0]);
+/// ```
+pub fn rotate_kernel(w: ArrayView4<'_, f32>, groups: usize) -> Result<Array4<f32>> {
+    const OP: &str = "rotate_kernel";
+    let (f, cg, kh, kw) = w.dim();
+    if groups == 0 || !f.is_multiple_of(groups) {
+        return Err(crate::TensorError::InvalidArgument {
+            op: OP,
+            message: format!("groups must be at least 1 and divide the {f} filters, got {groups}"),
+        });
+    }
+    let fg = f / groups;
+    let w = w.as_standard_layout();
+    let mut r = w
+        .view()
+        .into_shape_with_order((groups, fg, cg, kh, kw))
+        .map_err(layout_error(OP))?
+        .permuted_axes([0, 2, 1, 3, 4]);
+    r.invert_axis(Axis(3));
+    r.invert_axis(Axis(4));
+    r.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((groups * cg, fg, kh, kw))
+        .map_err(layout_error(OP))
+}
+
+/// The geometry of the stride-1 convolution that gives dL/dx for `g`: the spread-out gradient
+/// (N, F, H+EH-1, W+EW-1) with the rotated kernel (C, F/G, KH, KW), `g`'s dilation and groups.
+/// `None` when that is too large to address.
+pub(crate) fn inner_geometry(g: &Geometry) -> Option<Geometry> {
+    let [eh, ew] = g.extent();
+    let grid = [g.batch, g.out_channels, g.input[0] + eh - 1, g.input[1] + ew - 1];
+    let rotated = [g.channels, g.group_filters(), g.kernel[0], g.kernel[1]];
+    let params = Conv2dParams::new().dilation(g.dilation).groups(g.groups);
+    Geometry::conv("conv2d (dilated)", &grid, &rotated, &params).ok()
+}
+
+/// dL/dx by the stride-dilated convolution: [`dilate_pad`], then the planned stride-1 convolution
+/// with [`rotate_kernel`].
+pub(crate) fn input_grad(
+    dy: ArrayView4<'_, f32>,
+    w: ArrayView4<'_, f32>,
+    g: &Geometry,
+) -> Result<Array4<f32>> {
+    let grid = dilate_pad(dy, g.input, g.kernel, &g.params())?;
+    let rotated = rotate_kernel(w, g.groups)?;
+    let params = Conv2dParams::new().dilation(g.dilation).groups(g.groups);
+    Conv2dPlan::new(grid.shape(), rotated.shape(), params)?.forward(
+        grid.view(),
+        rotated.view(),
+        None,
+    )
+}

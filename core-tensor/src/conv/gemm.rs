@@ -1,0 +1,172 @@
+//! The GEMM form: any geometry, through the window matrix.
+//!
+//! For a chunk of images the windows are laid out as a (C·KH·KW) x (images·OH·OW) matrix
+//! ([`crate::window`]; group `g`'s rows are the block `g·(C/G)·KH·KW ..`), and each group is one
+//! matrix product with its block of the weight seen as an F x (C/G)·KH·KW matrix:
+//! - forward: `Y_g = W_g · cols_g`;
+//! - weight gradient: `dW_g = dY_g · cols_gᵀ`, `db = Σ dY`;
+//! - input gradient (col2im): `dcols_g = W_gᵀ · dY_g`, then each column added back onto the
+//!   input window it came from.
+
+use std::ops::Range;
+
+use ndarray::{
+    Array1, Array2, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut2, ArrayViewMut4,
+    linalg::general_mat_mul, s,
+};
+
+use crate::conv::choice::GEMM_PER_IMAGE_PLANE;
+use crate::conv::{bias_grad_chunk, gather_dy};
+use crate::error::{Result, TensorError, layout_error, not_contiguous};
+use crate::geometry::Geometry;
+use crate::scratch::with_scratch;
+use crate::window::add_columns;
+
+/// `c = a · b + beta · c`: every matrix product of the convolutions goes through here.
+fn mat_mul(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>) {
+    general_mat_mul(1.0, a, b, beta, c);
+}
+
+/// The rows of group `group` in a matrix of blocks of `per_group` rows.
+fn group_rows(group: usize, per_group: usize) -> Range<usize> {
+    group * per_group..(group + 1) * per_group
+}
+
+/// The weight (F, C/G, KH, KW), standard layout, seen as the F x (C/G)·KH·KW GEMM operand.
+pub(crate) fn weight_matrix<'a>(
+    op: &'static str,
+    w: ArrayView4<'a, f32>,
+    g: &Geometry,
+) -> Result<ArrayView2<'a, f32>> {
+    w.into_shape_with_order((g.out_channels, g.patch_len()))
+        .map_err(layout_error(op))
+}
+
+/// One chunk's forward: `Y_g = W_g · cols_g` per group plus the bias, written into the chunk's
+/// (images, F, OH, OW) output.
+pub(crate) fn forward_chunk(
+    w: &ArrayView2<'_, f32>,
+    b: Option<&ArrayView1<'_, f32>>,
+    g: &Geometry,
+    cols: ArrayView2<'_, f32>,
+    mut out: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
+    const OP: &str = "conv2d (GEMM)";
+    let (f, fg, patch) = (g.out_channels, g.group_filters(), g.patch_len());
+    let plane = g.out_plane();
+    let per_group = |y: &mut ArrayViewMut2<'_, f32>, columns: Range<usize>| {
+        for group in 0..g.groups {
+            let wg = w.slice(s![group_rows(group, fg), ..]);
+            let cg = cols.slice(s![group_rows(group, patch), columns.clone()]);
+            let mut yg = y.slice_mut(s![group_rows(group, fg), ..]);
+            mat_mul(&wg, &cg, 1.0, &mut yg);
+        }
+    };
+    if plane >= GEMM_PER_IMAGE_PLANE {
+        // Large output planes: one GEMM per image and group straight into its output.
+        for (bi, mut image) in out.outer_iter_mut().enumerate() {
+            let mut y = image
+                .view_mut()
+                .into_shape_with_order((f, plane))
+                .map_err(layout_error(OP))?;
+            fill_bias(&mut y, b);
+            per_group(&mut y, bi * plane..(bi + 1) * plane);
+        }
+    } else {
+        // Small planes: one GEMM per group for the chunk, then scatter (F, image, P).
+        let mut y = Array2::<f32>::zeros((f, cols.ncols()));
+        fill_bias(&mut y.view_mut(), b);
+        per_group(&mut y.view_mut(), 0..cols.ncols());
+        for (bi, mut image) in out.outer_iter_mut().enumerate() {
+            for (mut dst, src) in image.outer_iter_mut().zip(y.outer_iter()) {
+                let src = src.slice(s![bi * plane..(bi + 1) * plane]);
+                let src = src
+                    .into_shape_with_order(dst.raw_dim())
+                    .map_err(layout_error(OP))?;
+                dst.assign(&src);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets every row `f` of `y` (F x columns) to the bias `b[f]`, or zero without a bias.
+fn fill_bias(y: &mut ArrayViewMut2<'_, f32>, b: Option<&ArrayView1<'_, f32>>) {
+    for (f, mut row) in y.outer_iter_mut().enumerate() {
+        row.fill(b.map_or(0.0, |b| b[f]));
+    }
+}
+
+/// dL/dw (F x (C/G)·KH·KW) and dL/db of the images `images` from their window matrix `cols`:
+/// their partial sums. `dy` is the whole batch's (N, F, OH, OW) data.
+pub(crate) fn weight_grad_chunk(
+    cols: &ArrayView2<'_, f32>,
+    dy: &[f32],
+    g: &Geometry,
+    images: Range<usize>,
+) -> Result<(Array2<f32>, Array1<f32>)> {
+    const OP: &str = "conv2d weight gradient (GEMM)";
+    let (f, fg, patch) = (g.out_channels, g.group_filters(), g.patch_len());
+    let plane = g.out_plane();
+    let mut dw = Array2::<f32>::zeros((f, patch));
+    let per_group = |dw: &mut Array2<f32>, dy: &ArrayView2<'_, f32>, columns: Range<usize>| {
+        for group in 0..g.groups {
+            let dyg = dy.slice(s![group_rows(group, fg), ..]);
+            let cg = cols.slice(s![group_rows(group, patch), columns.clone()]);
+            let mut dwg = dw.slice_mut(s![group_rows(group, fg), ..]);
+            mat_mul(&dyg, &cg.t(), 1.0, &mut dwg);
+        }
+    };
+    if plane >= GEMM_PER_IMAGE_PLANE {
+        // Large planes: dY of each image is already an F x P matrix; no gathering.
+        for (bi, n) in images.clone().enumerate() {
+            let dy_n = ArrayView2::from_shape((f, plane), &dy[n * f * plane..(n + 1) * f * plane])
+                .map_err(layout_error(OP))?;
+            per_group(&mut dw, &dy_n, bi * plane..(bi + 1) * plane);
+        }
+    } else {
+        let dyt = gather_dy(dy, g, images.clone());
+        per_group(&mut dw, &dyt.view(), 0..cols.ncols());
+    }
+    Ok((dw, bias_grad_chunk(dy, g, images)))
+}
+
+/// One chunk of dL/dx by col2im: `dcols_g = W_gᵀ · dY_g` per group into scratch memory, then added
+/// back onto the chunk's windows in `dx` (its (images, C, H, W) part, zeroed).
+pub(crate) fn col2im_chunk(
+    dy: &[f32],
+    w: &ArrayView2<'_, f32>,
+    g: &Geometry,
+    images: Range<usize>,
+    mut dx: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
+    const OP: &str = "conv2d input gradient (col2im)";
+    let count = images.len();
+    let (f, fg, patch) = (g.out_channels, g.group_filters(), g.patch_len());
+    let plane = g.out_plane();
+    let (rows, width) = (g.column_rows(), count * plane);
+    let dx = dx.as_slice_mut().ok_or_else(not_contiguous(OP))?;
+    with_scratch(rows * width, |scratch| {
+        let mut dcols = ArrayViewMut2::from_shape((rows, width), &mut *scratch).map_err(layout_error(OP))?;
+        let per_group = |dcols: &mut ArrayViewMut2<'_, f32>, dy: &ArrayView2<'_, f32>, columns: Range<usize>| {
+            for group in 0..g.groups {
+                let wg = w.slice(s![group_rows(group, fg), ..]);
+                let dyg = dy.slice(s![group_rows(group, fg), ..]);
+                let mut dg = dcols.slice_mut(s![group_rows(group, patch), columns.clone()]);
+                mat_mul(&wg.t(), &dyg, 0.0, &mut dg);
+            }
+        };
+        if plane >= GEMM_PER_IMAGE_PLANE {
+            for (bi, n) in images.clone().enumerate() {
+                let dy_n = ArrayView2::from_shape((f, plane), &dy[n * f * plane..(n + 1) * f * plane])
+                    .map_err(layout_error(OP))?;
+                per_group(&mut dcols, &dy_n, bi * plane..(bi + 1) * plane);
+            }
+        } else {
+            let dyt = gather_dy(dy, g, images.clone());
+            per_group(&mut dcols, &dyt.view(), 0..width);
+        }
+        add_columns(scratch, g, count, dx);
+        Ok::<_, TensorError>(())
+    })
+}

@@ -1,0 +1,414 @@
+//! A convolution planned once for its geometry and run every step.
+
+use std::sync::Mutex;
+
+use ndarray::{Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4};
+
+use crate::conv::choice::{ForwardKernel, InputGradKernel, Kernels, WeightGradKernel};
+use crate::conv::functions::Conv2dGrads;
+use crate::conv::{Conv2dParams, dilated, direct, filter_lanes, gemm};
+use crate::error::{Result, TensorError, layout_error};
+use crate::geometry::Geometry;
+use crate::parallel::{BATCH_CHUNK, for_each_chunk_mut, map_chunks, map_chunks_mut};
+use crate::scratch::with_scratch;
+use crate::window::{columns, contiguous, fill_columns};
+
+const OP: &str = "conv2d";
+
+/// A 2-D convolution planned for one geometry: the input's (C, H, W), the weight's shape and
+/// PyTorch's other arguments ([`Conv2dParams`]); any batch size.
+///
+/// Building the plan picks the forward, input-gradient and weight-gradient kernels, each on its
+/// own, by what the kernels support and what they cost ([`Conv2dPlan::kernels`]). A training
+/// step runs [`forward_train`](Conv2dPlan::forward_train), which keeps what the weight gradient
+/// reads (the window matrix or the padded images) in buffers the plan reuses every step, then
+/// [`param_grads`](Conv2dPlan::param_grads) and [`input_grad`](Conv2dPlan::input_grad) (or both
+/// with [`backward`](Conv2dPlan::backward)). Inference runs [`forward`](Conv2dPlan::forward),
+/// which keeps nothing.
+///
+/// Results do not depend on the thread count (see [`crate::parallel`]).
+///
+/// PyTorch equivalent: `torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups)`
+/// and its autograd backward.
+///
+/// ```
+/// use core_tensor::{Conv2dParams, Conv2dPlan};
+/// use ndarray::{Array1, Array4};
+/// let params = Conv2dParams::new().padding([1, 1]).groups(2);
+/// let mut plan = Conv2dPlan::new(&[8, 4, 6, 6], &[6, 2, 3, 3], params).unwrap();
+/// let (x, w, b) = (Array4::<f32>::ones((8, 4, 6, 6)), Array4::<f32>::ones((6, 2, 3, 3)), Array1::<f32>::zeros(6));
+/// let y = plan.forward_train(x.view(), w.view(), Some(b.view())).unwrap();
+/// assert_eq!(y.shape(), &[8, 6, 6, 6]);
+/// assert_eq!(y[[0, 0, 2, 2]], 18.0); // 2 channels x 9 taps
+/// let dy = Array4::<f32>::ones(y.raw_dim());
+/// let grads = plan.backward(dy.view(), w.view()).unwrap();
+/// assert_eq!((grads.dx.shape(), grads.dw.shape()), (x.shape(), w.shape()));
+/// ```
+#[derive(Debug)]
+pub struct Conv2dPlan {
+    geometry: Geometry,
+    kernels: Kernels,
+    /// Per chunk of images of the last training forward: what the weight gradient reads.
+    kept: Vec<Array2<f32>>,
+    /// The batch size of the last training forward, if any.
+    kept_batch: Option<usize>,
+}
+
+/// What a training forward keeps for the weight gradient.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Nothing,
+    PaddedImages,
+    Columns,
+}
+
+impl Conv2dPlan {
+    /// Plans the convolution of inputs shaped like `input_shape` (N, C, H, W) with a weight of
+    /// `weight_shape` (F, C/G, KH, KW).
+    ///
+    /// # Errors
+    /// As [`Geometry::conv`]: shapes that are not 4-D, a zero stride, dilation or kernel, groups
+    /// that do not divide the channels, a weight that does not fit the input, or buffers too large
+    /// to address.
+    pub fn new(input_shape: &[usize], weight_shape: &[usize], params: Conv2dParams) -> Result<Self> {
+        let geometry = Geometry::conv(OP, input_shape, weight_shape, &params)?;
+        Ok(Self {
+            geometry,
+            kernels: Kernels::choose(&geometry),
+            kept: Vec::new(),
+            kept_batch: None,
+        })
+    }
+
+    /// This plan with the caller's choice of kernels instead of the cheapest (to compare them, or
+    /// to run the seed's stride-dilated input gradient).
+    ///
+    /// # Errors
+    /// A kernel that cannot compute this geometry (the error names it and what it needs).
+    ///
+    /// ```
+    /// use core_tensor::{Conv2dParams, Conv2dPlan, InputGradKernel};
+    /// let plan = Conv2dPlan::new(&[1, 3, 9, 9], &[4, 3, 3, 3], Conv2dParams::new().stride([2, 2])).unwrap();
+    /// let kernels = core_tensor::Kernels { input_grad: InputGradKernel::DilatedConv, ..plan.kernels() };
+    /// let plan = plan.with_kernels(kernels).unwrap();
+    /// assert_eq!(plan.kernels().input_grad, InputGradKernel::DilatedConv);
+    /// ```
+    pub fn with_kernels(mut self, kernels: Kernels) -> Result<Self> {
+        if let Some(kernel) = kernels.unsupported(&self.geometry) {
+            return Err(TensorError::InvalidArgument {
+                op: OP,
+                message: format!(
+                    "{kernel} cannot compute the convolution of {:?} with a weight of {:?} and {:?}",
+                    self.geometry.input_shape(),
+                    self.geometry.weight_shape(),
+                    self.geometry.params()
+                ),
+            });
+        }
+        self.kernels = kernels;
+        self.kept.clear();
+        self.kept_batch = None;
+        Ok(self)
+    }
+
+    /// The kernels this plan runs.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// The geometry planned for (its batch is the one given to [`Conv2dPlan::new`]).
+    pub fn geometry(&self) -> &Geometry {
+        &self.geometry
+    }
+
+    /// Bytes held between a training forward and the backward pass.
+    pub fn kept_bytes(&self) -> usize {
+        self.kept.iter().map(|c| c.len() * size_of::<f32>()).sum()
+    }
+
+    /// `y = conv2d(x, w, b)`, keeping nothing: for inference.
+    ///
+    /// # Errors
+    /// `x` not (N, C, H, W) with the planned C, H and W, `w` not the planned weight shape, or `b`
+    /// not (F).
+    pub fn forward(
+        &self,
+        x: ArrayView4<'_, f32>,
+        w: ArrayView4<'_, f32>,
+        b: Option<ArrayView1<'_, f32>>,
+    ) -> Result<Array4<f32>> {
+        self.run_forward(x, w, b, Keep::Nothing, Vec::new())
+            .map(|(y, _)| y)
+    }
+
+    /// `y = conv2d(x, w, b)` for a training step: keeps what [`Conv2dPlan::param_grads`] reads,
+    /// in the buffers of the last step where the batch size is the same. Same result, bit for
+    /// bit, as [`Conv2dPlan::forward`].
+    ///
+    /// # Errors
+    /// As [`Conv2dPlan::forward`].
+    pub fn forward_train(
+        &mut self,
+        x: ArrayView4<'_, f32>,
+        w: ArrayView4<'_, f32>,
+        b: Option<ArrayView1<'_, f32>>,
+    ) -> Result<Array4<f32>> {
+        let spare = std::mem::take(&mut self.kept);
+        self.kept_batch = None;
+        let (y, kept) = self.run_forward(x, w, b, self.keep(), spare)?;
+        self.kept = kept;
+        self.kept_batch = Some(x.shape()[0]);
+        Ok(y)
+    }
+
+    /// dL/dw (F, C/G, KH, KW) and dL/db (F) of the last [`Conv2dPlan::forward_train`] for the
+    /// upstream gradient `dy`, summed over the batch.
+    ///
+    /// # Errors
+    /// No training forward before, or a `dy` that is not its output's shape.
+    pub fn param_grads(&self, dy: ArrayView4<'_, f32>) -> Result<(Array4<f32>, Array1<f32>)> {
+        let Some(batch) = self.kept_batch else {
+            return Err(TensorError::InvalidArgument {
+                op: OP,
+                message: "the weight gradient needs a training forward first (Conv2dPlan::forward_train)".into(),
+            });
+        };
+        let g = self.geometry.with_batch(batch)?;
+        Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
+        let dy = dy.as_standard_layout();
+        let dy = contiguous(OP, &dy)?;
+        let kernel = self.kernels.weight_grad;
+        let partials = map_chunks(batch, |images| {
+            let kept = self.kept.get(images.start / BATCH_CHUNK).ok_or_else(|| {
+                TensorError::InvalidArgument {
+                    op: OP,
+                    message: "internal error: a chunk's kept input is missing".into(),
+                }
+            })?;
+            match kernel {
+                WeightGradKernel::Direct => direct::param_grads_chunk(kept, dy, &g, images),
+                WeightGradKernel::FilterLanes => {
+                    filter_lanes::param_grads_chunk(kept, dy, &g, images)
+                }
+                WeightGradKernel::Gemm => gemm::weight_grad_chunk(&kept.view(), dy, &g, images),
+            }
+        })?;
+        let mut dw = Array2::<f32>::zeros((g.out_channels, g.patch_len()));
+        let mut db = Array1::<f32>::zeros(g.out_channels);
+        for (pw, pb) in &partials {
+            dw += pw;
+            db += pb;
+        }
+        let dw = dw
+            .into_shape_with_order(g.weight_shape())
+            .map_err(layout_error(OP))?;
+        Ok((dw, db))
+    }
+
+    /// dL/dx (N, C, H, W) for the upstream gradient `dy` (N, F, OH, OW) and the weight `w`; it
+    /// needs no forward pass.
+    ///
+    /// # Errors
+    /// A `dy` or `w` whose shape is not the planned one.
+    pub fn input_grad(&self, dy: ArrayView4<'_, f32>, w: ArrayView4<'_, f32>) -> Result<Array4<f32>> {
+        let g = self.geometry.with_batch(dy.shape().first().copied().unwrap_or(0))?;
+        Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
+        Geometry::expect_shape(OP, "weight", &g.weight_shape(), w.shape())?;
+        match self.kernels.input_grad {
+            InputGradKernel::DilatedConv => dilated::input_grad(dy, w, &g),
+            InputGradKernel::Col2Im => {
+                let dy = dy.as_standard_layout();
+                let dy = contiguous(OP, &dy)?;
+                let w = w.as_standard_layout();
+                let w = gemm::weight_matrix(OP, w.view(), &g)?;
+                let mut dx = Array4::<f32>::zeros(g.input_shape());
+                for_each_chunk_mut(&mut dx, |images, dx| {
+                    gemm::col2im_chunk(dy, &w, &g, images, dx)
+                })?;
+                Ok(dx)
+            }
+        }
+    }
+
+    /// All three gradients of the last [`Conv2dPlan::forward_train`]: dL/dx, dL/dw and dL/db.
+    ///
+    /// # Errors
+    /// As [`Conv2dPlan::param_grads`] and [`Conv2dPlan::input_grad`].
+    pub fn backward(&self, dy: ArrayView4<'_, f32>, w: ArrayView4<'_, f32>) -> Result<Conv2dGrads> {
+        let (dw, db) = self.param_grads(dy)?;
+        let dx = self.input_grad(dy, w)?;
+        Ok(Conv2dGrads { dx, dw, db })
+    }
+
+    /// Keeps what the weight gradient reads for `x` without computing the output.
+    pub(crate) fn keep_input(&mut self, x: ArrayView4<'_, f32>) -> Result<()> {
+        let g = self.checked_input(x.shape())?;
+        let x = x.as_standard_layout();
+        let x = contiguous(OP, &x)?;
+        let keep = self.keep();
+        self.kept = map_chunks(g.batch, |images| match keep {
+            Keep::Columns => columns(x, &g, images, None),
+            _ => direct::pad_images(x, &g, images, None),
+        })?;
+        self.kept_batch = Some(g.batch);
+        Ok(())
+    }
+
+    fn keep(&self) -> Keep {
+        if self.kernels.weight_grad_reads_padded() {
+            Keep::PaddedImages
+        } else {
+            Keep::Columns
+        }
+    }
+
+    /// The geometry for an input of `shape`, which must be (N, C, H, W) with the planned C, H, W.
+    fn checked_input(&self, shape: &[usize]) -> Result<Geometry> {
+        let g = &self.geometry;
+        match shape {
+            &[n, c, h, w] if [c, h, w] == [g.channels, g.input[0], g.input[1]] => g.with_batch(n),
+            _ => Err(TensorError::ShapeMismatch {
+                op: OP,
+                what: "input",
+                expected: format!("(N, {}, {}, {}), as planned", g.channels, g.input[0], g.input[1]),
+                got: shape.to_vec(),
+            }),
+        }
+    }
+
+    fn run_forward(
+        &self,
+        x: ArrayView4<'_, f32>,
+        w: ArrayView4<'_, f32>,
+        b: Option<ArrayView1<'_, f32>>,
+        keep: Keep,
+        spare: Vec<Array2<f32>>,
+    ) -> Result<(Array4<f32>, Vec<Array2<f32>>)> {
+        let g = self.checked_input(x.shape())?;
+        Geometry::expect_shape(OP, "weight", &g.weight_shape(), w.shape())?;
+        if let Some(b) = &b {
+            Geometry::expect_shape(OP, "bias", &[g.out_channels], b.shape())?;
+        }
+        // Last step's buffers, one per chunk, each taken by its chunk's worker only.
+        let spare: Vec<Mutex<Option<Array2<f32>>>> =
+            spare.into_iter().map(|c| Mutex::new(Some(c))).collect();
+        let spare_for = |images: &std::ops::Range<usize>| {
+            spare
+                .get(images.start / BATCH_CHUNK)
+                .and_then(|slot| slot.lock().ok().and_then(|mut b| b.take()))
+        };
+        let x = x.as_standard_layout();
+        let x = contiguous(OP, &x)?;
+        let w = w.as_standard_layout();
+        let w_data = contiguous(OP, &w)?;
+        let w2 = gemm::weight_matrix(OP, w.view(), &g)?;
+        let forward = self.kernels.forward;
+        let mut out = Array4::<f32>::zeros(g.output_shape());
+        let kept = map_chunks_mut(&mut out, |images, out| {
+            let spare = spare_for(&images);
+            let count = images.len();
+            match (forward, keep) {
+                (ForwardKernel::Direct, Keep::PaddedImages) => {
+                    let xp = direct::pad_images(x, &g, images, spare)?;
+                    let data = xp.as_slice().ok_or_else(internal)?;
+                    direct::forward_chunk(data, w_data, b.as_ref(), &g, count, out)?;
+                    Ok(Some(xp))
+                }
+                (ForwardKernel::Direct, _) => {
+                    let (rows, wp) = direct::padded_shape(&g, count);
+                    with_scratch(rows * wp, |xp| {
+                        direct::fill_padded(x, &g, images.clone(), xp);
+                        direct::forward_chunk(xp, w_data, b.as_ref(), &g, count, out)
+                    })?;
+                    let kept = (keep == Keep::Columns).then(|| columns(x, &g, images, spare));
+                    kept.transpose()
+                }
+                (ForwardKernel::Gemm, Keep::Columns) => {
+                    let cols = columns(x, &g, images, spare)?;
+                    gemm::forward_chunk(&w2, b.as_ref(), &g, cols.view(), out)?;
+                    Ok(Some(cols))
+                }
+                (ForwardKernel::Gemm, _) => {
+                    let (rows, width) = (g.column_rows(), count * g.out_plane());
+                    with_scratch(rows * width, |buf| {
+                        fill_columns(x, &g, images.clone(), buf);
+                        let cols = ArrayView2::from_shape((rows, width), &*buf)
+                            .map_err(layout_error(OP))?;
+                        gemm::forward_chunk(&w2, b.as_ref(), &g, cols, out)
+                    })?;
+                    let kept = (keep == Keep::PaddedImages)
+                        .then(|| direct::pad_images(x, &g, images, spare));
+                    kept.transpose()
+                }
+            }
+        })?;
+        Ok((out, kept.into_iter().flatten().collect()))
+    }
+}
+
+/// The error of a buffer this module built contiguous and found otherwise (a bug).
+fn internal() -> TensorError {
+    TensorError::InvalidArgument {
+        op: OP,
+        message: "internal error: a kernel buffer is not contiguous".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kernels(x: [usize; 4], w: [usize; 4], p: Conv2dParams) -> Kernels {
+        Conv2dPlan::new(&x, &w, p).unwrap().kernels()
+    }
+
+    #[test]
+    fn plans_pick_kernels_by_geometry() {
+        use ForwardKernel as F;
+        use InputGradKernel as I;
+        use WeightGradKernel as W;
+        let same5 = Conv2dParams::new().padding([2, 2]);
+        let same3 = Conv2dParams::new().padding([1, 1]);
+        // One channel, 5x5, wide rows: the window matrix would be 25 times the input.
+        let k = kernels([64, 1, 28, 28], [6, 1, 5, 5], same5);
+        assert_eq!((k.forward, k.weight_grad), (F::Direct, W::Direct));
+        // A depthwise 3x3 layer: direct forward and weight gradient, and dL/dx as the direct
+        // convolution of the padded gradient.
+        let k = kernels([64, 32, 16, 16], [32, 1, 3, 3], same3.groups(32));
+        assert_eq!((k.forward, k.input_grad, k.weight_grad), (F::Direct, I::DilatedConv, W::Direct));
+        // 16 filters over 150-value windows and 10x10 outputs: GEMM forward, filter lanes.
+        let k = kernels([64, 6, 14, 14], [16, 6, 5, 5], Conv2dParams::new());
+        assert_eq!((k.forward, k.input_grad, k.weight_grad), (F::Gemm, I::Col2Im, W::FilterLanes));
+        // Wide layers: the GEMM for everything.
+        let k = kernels([64, 64, 16, 16], [128, 64, 3, 3], same3);
+        assert_eq!((k.forward, k.input_grad, k.weight_grad), (F::Gemm, I::Col2Im, W::Gemm));
+        // A strided layer cannot take the direct kernels.
+        let k = kernels([64, 3, 32, 32], [64, 3, 3, 3], same3.stride([2, 2]));
+        assert_eq!(k.forward, F::Gemm);
+        // Dilation 2 with 16 filters: the filter lanes read dilated taps too.
+        let k = kernels([64, 16, 16, 16], [16, 16, 3, 3], Conv2dParams::new().padding([2, 2]).dilation([2, 2]));
+        assert_eq!((k.forward, k.weight_grad), (F::Gemm, W::FilterLanes));
+        // A 5x5 kernel over a 5x5 input: the spread-out gradient is mostly zeros.
+        let k = kernels([64, 16, 5, 5], [120, 16, 5, 5], Conv2dParams::new());
+        assert_eq!(k.input_grad, I::Col2Im);
+        // Padding larger than the kernel needs: more outputs than inputs.
+        let k = kernels([4, 2, 4, 4], [3, 2, 3, 3], Conv2dParams::new().padding([3, 3]));
+        assert_eq!(k.input_grad, I::DilatedConv);
+    }
+
+    #[test]
+    fn a_kernel_that_cannot_compute_the_geometry_is_refused_by_name() {
+        let plan = Conv2dPlan::new(&[1, 3, 9, 9], &[4, 3, 3, 3], Conv2dParams::new().stride([2, 2])).unwrap();
+        let direct = Kernels { forward: ForwardKernel::Direct, ..plan.kernels() };
+        let e = plan.with_kernels(direct).unwrap_err().to_string();
+        assert!(e.contains("ForwardKernel::Direct") && e.contains("stride 1"), "{e}");
+    }
+
+    #[test]
+    fn gradients_need_a_training_forward() {
+        let plan = Conv2dPlan::new(&[2, 1, 8, 8], &[1, 1, 3, 3], Conv2dParams::new()).unwrap();
+        let dy = Array4::<f32>::zeros((2, 1, 6, 6));
+        let e = plan.param_grads(dy.view()).unwrap_err().to_string();
+        assert!(e.contains("forward_train"), "{e}");
+    }
+}
