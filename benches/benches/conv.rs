@@ -1,73 +1,42 @@
-//! Conv kernels at the LeNet5 shapes, batch 64, 2 threads (and 1 for scale), against PyTorch's
-//! `conv_micro.py` figures of the same layers.
+//! Convolutions at eleven common shapes (`benches::CONV_SHAPES`, those of PyTorch's
+//! `conv_shapes.py`), batch 64, on 2 and 1 threads, as `conv_shapes.py` times them:
+//! - `{shape}/t{threads}/forward`: the inference forward pass, with bias;
+//! - `{shape}/t{threads}/fwd_bwd`: a training forward, then dL/dx, dL/dw and dL/db.
+//!
+//! Each runs through a plan built once, as a layer runs it. `scripts/conv_vs_pytorch.sh` runs
+//! this and `conv_shapes.py` back to back and prints the ratios.
 
 use std::hint::black_box;
 
-use benches::{BATCH, LENET5_CONVS, pool};
-use core_tensor::{
-    InputGradMethod, conv2d, conv2d_input_grad, conv2d_input_grad_with, conv2d_param_grads,
-    reference,
-};
+use benches::{BATCH, CONV_SHAPES, pool};
+use core_tensor::{Conv2dPlan, InputGradKernel, Kernels, reference};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn conv_layers(c: &mut Criterion) {
+fn conv_shapes(c: &mut Criterion) {
     for threads in [2, 1] {
         let pool = pool(threads);
-        for case in LENET5_CONVS {
+        for case in CONV_SHAPES {
             let inp = case.inputs(BATCH);
-            let (k, p, s) = ([case.kernel; 2], [case.padding; 2], [1, 1]);
-            let hw = [case.size; 2];
+            let Ok(mut plan) = Conv2dPlan::new(inp.x.shape(), inp.w.shape(), case.params()) else {
+                continue;
+            };
             let mut group = c.benchmark_group(format!("{}/t{threads}", case.name));
             group.bench_function("forward", |b| {
                 pool.install(|| {
                     b.iter(|| {
-                        conv2d(
-                            black_box(inp.x.view()),
-                            inp.w.view(),
-                            Some(inp.b.view()),
-                            s,
-                            p,
-                        )
+                        plan.forward(black_box(inp.x.view()), inp.w.view(), Some(inp.b.view()))
                     })
-                })
-            });
-            group.bench_function("input_grad", |b| {
-                pool.install(|| {
-                    b.iter(|| conv2d_input_grad(black_box(inp.dy.view()), inp.w.view(), hw, s, p))
-                })
-            });
-            group.bench_function("input_grad_dilated_conv", |b| {
-                pool.install(|| {
-                    b.iter(|| {
-                        conv2d_input_grad_with(
-                            InputGradMethod::DilatedConv,
-                            black_box(inp.dy.view()),
-                            inp.w.view(),
-                            hw,
-                            s,
-                            p,
-                        )
-                    })
-                })
-            });
-            group.bench_function("weight_bias_grad", |b| {
-                pool.install(|| {
-                    b.iter(|| conv2d_param_grads(black_box(inp.x.view()), inp.dy.view(), k, s, p))
                 })
             });
             group.bench_function("fwd_bwd", |b| {
                 pool.install(|| {
                     b.iter(|| {
-                        let y = conv2d(
+                        let y = plan.forward_train(
                             black_box(inp.x.view()),
                             inp.w.view(),
                             Some(inp.b.view()),
-                            s,
-                            p,
                         );
-                        let dx = conv2d_input_grad(inp.dy.view(), inp.w.view(), hw, s, p);
-                        let dwb = conv2d_param_grads(inp.x.view(), inp.dy.view(), k, s, p);
-                        (y, dx, dwb)
+                        (y, plan.backward(inp.dy.view(), inp.w.view()))
                     })
                 })
             });
@@ -76,10 +45,35 @@ fn conv_layers(c: &mut Criterion) {
     }
 }
 
-fn naive_baseline(c: &mut Criterion) {
-    let case = LENET5_CONVS[1];
+/// The input gradient of a 6 -> 16, 5x5 layer by each kernel: col2im (the plan's choice) and the
+/// seed's stride-dilated convolution.
+fn input_grad_kernels(c: &mut Criterion) {
+    let case = CONV_SHAPES[1];
     let inp = case.inputs(BATCH);
-    let mut group = c.benchmark_group("conv2/naive_reference");
+    let pool = pool(2);
+    let mut group = c.benchmark_group(format!("{}/t2/input_grad", case.name));
+    for kernel in [InputGradKernel::Col2Im, InputGradKernel::DilatedConv] {
+        let Ok(plan) = Conv2dPlan::new(inp.x.shape(), inp.w.shape(), case.params()) else {
+            return;
+        };
+        let kernels = Kernels {
+            input_grad: kernel,
+            ..plan.kernels()
+        };
+        let Ok(plan) = plan.with_kernels(kernels) else {
+            return;
+        };
+        group.bench_function(format!("{kernel:?}"), |b| {
+            pool.install(|| b.iter(|| plan.input_grad(black_box(inp.dy.view()), inp.w.view())))
+        });
+    }
+    group.finish();
+}
+
+fn naive_baseline(c: &mut Criterion) {
+    let case = CONV_SHAPES[1];
+    let inp = case.inputs(BATCH);
+    let mut group = c.benchmark_group(format!("{}/naive_reference", case.name));
     group.sample_size(10);
     group.bench_function("forward", |b| {
         b.iter(|| {
@@ -87,13 +81,12 @@ fn naive_baseline(c: &mut Criterion) {
                 black_box(inp.x.view()),
                 inp.w.view(),
                 Some(inp.b.view()),
-                [1, 1],
-                [0, 0],
+                &case.params(),
             )
         })
     });
     group.finish();
 }
 
-criterion_group!(benches, conv_layers, naive_baseline);
+criterion_group!(benches, conv_shapes, input_grad_kernels, naive_baseline);
 criterion_main!(benches);

@@ -1,12 +1,13 @@
 //! # benches: criterion benchmarks of the kernels
 //!
 //! `cargo bench -p benches` runs them (see `BENCHMARKS.md` for the figures and how they compare
-//! with PyTorch). This library holds what the benchmark files share: the LeNet5 layer shapes and
+//! with PyTorch). This library holds what the benchmark files share: the convolution shapes and
 //! their inputs.
 //!
-//! - `benches/conv.rs`: each LeNet5 conv layer at batch 64 on 2 threads: forward, input gradient,
-//!   weight and bias gradients, and all of it together (as PyTorch's `conv_micro.py` measures it),
-//!   plus the naive reference at one shape as a baseline.
+//! - `benches/conv.rs`: eleven common convolution shapes ([`CONV_SHAPES`], the names and shapes
+//!   of PyTorch's `conv_shapes.py`) at batch 64 on 1 and 2 threads: the forward pass, and the
+//!   forward pass with all three gradients; each input-gradient kernel of LeNet5's second layer;
+//!   the naive reference at one shape as a baseline.
 //! - `benches/pool.rs`: max and average pooling, forward and backward, at 6x28x28 and 16x10x10.
 //! - `benches/network.rs`: the whole LeNet5 at batch 64: forward, loss and backward (a training
 //!   step without the update), and an eval-mode forward.
@@ -16,12 +17,13 @@
 //! setting the trainer uses) and `criterion` (the
 //! measuring).
 
+use core_tensor::Conv2dParams;
 use ndarray::{Array1, Array4};
 
-/// A convolution layer's shape at a given batch size.
+/// A convolution layer's shape, as PyTorch's `conv_shapes.py` lists them.
 #[derive(Debug, Clone, Copy)]
 pub struct ConvCase {
-    /// A short name (`conv1` ...).
+    /// The name both benchmarks use (`lenet_c1`, `vgg_mid` ...).
     pub name: &'static str,
     /// In channels C.
     pub in_channels: usize,
@@ -29,38 +31,59 @@ pub struct ConvCase {
     pub out_channels: usize,
     /// Square kernel size K.
     pub kernel: usize,
+    /// Stride on both axes.
+    pub stride: usize,
     /// Padding on each side.
     pub padding: usize,
+    /// Dilation on both axes.
+    pub dilation: usize,
+    /// Groups.
+    pub groups: usize,
     /// Square input size H = W.
     pub size: usize,
 }
 
-/// The three conv layers of LeNet5, as PyTorch's `conv_micro.py` runs them.
-pub const LENET5_CONVS: [ConvCase; 3] = [
+const fn shape(
+    name: &'static str,
+    [
+        in_channels,
+        out_channels,
+        kernel,
+        stride,
+        padding,
+        dilation,
+        groups,
+        size,
+    ]: [usize; 8],
+) -> ConvCase {
     ConvCase {
-        name: "conv1",
-        in_channels: 1,
-        out_channels: 6,
-        kernel: 5,
-        padding: 2,
-        size: 28,
-    },
-    ConvCase {
-        name: "conv2",
-        in_channels: 6,
-        out_channels: 16,
-        kernel: 5,
-        padding: 0,
-        size: 14,
-    },
-    ConvCase {
-        name: "conv3",
-        in_channels: 16,
-        out_channels: 120,
-        kernel: 5,
-        padding: 0,
-        size: 5,
-    },
+        name,
+        in_channels,
+        out_channels,
+        kernel,
+        stride,
+        padding,
+        dilation,
+        groups,
+        size,
+    }
+}
+
+/// Eleven common convolution shapes (C, F, K, stride, padding, dilation, groups, H): LeNet5's
+/// three layers, two MNIST-style 5x5 layers, VGG- and ResNet-style 3x3 layers, a strided one, a
+/// 1x1, a depthwise and a dilated layer; the same names and shapes as `conv_shapes.py`.
+pub const CONV_SHAPES: [ConvCase; 11] = [
+    shape("lenet_c1", [1, 6, 5, 1, 2, 1, 1, 28]),
+    shape("lenet_c2", [6, 16, 5, 1, 0, 1, 1, 14]),
+    shape("lenet_c3", [16, 120, 5, 1, 0, 1, 1, 5]),
+    shape("mnist_a", [1, 32, 5, 1, 2, 1, 1, 28]),
+    shape("mnist_b", [32, 64, 5, 1, 2, 1, 1, 14]),
+    shape("vgg_in", [3, 64, 3, 1, 1, 1, 1, 32]),
+    shape("vgg_mid", [64, 128, 3, 1, 1, 1, 1, 16]),
+    shape("res_down", [128, 256, 3, 2, 1, 1, 1, 8]),
+    shape("pointwise", [256, 64, 1, 1, 0, 1, 1, 8]),
+    shape("depthwise", [32, 32, 3, 1, 1, 1, 32, 16]),
+    shape("dilated", [16, 16, 3, 1, 2, 2, 1, 16]),
 ];
 
 /// The batch size of every benchmark.
@@ -71,7 +94,7 @@ pub const BATCH: usize = 64;
 pub struct ConvInputs {
     /// Input (N, C, H, W).
     pub x: Array4<f32>,
-    /// Weight (F, C, K, K).
+    /// Weight (F, C/G, K, K).
     pub w: Array4<f32>,
     /// Bias (F).
     pub b: Array1<f32>,
@@ -80,18 +103,29 @@ pub struct ConvInputs {
 }
 
 impl ConvCase {
+    /// The convolution's arguments.
+    pub fn params(&self) -> Conv2dParams {
+        Conv2dParams::new()
+            .stride([self.stride; 2])
+            .padding([self.padding; 2])
+            .dilation([self.dilation; 2])
+            .groups(self.groups)
+    }
+
     /// The output size OH = OW.
     pub fn out_size(&self) -> usize {
-        self.size + 2 * self.padding - self.kernel + 1
+        let extent = self.dilation * (self.kernel - 1) + 1;
+        (self.size + 2 * self.padding - extent) / self.stride + 1
     }
 
     /// Random inputs for a batch of `batch`, from a fixed seed.
     pub fn inputs(&self, batch: usize) -> ConvInputs {
         let (c, f, k, s) = (self.in_channels, self.out_channels, self.kernel, self.size);
+        let cg = c / self.groups;
         let o = self.out_size();
         ConvInputs {
             x: random4([batch, c, s, s], 1),
-            w: random4([f, c, k, k], 2).mapv(|v| v / ((c * k * k) as f32).sqrt()),
+            w: random4([f, cg, k, k], 2).mapv(|v| v / ((cg * k * k) as f32).sqrt()),
             b: random4([1, 1, 1, f], 3)
                 .into_shape_with_order(f)
                 .unwrap_or_else(|_| Array1::zeros(f)),

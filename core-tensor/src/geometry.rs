@@ -251,7 +251,18 @@ impl Geometry {
     /// Buffers too large to address.
     pub fn with_batch(&self, batch: usize) -> Result<Self> {
         let g = Self { batch, ..*self };
-        working_elements("conv2d", "window matrix", &[batch, g.output[0], g.output[1], g.channels, g.kernel[0], g.kernel[1]])?;
+        working_elements(
+            "conv2d",
+            "window matrix",
+            &[
+                batch,
+                g.output[0],
+                g.output[1],
+                g.channels,
+                g.kernel[0],
+                g.kernel[1],
+            ],
+        )?;
         Ok(g)
     }
 
@@ -339,10 +350,17 @@ mod tests {
 
     #[test]
     fn conv_geometry_of_5x5_layers_padded_and_not() {
-        let g = Geometry::conv("t", &[64, 1, 28, 28], &[6, 1, 5, 5], &Conv2dParams::new().padding([2, 2])).unwrap();
+        let g = Geometry::conv(
+            "t",
+            &[64, 1, 28, 28],
+            &[6, 1, 5, 5],
+            &Conv2dParams::new().padding([2, 2]),
+        )
+        .unwrap();
         assert_eq!(g.output_shape(), [64, 6, 28, 28]);
         assert_eq!(g.patch_len(), 25);
-        let g = Geometry::conv("t", &[64, 16, 5, 5], &[120, 16, 5, 5], &Conv2dParams::new()).unwrap();
+        let g =
+            Geometry::conv("t", &[64, 16, 5, 5], &[120, 16, 5, 5], &Conv2dParams::new()).unwrap();
         assert_eq!(g.output_shape(), [64, 120, 1, 1]);
     }
 
@@ -353,20 +371,32 @@ mod tests {
         assert_eq!((g.output_shape(), g.extent()), ([8, 16, 16, 16], [5, 5]));
         let p = Conv2dParams::new().padding([1, 1]).groups(32);
         let g = Geometry::conv("t", &[8, 32, 16, 16], &[32, 1, 3, 3], &p).unwrap();
-        assert_eq!((g.patch_len(), g.column_rows(), g.weight_shape()), (9, 288, [32, 1, 3, 3]));
+        assert_eq!(
+            (g.patch_len(), g.column_rows(), g.weight_shape()),
+            (9, 288, [32, 1, 3, 3])
+        );
         let bad = |w: &[usize], groups| {
             Geometry::conv("t", &[1, 6, 8, 8], w, &Conv2dParams::new().groups(groups))
                 .unwrap_err()
                 .to_string()
         };
-        assert!(bad(&[4, 3, 3, 3], 4).contains("divide"), "{}", bad(&[4, 3, 3, 3], 4));
-        assert!(bad(&[4, 2, 3, 3], 2).contains("groups 2"), "{}", bad(&[4, 2, 3, 3], 2));
+        assert!(
+            bad(&[4, 3, 3, 3], 4).contains("divide"),
+            "{}",
+            bad(&[4, 3, 3, 3], 4)
+        );
+        assert!(
+            bad(&[4, 2, 3, 3], 2).contains("groups 2"),
+            "{}",
+            bad(&[4, 2, 3, 3], 2)
+        );
         assert!(bad(&[4, 6, 3, 3], 0).contains("at least 1"));
     }
 
     #[test]
     fn errors_name_the_shapes() {
-        let e = Geometry::conv("conv2d", &[2, 3, 8, 8], &[4, 2, 3, 3], &Conv2dParams::new()).unwrap_err();
+        let e = Geometry::conv("conv2d", &[2, 3, 8, 8], &[4, 2, 3, 3], &Conv2dParams::new())
+            .unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("[2, 3, 8, 8]") && msg.contains("[4, 2, 3, 3]"),

@@ -44,7 +44,13 @@ pub fn windows(
 /// The input index of output position `o` and tap `tap` of a convolution along one axis, or
 /// `None` when it falls in the padding.
 fn conv_index(o: usize, tap: usize, g: &Geometry, axis: usize) -> Option<usize> {
-    input_index(o, g.stride[axis], tap * g.dilation[axis], g.padding[axis], g.input[axis])
+    input_index(
+        o,
+        g.stride[axis],
+        tap * g.dilation[axis],
+        g.padding[axis],
+        g.input[axis],
+    )
 }
 
 /// Convolution forward by its definition (with dilation and groups).
@@ -69,7 +75,9 @@ pub fn conv2d(
         for c in 0..cg {
             for i in 0..kh {
                 for j in 0..kw {
-                    if let (Some(iy), Some(ix)) = (conv_index(oy, i, &g, 0), conv_index(ox, j, &g, 1)) {
+                    if let (Some(iy), Some(ix)) =
+                        (conv_index(oy, i, &g, 0), conv_index(ox, j, &g, 1))
+                    {
                         let channel = f / fg * cg + c;
                         acc += f64::from(x[[n, channel, iy, ix]]) * f64::from(w[[f, c, i, j]]);
                     }
@@ -103,7 +111,9 @@ pub fn conv2d_input_grad(
         for c in 0..cg {
             for i in 0..kh {
                 for j in 0..kw {
-                    if let (Some(iy), Some(ix)) = (conv_index(oy, i, &g, 0), conv_index(ox, j, &g, 1)) {
+                    if let (Some(iy), Some(ix)) =
+                        (conv_index(oy, i, &g, 0), conv_index(ox, j, &g, 1))
+                    {
                         let channel = f / fg * cg + c;
                         dx[[n, channel, iy, ix]] += f64::from(d) * f64::from(w[[f, c, i, j]]);
                     }
@@ -143,7 +153,9 @@ pub fn conv2d_weight_grad(
         for n in 0..g.batch {
             for oy in 0..oh {
                 for ox in 0..ow {
-                    if let (Some(iy), Some(ix)) = (conv_index(oy, i, &g, 0), conv_index(ox, j, &g, 1)) {
+                    if let (Some(iy), Some(ix)) =
+                        (conv_index(oy, i, &g, 0), conv_index(ox, j, &g, 1))
+                    {
                         acc += f64::from(dy[[n, f, oy, ox]]) * f64::from(x[[n, channel, iy, ix]]);
                     }
                 }

@@ -49,7 +49,10 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
             0usize..=2,
         ),
         // Dilation 1 most often, up to 3.
-        (prop_oneof![2 => Just(1usize), 1 => 1usize..=3], prop_oneof![2 => Just(1usize), 1 => 1usize..=3]),
+        (
+            prop_oneof![2 => Just(1usize), 1 => 1usize..=3],
+            prop_oneof![2 => Just(1usize), 1 => 1usize..=3],
+        ),
         // Widths up to 36: stride-1 cases with output rows of 16 or more take the direct kernels.
         (1usize..=13, 1usize..=36, any::<u64>()),
     )
@@ -108,8 +111,17 @@ fn every_kernel_choice(plan: &ct::Conv2dPlan) -> Vec<ct::Kernels> {
     for forward in [F::Direct, F::Gemm] {
         for input_grad in [I::Col2Im, I::DilatedConv] {
             for weight_grad in [W::Direct, W::FilterLanes, W::Gemm] {
-                let k = ct::Kernels { forward, input_grad, weight_grad };
-                let fresh = ct::Conv2dPlan::new(&plan.geometry().input_shape(), &plan.geometry().weight_shape(), plan.geometry().params()).unwrap();
+                let k = ct::Kernels {
+                    forward,
+                    input_grad,
+                    weight_grad,
+                };
+                let fresh = ct::Conv2dPlan::new(
+                    &plan.geometry().input_shape(),
+                    &plan.geometry().weight_shape(),
+                    plan.geometry().params(),
+                )
+                .unwrap();
                 if fresh.with_kernels(k).is_ok() {
                     all.push(k);
                 }
@@ -237,8 +249,13 @@ fn five_by_five_layer_matches_reference(
     let w = random4([f, c, 5, 5], seed + 1);
     let b = Array1::from_shape_fn(f, |i| i as f32 * 0.1 - 0.2);
     let mut plan = ct::Conv2dPlan::new(x.shape(), w.shape(), params).unwrap();
-    assert_eq!((plan.kernels().forward, plan.kernels().weight_grad), kernels);
-    let y = plan.forward_train(x.view(), w.view(), Some(b.view())).unwrap();
+    assert_eq!(
+        (plan.kernels().forward, plan.kernels().weight_grad),
+        kernels
+    );
+    let y = plan
+        .forward_train(x.view(), w.view(), Some(b.view()))
+        .unwrap();
     let want = reference::conv2d(x.view(), w.view(), Some(b.view()), &params).unwrap();
     assert_close("forward", &y, &want, 1e-5);
     assert_eq!(plan.kept_bytes(), kept_bytes);
@@ -255,7 +272,14 @@ fn five_by_five_layer_matches_reference(
 #[test]
 fn one_channel_layer_takes_direct_kernels() {
     use ct::{ForwardKernel as F, WeightGradKernel as W};
-    five_by_five_layer_matches_reference([10, 1, 28, 28], 6, [2, 2], (F::Direct, W::Direct), 10 * 32 * 32 * 4, 11);
+    five_by_five_layer_matches_reference(
+        [10, 1, 28, 28],
+        6,
+        [2, 2],
+        (F::Direct, W::Direct),
+        10 * 32 * 32 * 4,
+        11,
+    );
 }
 
 /// 6 -> 16 channels, 5x5, 10x10 outputs: the filter-lane weight gradient, keeping the images
@@ -263,5 +287,12 @@ fn one_channel_layer_takes_direct_kernels() {
 #[test]
 fn sixteen_filter_layer_takes_filter_lanes() {
     use ct::{ForwardKernel as F, WeightGradKernel as W};
-    five_by_five_layer_matches_reference([10, 6, 14, 14], 16, [0, 0], (F::Gemm, W::FilterLanes), 10 * 6 * 14 * 14 * 4, 21);
+    five_by_five_layer_matches_reference(
+        [10, 6, 14, 14],
+        16,
+        [0, 0],
+        (F::Gemm, W::FilterLanes),
+        10 * 6 * 14 * 14 * 4,
+        21,
+    );
 }

@@ -77,7 +77,14 @@ fn batch_larger_than_a_chunk() {
 
 #[test]
 fn dilation_two_and_three() {
-    check(2, 2, 3, [9, 8], [3, 2], params([1, 2], [2, 1]).dilation([2, 3]));
+    check(
+        2,
+        2,
+        3,
+        [9, 8],
+        [3, 2],
+        params([1, 2], [2, 1]).dilation([2, 3]),
+    );
 }
 
 #[test]
@@ -103,8 +110,7 @@ fn a_wrong_gradient_is_caught() {
     let (mut plus, mut minus) = (x.clone(), x.clone());
     plus[idx] += eps;
     minus[idx] -= eps;
-    let numeric =
-        (loss(&plus, &w, &dy, &p) - loss(&minus, &w, &dy, &p)) / 0.02;
+    let numeric = (loss(&plus, &w, &dy, &p) - loss(&minus, &w, &dy, &p)) / 0.02;
     let wrong = f64::from(g.dx[idx]) * 1.01;
     assert!((numeric - f64::from(g.dx[idx])).abs() / (1.0 + numeric.abs()) < 2e-3);
     assert!((numeric - wrong).abs() / (1.0 + numeric.abs()) > 2e-3 || numeric.abs() < 0.2);

@@ -29,7 +29,11 @@ fn avx2_kernels_give_the_same_bits_as_the_best_ones() {
         ([8, 6, 14, 14], [16, 6, 5, 5], p()),
         ([4, 2, 12, 19], [3, 2, 3, 4], p().padding([1, 0])),
         ([4, 8, 16, 16], [8, 1, 3, 3], p().padding([1, 1]).groups(8)),
-        ([4, 16, 12, 12], [16, 16, 3, 3], p().padding([2, 2]).dilation([2, 2])),
+        (
+            [4, 16, 12, 12],
+            [16, 16, 3, 3],
+            p().padding([2, 2]).dilation([2, 2]),
+        ),
     ] {
         let x = init::default_weight(&x_shape, &mut rng)
             .unwrap()

@@ -35,37 +35,37 @@ fn run_all(threads: usize) -> Vec<Everything> {
             (8, 12, 10, 3, p().stride([2, 2]).padding([1, 1]).groups(4)),
             (8, 8, 16, 3, p().padding([1, 1]).groups(8)),
         ]
-            .iter()
-            .enumerate()
-            .map(|(i, &(c, f, hw, k, params))| {
-                let n = 37;
-                let x = random4([n, c, hw, hw], i as u64);
-                let w = random4([f, c / params.groups, k, k], 100 + i as u64);
-                let b = Array1::from_elem(f, 0.1_f32);
-                let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), params).unwrap();
-                let o = plan.geometry().output;
-                let dy = random4([n, f, o[0], o[1]], 200 + i as u64);
-                let y = ct::conv2d(x.view(), w.view(), Some(b.view()), &params).unwrap();
-                let grads = ct::conv2d_backward(x.view(), w.view(), dy.view(), &params).unwrap();
-                let db = grads.db.clone();
-                let o = o[0];
-                let k = if o >= 2 { [2, 2] } else { [1, 1] };
-                let (max_y, mask) = ct::max_pool2d(y.view(), k, k).unwrap();
-                let pdy = random4(mask.output_shape(), 300 + i as u64);
-                let max_dx = ct::max_pool2d_backward(pdy.view(), &mask).unwrap();
-                let avg_y = ct::avg_pool2d(y.view(), k, k).unwrap();
-                let avg_dx = ct::avg_pool2d_backward(pdy.view(), [o, o], k, k).unwrap();
-                Everything {
-                    y,
-                    grads,
-                    db,
-                    max_y,
-                    max_dx,
-                    avg_y,
-                    avg_dx,
-                }
-            })
-            .collect()
+        .iter()
+        .enumerate()
+        .map(|(i, &(c, f, hw, k, params))| {
+            let n = 37;
+            let x = random4([n, c, hw, hw], i as u64);
+            let w = random4([f, c / params.groups, k, k], 100 + i as u64);
+            let b = Array1::from_elem(f, 0.1_f32);
+            let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), params).unwrap();
+            let o = plan.geometry().output;
+            let dy = random4([n, f, o[0], o[1]], 200 + i as u64);
+            let y = ct::conv2d(x.view(), w.view(), Some(b.view()), &params).unwrap();
+            let grads = ct::conv2d_backward(x.view(), w.view(), dy.view(), &params).unwrap();
+            let db = grads.db.clone();
+            let o = o[0];
+            let k = if o >= 2 { [2, 2] } else { [1, 1] };
+            let (max_y, mask) = ct::max_pool2d(y.view(), k, k).unwrap();
+            let pdy = random4(mask.output_shape(), 300 + i as u64);
+            let max_dx = ct::max_pool2d_backward(pdy.view(), &mask).unwrap();
+            let avg_y = ct::avg_pool2d(y.view(), k, k).unwrap();
+            let avg_dx = ct::avg_pool2d_backward(pdy.view(), [o, o], k, k).unwrap();
+            Everything {
+                y,
+                grads,
+                db,
+                max_y,
+                max_dx,
+                avg_y,
+                avg_dx,
+            }
+        })
+        .collect()
     })
 }
 

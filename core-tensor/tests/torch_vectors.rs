@@ -44,9 +44,15 @@ fn conv_file_matches_pytorch(name: &str) {
         let grads = ct::conv2d_backward(x.view(), w.view(), dy.view(), &params).unwrap();
         let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), params).unwrap();
         let by_kernel = |input_grad| {
-            let kernels = ct::Kernels { input_grad, ..plan.kernels() };
+            let kernels = ct::Kernels {
+                input_grad,
+                ..plan.kernels()
+            };
             let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), params).unwrap();
-            plan.with_kernels(kernels).unwrap().input_grad(dy.view(), w.view()).unwrap()
+            plan.with_kernels(kernels)
+                .unwrap()
+                .input_grad(dy.view(), w.view())
+                .unwrap()
         };
         let checks = [
             ("y", y.into_dyn()),

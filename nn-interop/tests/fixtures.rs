@@ -110,7 +110,8 @@ fn trained_networks_are_exported_for_the_python_check() {
     export("seed_bn_net", &mut bn, &images);
 }
 
-/// Every layer kind with non-default settings: the exporter's coverage beyond the two networks.
+/// Every layer kind with non-default settings (convolutions strided, dilated, grouped and
+/// depthwise): the exporter's coverage beyond the two networks.
 fn every_layer_spec() -> NetworkSpec {
     use LayerSpec::*;
     NetworkSpec {
@@ -121,14 +122,26 @@ fn every_layer_spec() -> NetworkSpec {
                     .with_stride([2, 1])
                     .with_padding([1, 2]),
             ),
-            BatchNormalization(BatchNormConfig::new(3).with_affine(false).with_eps(1e-3)),
+            Conv2D(
+                Conv2DConfig::new(3, 6, [3, 3])
+                    .with_padding([2, 2])
+                    .with_dilation([2, 2])
+                    .with_groups(3),
+            ),
+            Conv2D(
+                Conv2DConfig::new(6, 6, [3, 3])
+                    .with_padding([1, 1])
+                    .with_groups(6)
+                    .with_bias(false),
+            ),
+            BatchNormalization(BatchNormConfig::new(6).with_affine(false).with_eps(1e-3)),
             LeakyRelu { slope: 0.2 },
             MaxPooling(PoolConfig::new([2, 3]).with_stride([2, 2])),
             AvgPooling(PoolConfig::new([2, 2]).with_stride([1, 1])),
             Tanh,
             Flatten,
             Dropout { p: 0.3, seed: 4 },
-            Linear(LinearConfig::new(234, 16).with_bias(false)),
+            Linear(LinearConfig::new(468, 16).with_bias(false)),
             BatchNormalization(BatchNormConfig::new(16)),
             Sigmoid,
             Linear(LinearConfig::new(16, 10)),

@@ -9,6 +9,7 @@ mod loss;
 pub mod models;
 mod sequential;
 mod spec;
+mod spec_wire;
 
 pub use core_tensor::Tensor;
 pub use error::{LayerError, Result};

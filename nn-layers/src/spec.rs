@@ -13,7 +13,13 @@ use crate::layers::{
 use crate::sequential::Sequential;
 
 /// One layer of a [`NetworkSpec`].
+///
+/// Stored through a form that keeps files of earlier versions loading (`spec_wire.rs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    from = "crate::spec_wire::StoredLayerSpec",
+    into = "crate::spec_wire::StoredLayerSpec"
+)]
 pub enum LayerSpec {
     /// [`crate::Conv2D`].
     Conv2D(Conv2DConfig),

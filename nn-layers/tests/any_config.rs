@@ -40,11 +40,14 @@ proptest! {
     #[test]
     fn conv2d_never_panics(
         c in size(1), f in size(1), k in (size(1), size(1)), s in (size(1), size(1)),
-        p in (padding(), padding()), bias in any::<bool>(), shape in input(),
+        p in (padding(), padding()), d in (size(1), size(1)), groups in size(1),
+        bias in any::<bool>(), shape in input(),
     ) {
         let config = Conv2DConfig::new(c, f, [k.0, k.1])
             .with_stride([s.0, s.1])
             .with_padding([p.0, p.1])
+            .with_dilation([d.0, d.1])
+            .with_groups(groups)
             .with_bias(bias);
         if let Ok(mut conv) = config.init(&mut core_tensor::init::seeded_rng(0)) {
             exercise(&mut conv, &shape);

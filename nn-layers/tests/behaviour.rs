@@ -347,6 +347,9 @@ fn configs_out_of_range_are_errors_not_panics_or_aborts() {
         Conv2DConfig::new(1, 6, [5, 5]).with_padding([(1 << 63) + 2, 2]),
         Conv2DConfig::new(1, 6, [0, 5]),
         Conv2DConfig::new(1, 6, [5, 5]).with_stride([0, 1]),
+        Conv2DConfig::new(1, 6, [5, 5]).with_dilation([1, 0]),
+        Conv2DConfig::new(4, 6, [5, 5]).with_groups(4),
+        Conv2DConfig::new(4, 6, [5, 5]).with_groups(0),
     ] {
         let e = conv(bad).unwrap_err();
         assert!(matches!(e, LayerError::Config { .. }), "{bad:?}: {e}");

@@ -45,6 +45,24 @@ fn layers_with_parameters() {
             .unwrap(),
         &[2, 1, 4, 4],
     );
+    check(
+        &mut Conv2DConfig::new(2, 4, [3, 3])
+            .with_padding([2, 1])
+            .with_dilation([2, 1])
+            .with_groups(2)
+            .init(rng)
+            .unwrap(),
+        &[2, 2, 6, 5],
+    );
+    // Depthwise with a channel multiplier, rows wide enough for the direct kernels.
+    check(
+        &mut Conv2DConfig::new(2, 4, [3, 3])
+            .with_padding([1, 1])
+            .with_groups(2)
+            .init(rng)
+            .unwrap(),
+        &[2, 2, 3, 17],
+    );
     check(&mut LinearConfig::new(5, 3).init(rng).unwrap(), &[4, 5]);
     check(&mut BatchNormConfig::new(3).init().unwrap(), &[4, 3, 2, 2]);
     check(&mut BatchNormConfig::new(4).init().unwrap(), &[6, 4]);

@@ -90,7 +90,9 @@ impl Kernels {
     /// The first kernel of `self` that cannot compute `g`, by name, if any.
     pub(crate) fn unsupported(&self, g: &Geometry) -> Option<&'static str> {
         if self.forward == ForwardKernel::Direct && !direct::supports(g) {
-            return Some("ForwardKernel::Direct (needs stride 1, a kernel at most 8 wide and output rows of at least 8)");
+            return Some(
+                "ForwardKernel::Direct (needs stride 1, a kernel at most 8 wide and output rows of at least 8)",
+            );
         }
         match self.weight_grad {
             WeightGradKernel::Direct if !direct::supports(g) => Some(
@@ -140,7 +142,8 @@ fn weight_grad_for(g: &Geometry) -> WeightGradKernel {
 /// multiply-adds (outputs that outnumber the inputs: large padding); col2im otherwise, whose GEMM
 /// has (C/G)·KH·KW rows rather than C/G.
 fn input_grad_for(g: &Geometry) -> InputGradKernel {
-    let inner_direct = g.stride == [1, 1] && dilated::inner_geometry(g).is_some_and(|i| direct_pays(&i));
+    let inner_direct =
+        g.stride == [1, 1] && dilated::inner_geometry(g).is_some_and(|i| direct_pays(&i));
     if inner_direct || g.input[0] * g.input[1] < g.out_plane() {
         InputGradKernel::DilatedConv
     } else {

@@ -58,7 +58,10 @@ pub fn dilate_pad(
 ) -> Result<Array4<f32>> {
     const OP: &str = "dilate_pad";
     let (n, f, _, _) = dy.dim();
-    let params = Conv2dParams { groups: 1, ..*params };
+    let params = Conv2dParams {
+        groups: 1,
+        ..*params
+    };
     let w_shape = [f, f, kernel[0], kernel[1]];
     let g = Geometry::conv(OP, &[n, f, input[0], input[1]], &w_shape, &params)?;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
@@ -131,7 +134,12 @@ pub fn rotate_kernel(w: ArrayView4<'_, f32>, groups: usize) -> Result<Array4<f32
 /// `None` when that is too large to address.
 pub(crate) fn inner_geometry(g: &Geometry) -> Option<Geometry> {
     let [eh, ew] = g.extent();
-    let grid = [g.batch, g.out_channels, g.input[0] + eh - 1, g.input[1] + ew - 1];
+    let grid = [
+        g.batch,
+        g.out_channels,
+        g.input[0] + eh - 1,
+        g.input[1] + ew - 1,
+    ];
     let rotated = [g.channels, g.group_filters(), g.kernel[0], g.kernel[1]];
     let params = Conv2dParams::new().dilation(g.dilation).groups(g.groups);
     Geometry::conv("conv2d (dilated)", &grid, &rotated, &params).ok()

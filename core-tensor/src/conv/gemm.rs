@@ -23,7 +23,12 @@ use crate::scratch::with_scratch;
 use crate::window::add_columns;
 
 /// `c = a · b + beta · c`: every matrix product of the convolutions goes through here.
-fn mat_mul(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, c: &mut ArrayViewMut2<'_, f32>) {
+fn mat_mul(
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    beta: f32,
+    c: &mut ArrayViewMut2<'_, f32>,
+) {
     general_mat_mul(1.0, a, b, beta, c);
 }
 
@@ -147,8 +152,11 @@ pub(crate) fn col2im_chunk(
     let (rows, width) = (g.column_rows(), count * plane);
     let dx = dx.as_slice_mut().ok_or_else(not_contiguous(OP))?;
     with_scratch(rows * width, |scratch| {
-        let mut dcols = ArrayViewMut2::from_shape((rows, width), &mut *scratch).map_err(layout_error(OP))?;
-        let per_group = |dcols: &mut ArrayViewMut2<'_, f32>, dy: &ArrayView2<'_, f32>, columns: Range<usize>| {
+        let mut dcols =
+            ArrayViewMut2::from_shape((rows, width), &mut *scratch).map_err(layout_error(OP))?;
+        let per_group = |dcols: &mut ArrayViewMut2<'_, f32>,
+                         dy: &ArrayView2<'_, f32>,
+                         columns: Range<usize>| {
             for group in 0..g.groups {
                 let wg = w.slice(s![group_rows(group, fg), ..]);
                 let dyg = dy.slice(s![group_rows(group, fg), ..]);
@@ -158,8 +166,9 @@ pub(crate) fn col2im_chunk(
         };
         if plane >= GEMM_PER_IMAGE_PLANE {
             for (bi, n) in images.clone().enumerate() {
-                let dy_n = ArrayView2::from_shape((f, plane), &dy[n * f * plane..(n + 1) * f * plane])
-                    .map_err(layout_error(OP))?;
+                let dy_n =
+                    ArrayView2::from_shape((f, plane), &dy[n * f * plane..(n + 1) * f * plane])
+                        .map_err(layout_error(OP))?;
                 per_group(&mut dcols, &dy_n, bi * plane..(bi + 1) * plane);
             }
         } else {

@@ -44,7 +44,7 @@ const OP: &str = "conv2d";
 /// let grads = plan.backward(dy.view(), w.view()).unwrap();
 /// assert_eq!((grads.dx.shape(), grads.dw.shape()), (x.shape(), w.shape()));
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Conv2dPlan {
     geometry: Geometry,
     kernels: Kernels,
@@ -70,7 +70,11 @@ impl Conv2dPlan {
     /// As [`Geometry::conv`]: shapes that are not 4-D, a zero stride, dilation or kernel, groups
     /// that do not divide the channels, a weight that does not fit the input, or buffers too large
     /// to address.
-    pub fn new(input_shape: &[usize], weight_shape: &[usize], params: Conv2dParams) -> Result<Self> {
+    pub fn new(
+        input_shape: &[usize],
+        weight_shape: &[usize],
+        params: Conv2dParams,
+    ) -> Result<Self> {
         let geometry = Geometry::conv(OP, input_shape, weight_shape, &params)?;
         Ok(Self {
             geometry,
@@ -170,7 +174,9 @@ impl Conv2dPlan {
         let Some(batch) = self.kept_batch else {
             return Err(TensorError::InvalidArgument {
                 op: OP,
-                message: "the weight gradient needs a training forward first (Conv2dPlan::forward_train)".into(),
+                message:
+                    "the weight gradient needs a training forward first (Conv2dPlan::forward_train)"
+                        .into(),
             });
         };
         let g = self.geometry.with_batch(batch)?;
@@ -210,8 +216,14 @@ impl Conv2dPlan {
     ///
     /// # Errors
     /// A `dy` or `w` whose shape is not the planned one.
-    pub fn input_grad(&self, dy: ArrayView4<'_, f32>, w: ArrayView4<'_, f32>) -> Result<Array4<f32>> {
-        let g = self.geometry.with_batch(dy.shape().first().copied().unwrap_or(0))?;
+    pub fn input_grad(
+        &self,
+        dy: ArrayView4<'_, f32>,
+        w: ArrayView4<'_, f32>,
+    ) -> Result<Array4<f32>> {
+        let g = self
+            .geometry
+            .with_batch(dy.shape().first().copied().unwrap_or(0))?;
         Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
         Geometry::expect_shape(OP, "weight", &g.weight_shape(), w.shape())?;
         match self.kernels.input_grad {
@@ -270,7 +282,10 @@ impl Conv2dPlan {
             _ => Err(TensorError::ShapeMismatch {
                 op: OP,
                 what: "input",
-                expected: format!("(N, {}, {}, {}), as planned", g.channels, g.input[0], g.input[1]),
+                expected: format!(
+                    "(N, {}, {}, {}), as planned",
+                    g.channels, g.input[0], g.input[1]
+                ),
                 got: shape.to_vec(),
             }),
         }
@@ -375,33 +390,61 @@ mod tests {
         // A depthwise 3x3 layer: direct forward and weight gradient, and dL/dx as the direct
         // convolution of the padded gradient.
         let k = kernels([64, 32, 16, 16], [32, 1, 3, 3], same3.groups(32));
-        assert_eq!((k.forward, k.input_grad, k.weight_grad), (F::Direct, I::DilatedConv, W::Direct));
+        assert_eq!(
+            (k.forward, k.input_grad, k.weight_grad),
+            (F::Direct, I::DilatedConv, W::Direct)
+        );
         // 16 filters over 150-value windows and 10x10 outputs: GEMM forward, filter lanes.
         let k = kernels([64, 6, 14, 14], [16, 6, 5, 5], Conv2dParams::new());
-        assert_eq!((k.forward, k.input_grad, k.weight_grad), (F::Gemm, I::Col2Im, W::FilterLanes));
+        assert_eq!(
+            (k.forward, k.input_grad, k.weight_grad),
+            (F::Gemm, I::Col2Im, W::FilterLanes)
+        );
         // Wide layers: the GEMM for everything.
         let k = kernels([64, 64, 16, 16], [128, 64, 3, 3], same3);
-        assert_eq!((k.forward, k.input_grad, k.weight_grad), (F::Gemm, I::Col2Im, W::Gemm));
+        assert_eq!(
+            (k.forward, k.input_grad, k.weight_grad),
+            (F::Gemm, I::Col2Im, W::Gemm)
+        );
         // A strided layer cannot take the direct kernels.
         let k = kernels([64, 3, 32, 32], [64, 3, 3, 3], same3.stride([2, 2]));
         assert_eq!(k.forward, F::Gemm);
         // Dilation 2 with 16 filters: the filter lanes read dilated taps too.
-        let k = kernels([64, 16, 16, 16], [16, 16, 3, 3], Conv2dParams::new().padding([2, 2]).dilation([2, 2]));
+        let k = kernels(
+            [64, 16, 16, 16],
+            [16, 16, 3, 3],
+            Conv2dParams::new().padding([2, 2]).dilation([2, 2]),
+        );
         assert_eq!((k.forward, k.weight_grad), (F::Gemm, W::FilterLanes));
         // A 5x5 kernel over a 5x5 input: the spread-out gradient is mostly zeros.
         let k = kernels([64, 16, 5, 5], [120, 16, 5, 5], Conv2dParams::new());
         assert_eq!(k.input_grad, I::Col2Im);
         // Padding larger than the kernel needs: more outputs than inputs.
-        let k = kernels([4, 2, 4, 4], [3, 2, 3, 3], Conv2dParams::new().padding([3, 3]));
+        let k = kernels(
+            [4, 2, 4, 4],
+            [3, 2, 3, 3],
+            Conv2dParams::new().padding([3, 3]),
+        );
         assert_eq!(k.input_grad, I::DilatedConv);
     }
 
     #[test]
     fn a_kernel_that_cannot_compute_the_geometry_is_refused_by_name() {
-        let plan = Conv2dPlan::new(&[1, 3, 9, 9], &[4, 3, 3, 3], Conv2dParams::new().stride([2, 2])).unwrap();
-        let direct = Kernels { forward: ForwardKernel::Direct, ..plan.kernels() };
+        let plan = Conv2dPlan::new(
+            &[1, 3, 9, 9],
+            &[4, 3, 3, 3],
+            Conv2dParams::new().stride([2, 2]),
+        )
+        .unwrap();
+        let direct = Kernels {
+            forward: ForwardKernel::Direct,
+            ..plan.kernels()
+        };
         let e = plan.with_kernels(direct).unwrap_err().to_string();
-        assert!(e.contains("ForwardKernel::Direct") && e.contains("stride 1"), "{e}");
+        assert!(
+            e.contains("ForwardKernel::Direct") && e.contains("stride 1"),
+            "{e}"
+        );
     }
 
     #[test]

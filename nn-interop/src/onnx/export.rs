@@ -142,8 +142,8 @@ impl NodeBuilder<'_> {
                         ints("kernel_shape", &c.kernel),
                         ints("strides", &c.stride),
                         ints("pads", &[ph, pw, ph, pw]),
-                        ints("dilations", &[1, 1]),
-                        int("group", 1),
+                        ints("dilations", &c.dilation),
+                        int("group", c.groups as i64),
                     ],
                 )
             }

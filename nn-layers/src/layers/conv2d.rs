@@ -1,10 +1,7 @@
 //! 2-D convolution layer.
 
 use core_tensor::init::{SeededRng, default_bias, default_weight};
-use core_tensor::{
-    Columns, Tensor, conv2d, conv2d_input_grad, conv2d_keep_columns,
-    conv2d_param_grads_with_columns, conv2d_reuse_columns, output_size,
-};
+use core_tensor::{Conv2dParams, Conv2dPlan, Tensor, kernel_extent, output_size};
 use ndarray::{Ix1, Ix4};
 
 use crate::error::Result;
@@ -16,12 +13,17 @@ use crate::spec::LayerSpec;
 
 /// The configuration of a [`Conv2D`] layer.
 ///
-/// PyTorch equivalent: `torch.nn.Conv2d(in_channels, out_channels, kernel, stride, padding, bias)`.
+/// PyTorch equivalent: `torch.nn.Conv2d(in_channels, out_channels, kernel, stride, padding,
+/// dilation, groups, bias)`.
 ///
 /// ```
 /// use nn_layers::Conv2DConfig;
-/// let conv = Conv2DConfig::new(1, 6, [5, 5]).with_padding([2, 2]).init(&mut core_tensor::init::seeded_rng(0)).unwrap();
+/// let rng = &mut core_tensor::init::seeded_rng(0);
+/// let conv = Conv2DConfig::new(1, 6, [5, 5]).with_padding([2, 2]).init(rng).unwrap();
 /// assert_eq!(nn_layers::Layer::num_params(&conv), 6 * 25 + 6);
+/// // Depthwise: one 3x3 filter per channel, weight (32, 1, 3, 3).
+/// let depthwise = Conv2DConfig::new(32, 32, [3, 3]).with_padding([1, 1]).with_groups(32);
+/// assert_eq!(depthwise.param_shapes().unwrap(), vec![vec![32, 1, 3, 3], vec![32]]);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Conv2DConfig {
@@ -35,6 +37,10 @@ pub struct Conv2DConfig {
     pub stride: [usize; 2],
     /// Zeros added on each side, (PH, PW); default (0, 0).
     pub padding: [usize; 2],
+    /// The step between the kernel's taps, (DH, DW); default (1, 1).
+    pub dilation: [usize; 2],
+    /// Groups G: each filter reads C/G channels; default 1, C for a depthwise layer.
+    pub groups: usize,
     /// Whether there is a bias; default true.
     pub bias: bool,
 }
@@ -48,8 +54,42 @@ impl Conv2DConfig {
             kernel,
             stride: [1, 1],
             padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
             bias: true,
         }
+    }
+
+    /// Sets the dilation.
+    pub fn with_dilation(mut self, dilation: [usize; 2]) -> Self {
+        self.dilation = dilation;
+        self
+    }
+
+    /// Sets the number of groups.
+    pub fn with_groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
+
+    /// The arguments of the kernel crate's convolution.
+    pub fn params(&self) -> Conv2dParams {
+        Conv2dParams::new()
+            .stride(self.stride)
+            .padding(self.padding)
+            .dilation(self.dilation)
+            .groups(self.groups)
+    }
+
+    /// The weight's shape (F, C/G, KH, KW).
+    fn weight_shape(&self) -> [usize; 4] {
+        let groups = self.groups.max(1);
+        [
+            self.out_channels,
+            self.in_channels / groups,
+            self.kernel[0],
+            self.kernel[1],
+        ]
     }
 
     /// Sets the stride.
@@ -70,7 +110,7 @@ impl Conv2DConfig {
         self
     }
 
-    /// The shapes of the parameters this configuration gives: the weight (F, C, KH, KW), then
+    /// The shapes of the parameters this configuration gives: the weight (F, C/G, KH, KW), then
     /// the bias (F) if there is one.
     ///
     /// # Errors
@@ -78,15 +118,15 @@ impl Conv2DConfig {
     pub fn param_shapes(&self) -> Result<Vec<Vec<usize>>> {
         self.validate()?;
         let c = self;
-        let weight = vec![c.out_channels, c.in_channels, c.kernel[0], c.kernel[1]];
+        let weight = c.weight_shape().to_vec();
         Ok(std::iter::once(weight)
             .chain(c.bias.then(|| vec![c.out_channels]))
             .collect())
     }
 
-    /// Checks every size: channels, kernel and stride in `1..=MAX_DIMENSION`, padding in
-    /// `0..=MAX_DIMENSION`, and a weight of at most `MAX_PARAMETER_ELEMENTS` (see
-    /// `core_tensor::limits`).
+    /// Checks every size: channels, kernel, stride, dilation and groups in `1..=MAX_DIMENSION`,
+    /// padding in `0..=MAX_DIMENSION`, groups that divide both channel counts, and a weight of
+    /// at most `MAX_PARAMETER_ELEMENTS` (see `core_tensor::limits`).
     ///
     /// # Errors
     /// [`crate::LayerError::Config`] naming the first size out of range.
@@ -103,13 +143,21 @@ impl Conv2DConfig {
                 ("stride width", c.stride[1], 1),
                 ("padding height", c.padding[0], 0),
                 ("padding width", c.padding[1], 0),
+                ("dilation height", c.dilation[0], 1),
+                ("dilation width", c.dilation[1], 1),
+                ("groups", c.groups, 1),
             ],
         )?;
-        parameter_elements(
-            "Conv2D",
-            &[c.out_channels, c.in_channels, c.kernel[0], c.kernel[1]],
-        )
-        .map(|_| ())
+        if !c.in_channels.is_multiple_of(c.groups) || !c.out_channels.is_multiple_of(c.groups) {
+            return Err(crate::LayerError::Config {
+                layer: "Conv2D".into(),
+                message: format!(
+                    "groups ({}) must divide in_channels ({}) and out_channels ({})",
+                    c.groups, c.in_channels, c.out_channels
+                ),
+            });
+        }
+        parameter_elements("Conv2D", &c.weight_shape()).map(|_| ())
     }
 
     /// Builds the layer with PyTorch's default initialisation (Kaiming-uniform weight, bias
@@ -120,9 +168,9 @@ impl Conv2DConfig {
     pub fn init(&self, rng: &mut SeededRng) -> Result<Conv2D> {
         let c = self;
         c.validate()?;
-        let shape = [c.out_channels, c.in_channels, c.kernel[0], c.kernel[1]];
+        let shape = c.weight_shape();
         let weight = Param::new(default_weight(&shape, rng)?);
-        let fan_in = c.in_channels * c.kernel[0] * c.kernel[1];
+        let fan_in = shape[1] * c.kernel[0] * c.kernel[1];
         let bias = if c.bias {
             Some(Param::new(default_bias(c.out_channels, fan_in, rng)?))
         } else {
@@ -132,28 +180,34 @@ impl Conv2DConfig {
             config: *c,
             weight,
             bias,
-            saved: None,
+            plan: None,
+            trained: false,
             output_shape: Vec::new(),
         })
     }
 }
 
-/// 2-D convolution over (N, C, H, W) input: `y = conv2d(x, weight, bias, stride, padding)`.
+/// 2-D convolution over (N, C, H, W) input:
+/// `y = conv2d(x, weight, bias, stride, padding, dilation, groups)`.
 ///
 /// # Shapes
 /// - input (N, C, H, W), output (N, F, OH, OW)
-/// - `weight` (F, C, KH, KW), `bias` (F)
+/// - `weight` (F, C/G, KH, KW), `bias` (F)
 ///
-/// Backward: dL/dx by the stride-dilated convolution, dL/dw and dL/db summed over the batch (see
-/// `core_tensor::conv2d_input_grad` and `core_tensor::conv2d_param_grads`).
+/// The layer plans its convolution (`core_tensor::Conv2dPlan`) at the first forward pass for an
+/// input's (C, H, W) and reuses the plan, its kernels and its buffers every step after; another
+/// input size plans again. Backward: dL/dw and dL/db summed over the batch from what the training
+/// forward kept, dL/dx by the plan's input-gradient kernel.
 #[derive(Debug, Clone)]
 pub struct Conv2D {
     config: Conv2DConfig,
     weight: Param,
     bias: Option<Param>,
-    /// The input's windows as the train-mode forward pass laid them out: the weight gradient
-    /// reuses them instead of laying the input out again.
-    saved: Option<Columns>,
+    /// The convolution planned for the last input's size.
+    plan: Option<Conv2dPlan>,
+    /// Whether the last forward pass was a training one (the plan then holds its input).
+    trained: bool,
+    /// The output shape of the last training forward.
     output_shape: Vec<usize>,
 }
 
@@ -163,11 +217,24 @@ impl Conv2D {
         &self.config
     }
 
+    /// The kernels the layer runs for its last input's size (`None` before a forward pass).
+    pub fn kernels(&self) -> Option<core_tensor::Kernels> {
+        self.plan.as_ref().map(Conv2dPlan::kernels)
+    }
+
+    /// The plan of the last training forward, for a backward pass.
+    fn trained_plan(&self) -> Result<&Conv2dPlan> {
+        match &self.plan {
+            Some(plan) if self.trained => Ok(plan),
+            _ => Err(no_forward(self)),
+        }
+    }
+
     fn param_grads(&mut self, grad: &Tensor) -> Result<()> {
-        let columns = self.saved.as_ref().ok_or_else(|| no_forward(self))?;
+        let plan = self.trained_plan()?;
         check_grad(self, &self.output_shape, grad)?;
         let dy = view_as::<Ix4>(self, grad, "(N, F, OH, OW)")?;
-        let (dw, db) = conv2d_param_grads_with_columns(columns, dy)?;
+        let (dw, db) = plan.param_grads(dy)?;
         self.weight.grad += &dw.into_dyn();
         if let Some(b) = &mut self.bias {
             b.grad += &db.into_dyn();
@@ -193,6 +260,12 @@ impl Layer for Conv2D {
         if c.padding != [0, 0] {
             s += &format!(", padding=({}, {})", c.padding[0], c.padding[1]);
         }
+        if c.dilation != [1, 1] {
+            s += &format!(", dilation=({}, {})", c.dilation[0], c.dilation[1]);
+        }
+        if c.groups != 1 {
+            s += &format!(", groups={}", c.groups);
+        }
         if !c.bias {
             s += ", bias=false";
         }
@@ -209,38 +282,37 @@ impl Layer for Conv2D {
                 x.shape(),
             ));
         }
-        let w = view_as::<Ix4>(self, &self.weight.value, "(F, C, KH, KW)")?;
+        let w = view_as::<Ix4>(self, &self.weight.value, "(F, C/G, KH, KW)")?;
         let b = match &self.bias {
             Some(b) => Some(view_as::<Ix1>(self, &b.value, "(F)")?),
             None => None,
         };
-        let y = match mode {
-            Mode::Train => {
-                let (y, columns) = match self.saved.take() {
-                    Some(last) => conv2d_reuse_columns(x4, w, b, c.stride, c.padding, last)?,
-                    None => conv2d_keep_columns(x4, w, b, c.stride, c.padding)?,
-                };
-                self.saved = Some(columns);
-                self.output_shape = y.shape().to_vec();
-                y
-            }
-            Mode::Eval => conv2d(x4, w, b, c.stride, c.padding)?,
+        let planned = self
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.geometry().input == [x4.shape()[2], x4.shape()[3]]);
+        if !planned {
+            self.plan = Some(Conv2dPlan::new(x4.shape(), w.shape(), c.params())?);
+        }
+        let Some(plan) = self.plan.as_mut() else {
+            return Err(no_forward(self));
         };
+        let y = match mode {
+            Mode::Train => plan.forward_train(x4, w, b)?,
+            Mode::Eval => plan.forward(x4, w, b)?,
+        };
+        self.trained = mode == Mode::Train;
+        if self.trained {
+            self.output_shape = y.shape().to_vec();
+        }
         Ok(y.into_dyn())
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
         self.param_grads(grad)?;
         let dy = view_as::<Ix4>(self, grad, "(N, F, OH, OW)")?;
-        let w = view_as::<Ix4>(self, &self.weight.value, "(F, C, KH, KW)")?;
-        let [h, wd] = self
-            .saved
-            .as_ref()
-            .ok_or_else(|| no_forward(self))?
-            .geometry()
-            .input;
-        let c = self.config;
-        Ok(conv2d_input_grad(dy, w, [h, wd], c.stride, c.padding)?.into_dyn())
+        let w = view_as::<Ix4>(self, &self.weight.value, "(F, C/G, KH, KW)")?;
+        Ok(self.trained_plan()?.input_grad(dy, w)?.into_dyn())
     }
 
     fn backward_params_only(&mut self, grad: &Tensor) -> Result<()> {
@@ -249,14 +321,16 @@ impl Layer for Conv2D {
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let c = &self.config;
+        let extent =
+            [0, 1].map(|a| kernel_extent(c.kernel[a], c.dilation[a]).unwrap_or(usize::MAX));
         let expected = format!(
             "({}, H, W) with H + 2·{} >= {} and W + 2·{} >= {}",
-            c.in_channels, c.padding[0], c.kernel[0], c.padding[1], c.kernel[1]
+            c.in_channels, c.padding[0], extent[0], c.padding[1], extent[1]
         );
         match input {
             &[ch, h, w] if ch == c.in_channels => {
-                let oh = output_size(h, c.kernel[0], c.stride[0], c.padding[0]);
-                let ow = output_size(w, c.kernel[1], c.stride[1], c.padding[1]);
+                let oh = output_size(h, extent[0], c.stride[0], c.padding[0]);
+                let ow = output_size(w, extent[1], c.stride[1], c.padding[1]);
                 match (oh, ow) {
                     (Some(oh), Some(ow)) => Ok(vec![c.out_channels, oh, ow]),
                     _ => Err(bad_input(self, &expected, input)),
