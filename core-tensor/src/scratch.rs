@@ -25,6 +25,20 @@ pub(crate) fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) ->
     })
 }
 
+/// Runs `work` with a buffer of `len` floats from this thread's scratch memory whose contents
+/// are whatever the last user left: for callers that write every entry before reading it.
+pub(crate) fn with_scratch_to_overwrite<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            work(&mut buf[..len])
+        }
+        Err(_) => work(&mut vec![0.0; len]),
+    })
+}
+
 /// The data of `reuse` to write over when it has `len` values (a buffer of the same geometry
 /// from the last training step: what was zero in it still is), else `len` zeros.
 pub(crate) fn reuse_or_zeros(reuse: Option<ndarray::Array2<f32>>, len: usize) -> Vec<f32> {

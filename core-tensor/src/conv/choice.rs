@@ -18,9 +18,13 @@ pub(crate) const DIRECT_MAX_PATCH: usize = 32;
 /// one, the overlapping last block recomputes too much).
 pub(crate) const DIRECT_MIN_ROW: usize = 2 * direct::LANES;
 
-/// The filter-lane weight gradient pays with at most this many filters; more rows amortise the
-/// GEMM's packing of the windows.
-pub(crate) const FILTER_LANES_MAX_FILTERS: usize = 2 * filter_lanes::FILTERS;
+/// The direct kernels pay where a group has at most this many filters (one block of sums in
+/// registers); with more, each block reads the image again and the GEMM wins.
+pub(crate) const DIRECT_MAX_GROUP_FILTERS: usize = 4;
+
+/// The filter-lane weight gradient pays with at most this many filters (one block of lanes);
+/// more rows amortise the GEMM's packing of the windows.
+pub(crate) const FILTER_LANES_MAX_FILTERS: usize = filter_lanes::FILTERS;
 
 /// Output planes (OH·OW) at least this large get one GEMM per image, written in place; smaller
 /// ones share a GEMM per chunk of images (a GEMM with a handful of columns is mostly overhead).
@@ -113,7 +117,10 @@ impl Kernels {
 
 /// Whether the direct kernels both can compute `g` and pay there.
 fn direct_pays(g: &Geometry) -> bool {
-    direct::supports(g) && g.patch_len() <= DIRECT_MAX_PATCH && g.output[1] >= DIRECT_MIN_ROW
+    direct::supports(g)
+        && g.patch_len() <= DIRECT_MAX_PATCH
+        && g.output[1] >= DIRECT_MIN_ROW
+        && g.group_filters() <= DIRECT_MAX_GROUP_FILTERS
 }
 
 fn forward_for(g: &Geometry) -> ForwardKernel {

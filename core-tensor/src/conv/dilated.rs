@@ -146,15 +146,25 @@ pub(crate) fn inner_geometry(g: &Geometry) -> Option<Geometry> {
 }
 
 /// dL/dx by the stride-dilated convolution: [`dilate_pad`], then the planned stride-1 convolution
-/// with [`rotate_kernel`].
+/// with [`rotate_kernel`]. With stride 1 and padding within the kernel's span nothing is spread
+/// out, and the grid is `dy` padded by `E-1-P`: the convolution pads it itself.
 pub(crate) fn input_grad(
     dy: ArrayView4<'_, f32>,
     w: ArrayView4<'_, f32>,
     g: &Geometry,
 ) -> Result<Array4<f32>> {
-    let grid = dilate_pad(dy, g.input, g.kernel, &g.params())?;
     let rotated = rotate_kernel(w, g.groups)?;
     let params = Conv2dParams::new().dilation(g.dilation).groups(g.groups);
+    let [eh, ew] = g.extent();
+    if g.stride == [1, 1] && g.padding[0] < eh && g.padding[1] < ew {
+        let params = params.padding([eh - 1 - g.padding[0], ew - 1 - g.padding[1]]);
+        return Conv2dPlan::new(dy.shape(), rotated.shape(), params)?.forward(
+            dy,
+            rotated.view(),
+            None,
+        );
+    }
+    let grid = dilate_pad(dy, g.input, g.kernel, &g.params())?;
     Conv2dPlan::new(grid.shape(), rotated.shape(), params)?.forward(
         grid.view(),
         rotated.view(),

@@ -137,27 +137,48 @@ simd_kernel! {
             for group in 0..d.groups {
                 // This group's channels and filters.
                 let xg = &xp[group * d.cg * d.hp * d.wp..][..d.cg * d.hp * d.wp];
-                let (first, end) = (group * d.fg, (group + 1) * d.fg);
-                let mut f0 = first;
-                while f0 < end {
-                    // Blocks of FILTERS filters, the last block as wide as what is left.
-                    match end - f0 {
-                        1 => forward_filters::<1>(xg, w, bias, d, f0, out),
-                        2 => forward_filters::<2>(xg, w, bias, d, f0, out),
-                        3 => forward_filters::<3>(xg, w, bias, d, f0, out),
-                        _ => forward_filters::<FILTERS>(xg, w, bias, d, f0, out),
-                    }
-                    f0 += FILTERS;
-                }
+                let filters = group * d.fg..(group + 1) * d.fg;
+                with_kernel_width!(d.kw, forward_group(xg, w, bias, d, filters, out));
             }
         }
     }
 }
 
-/// Filters `f0 .. f0 + NF` (of one group, whose channels `xp` holds) of one image: every output
-/// row, `LANES` outputs at a time, the `NF` sums in registers while the kernel taps go by.
+/// The filters `filters` of one group (whose channels `xp` holds) of one image, for a kernel
+/// `KW` wide: blocks of [`FILTERS`] filters, the last block as wide as what is left; with few
+/// filters, several output rows at once, so that enough independent sums are in flight.
 #[inline(always)]
-fn forward_filters<const NF: usize>(
+fn forward_group<const KW: usize>(
+    xp: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    d: &Dims,
+    filters: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    let mut f0 = filters.start;
+    while f0 < filters.end {
+        match (filters.end - f0, d.oh >= 4) {
+            (1, true) => forward_filters::<1, 4, KW>(xp, w, bias, d, f0, out),
+            (2, true) => forward_filters::<2, 2, KW>(xp, w, bias, d, f0, out),
+            (3, true) => forward_filters::<3, 2, KW>(xp, w, bias, d, f0, out),
+            (_, true) => forward_filters::<FILTERS, 2, KW>(xp, w, bias, d, f0, out),
+            (1, false) => forward_filters::<1, 1, KW>(xp, w, bias, d, f0, out),
+            (2, false) => forward_filters::<2, 1, KW>(xp, w, bias, d, f0, out),
+            (3, false) => forward_filters::<3, 1, KW>(xp, w, bias, d, f0, out),
+            (_, false) => forward_filters::<FILTERS, 1, KW>(xp, w, bias, d, f0, out),
+        }
+        f0 += FILTERS;
+    }
+}
+
+/// Filters `f0 .. f0 + NF` (of one group, whose channels `xp` holds) of one image: `NR` output
+/// rows at a time (the last group of rows overlapping the one before when `NR` does not divide
+/// them; it recomputes the same values), `LANES` outputs along each, the `NF · NR` sums in
+/// registers while the kernel taps go by. Each output's sum runs in the same order (bias, then
+/// channel, kernel row and column) whatever `NF` and `NR`.
+#[inline(always)]
+fn forward_filters<const NF: usize, const NR: usize, const KW: usize>(
     xp: &[f32],
     w: &[f32],
     bias: &[f32],
@@ -168,29 +189,43 @@ fn forward_filters<const NF: usize>(
     let taps = d.cg * d.kh * d.kw;
     let w = &w[f0 * taps..][..NF * taps];
     let span = (d.kw - 1) * d.dw + LANES;
-    for oh in 0..d.oh {
+    debug_assert!(
+        d.oh >= NR,
+        "a direct kernel took more rows than the output has"
+    );
+    let last = d.oh.saturating_sub(NR);
+    for k in 0..d.oh.div_ceil(NR) {
+        let oh0 = (k * NR).min(last);
         for ob in d.blocks() {
-            let mut acc = [[0.0_f32; LANES]; NF];
+            let mut acc = [[[0.0_f32; LANES]; NR]; NF];
             for (q, a) in acc.iter_mut().enumerate() {
-                *a = [bias[f0 + q]; LANES];
+                *a = [[bias[f0 + q]; LANES]; NR];
             }
             for c in 0..d.cg {
                 for i in 0..d.kh {
-                    let row = &xp[(c * d.hp + oh + i * d.dh) * d.wp + ob..][..span];
-                    let tap0 = (c * d.kh + i) * d.kw;
-                    for j in 0..d.kw {
-                        let xv: &[f32; LANES] = lanes(&row[j * d.dw..]);
-                        for (q, a) in acc.iter_mut().enumerate() {
-                            let wv = w[q * taps + tap0 + j];
-                            for l in 0..LANES {
-                                a[l] += wv * xv[l];
+                    let tap0 = (c * d.kh + i) * KW;
+                    // This kernel row's weights of the NF filters.
+                    let mut wr = [[0.0_f32; KW]; NF];
+                    for (q, wq) in wr.iter_mut().enumerate() {
+                        wq.copy_from_slice(&w[q * taps + tap0..][..KW]);
+                    }
+                    for r in 0..NR {
+                        let row = &xp[(c * d.hp + oh0 + r + i * d.dh) * d.wp + ob..][..span];
+                        for j in 0..KW {
+                            let xv: &[f32; LANES] = lanes(&row[j * d.dw..]);
+                            for (a, wq) in acc.iter_mut().zip(&wr) {
+                                for l in 0..LANES {
+                                    a[r][l] += wq[j] * xv[l];
+                                }
                             }
                         }
                     }
                 }
             }
             for (q, a) in acc.iter().enumerate() {
-                out[((f0 + q) * d.oh + oh) * d.ow + ob..][..LANES].copy_from_slice(a);
+                for (r, a) in a.iter().enumerate() {
+                    out[((f0 + q) * d.oh + oh0 + r) * d.ow + ob..][..LANES].copy_from_slice(a);
+                }
             }
         }
     }

@@ -4,14 +4,16 @@ use std::sync::Mutex;
 
 use ndarray::{Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4};
 
-use crate::conv::choice::{ForwardKernel, InputGradKernel, Kernels, WeightGradKernel};
+use crate::conv::choice::{
+    ForwardKernel, GEMM_PER_IMAGE_PLANE, InputGradKernel, Kernels, WeightGradKernel,
+};
 use crate::conv::functions::Conv2dGrads;
 use crate::conv::{Conv2dParams, dilated, direct, filter_lanes, gemm};
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
 use crate::parallel::{BATCH_CHUNK, for_each_chunk_mut, map_chunks, map_chunks_mut};
-use crate::scratch::with_scratch;
-use crate::window::{columns, contiguous, fill_columns};
+use crate::scratch::{with_scratch, with_scratch_to_overwrite};
+use crate::window::{columns, contiguous, overwrite_columns};
 
 const OP: &str = "conv2d";
 
@@ -343,14 +345,51 @@ impl Conv2dPlan {
                     gemm::forward_chunk(&w2, b.as_ref(), &g, cols.view(), out)?;
                     Ok(Some(cols))
                 }
+                (ForwardKernel::Gemm, _) if gemm::is_pointwise(&g) => {
+                    // A 1x1 layer's window matrix is the image itself: no copy.
+                    let (rows, plane) = (g.column_rows(), g.out_plane());
+                    let mut out = out;
+                    for (bi, n) in images.clone().enumerate() {
+                        let cols = ArrayView2::from_shape(
+                            (rows, plane),
+                            &x[n * rows * plane..(n + 1) * rows * plane],
+                        )
+                        .map_err(layout_error(OP))?;
+                        let out = out.slice_mut(ndarray::s![bi..bi + 1, .., .., ..]);
+                        gemm::forward_chunk(&w2, b.as_ref(), &g, cols, out)?;
+                    }
+                    let kept = (keep == Keep::PaddedImages)
+                        .then(|| direct::pad_images(x, &g, images, spare));
+                    kept.transpose()
+                }
                 (ForwardKernel::Gemm, _) => {
-                    let (rows, width) = (g.column_rows(), count * g.out_plane());
-                    with_scratch(rows * width, |buf| {
-                        fill_columns(x, &g, images.clone(), buf);
-                        let cols = ArrayView2::from_shape((rows, width), &*buf)
-                            .map_err(layout_error(OP))?;
-                        gemm::forward_chunk(&w2, b.as_ref(), &g, cols, out)
-                    })?;
+                    // The windows are needed for this forward only: laid out in scratch memory,
+                    // an image at a time where planes are large (they then stay in the cache
+                    // for the GEMM), else the chunk at once.
+                    let plane = g.out_plane();
+                    let step = if plane >= GEMM_PER_IMAGE_PLANE {
+                        1
+                    } else {
+                        count
+                    };
+                    let rows = g.column_rows();
+                    let mut out = out;
+                    for (part, first) in (images.start..images.end).step_by(step).enumerate() {
+                        let part_images = first..(first + step).min(images.end);
+                        let width = part_images.len() * plane;
+                        let out = out.slice_mut(ndarray::s![
+                            part * step..part * step + part_images.len(),
+                            ..,
+                            ..,
+                            ..
+                        ]);
+                        with_scratch_to_overwrite(rows * width, |buf| {
+                            overwrite_columns(x, &g, part_images, buf);
+                            let cols = ArrayView2::from_shape((rows, width), &*buf)
+                                .map_err(layout_error(OP))?;
+                            gemm::forward_chunk(&w2, b.as_ref(), &g, cols, out)
+                        })?;
+                    }
                     let kept = (keep == Keep::PaddedImages)
                         .then(|| direct::pad_images(x, &g, images, spare));
                     kept.transpose()
@@ -384,9 +423,13 @@ mod tests {
         use WeightGradKernel as W;
         let same5 = Conv2dParams::new().padding([2, 2]);
         let same3 = Conv2dParams::new().padding([1, 1]);
-        // One channel, 5x5, wide rows: the window matrix would be 25 times the input.
-        let k = kernels([64, 1, 28, 28], [6, 1, 5, 5], same5);
+        // One channel, 5x5, wide rows, few filters: the window matrix would be 25 times the
+        // input, read by only 4 filters.
+        let k = kernels([64, 1, 28, 28], [4, 1, 5, 5], same5);
         assert_eq!((k.forward, k.weight_grad), (F::Direct, W::Direct));
+        // With 6 filters the GEMM's packing pays for itself.
+        let k = kernels([64, 1, 28, 28], [6, 1, 5, 5], same5);
+        assert_eq!((k.forward, k.weight_grad), (F::Gemm, W::Gemm));
         // A depthwise 3x3 layer: direct forward and weight gradient, and dL/dx as the direct
         // convolution of the padded gradient.
         let k = kernels([64, 32, 16, 16], [32, 1, 3, 3], same3.groups(32));
