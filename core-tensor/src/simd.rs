@@ -7,10 +7,11 @@
 //! Every version computes the same sums in the same order without fused multiply-adds, so the
 //! results are the same bits either way (tested).
 //!
-//! The GEMM (`matrixmultiply`, through ndarray) picks its kernel at run time too; its AVX-512
-//! kernel is compiled in only with this crate's `avx512` feature (on by default). Build without
-//! default features (`cargo build --release --no-default-features`) for a GEMM
-//! without AVX-512.
+//! The GEMMs pick their kernels at run time too. The convolutions' (the `gemm` crate) use AVX2
+//! and FMA on stable Rust, on any machine that has them; ndarray's (`matrixmultiply`, the linear
+//! layers) has an AVX-512 kernel compiled in only with this crate's `avx512` feature (on by
+//! default). Build without default features (`cargo build --release --no-default-features`) for
+//! GEMMs without AVX-512.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

@@ -108,7 +108,7 @@ impl ConvCase {
 fn every_kernel_choice(plan: &ct::Conv2dPlan) -> Vec<ct::Kernels> {
     use ct::{ForwardKernel as F, InputGradKernel as I, WeightGradKernel as W};
     let mut all = Vec::new();
-    for forward in [F::Direct, F::Gemm] {
+    for forward in [F::Direct, F::Winograd, F::Gemm] {
         for input_grad in [I::Col2Im, I::DilatedConv] {
             for weight_grad in [W::Direct, W::FilterLanes, W::Gemm] {
                 let k = ct::Kernels {
@@ -295,4 +295,29 @@ fn sixteen_filter_layer_takes_filter_lanes() {
         10 * 6 * 14 * 14 * 4,
         21,
     );
+}
+
+/// Winograd's F(2x2, 3x3) at the widths where plans take it (32 channels and more), on outputs of
+/// odd and even sizes and every padding of a 3x3 kernel: forward, and dL/dx through the
+/// Winograd convolution of the padded gradient.
+#[test]
+fn winograd_layers_match_reference() {
+    for (padding, [h, w]) in [(1, [11, 14]), (0, [9, 8]), (2, [6, 7])] {
+        let params = ct::Conv2dParams::new().padding([padding; 2]);
+        let x = random4([3, 32, h, w], 7);
+        let wt = random4([40, 32, 3, 3], 8).mapv(|v| v * 0.2);
+        let b = Array1::from_shape_fn(40, |i| i as f32 * 0.01);
+        let mut plan = ct::Conv2dPlan::new(x.shape(), wt.shape(), params).unwrap();
+        assert_eq!(plan.kernels().forward, ct::ForwardKernel::Winograd);
+        assert_eq!(plan.kernels().input_grad, ct::InputGradKernel::DilatedConv);
+        let y = plan
+            .forward_train(x.view(), wt.view(), Some(b.view()))
+            .unwrap();
+        let want = reference::conv2d(x.view(), wt.view(), Some(b.view()), &params).unwrap();
+        assert_close("Winograd forward", &y, &want, 1e-5);
+        let dy = random4([3, 40, y.shape()[2], y.shape()[3]], 9);
+        let dx = plan.input_grad(dy.view(), wt.view()).unwrap();
+        let want = reference::conv2d_input_grad(dy.view(), wt.view(), [h, w], &params).unwrap();
+        assert_close("Winograd dx", &dx, &want, 1e-5);
+    }
 }

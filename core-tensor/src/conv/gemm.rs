@@ -28,7 +28,7 @@ use crate::window::add_columns;
 ///
 /// `beta` is 0 (overwrite `c`) or 1 (add to it). Shapes that do not chain are a bug of this
 /// crate, caught in debug builds; `gemm` is then not called.
-fn mat_mul(
+pub(crate) fn mat_mul(
     a: &ArrayView2<'_, f32>,
     b: &ArrayView2<'_, f32>,
     beta: f32,

@@ -8,7 +8,7 @@ use crate::conv::choice::{
     ForwardKernel, GEMM_PER_IMAGE_PLANE, InputGradKernel, Kernels, WeightGradKernel,
 };
 use crate::conv::functions::Conv2dGrads;
-use crate::conv::{Conv2dParams, dilated, direct, filter_lanes, gemm};
+use crate::conv::{Conv2dParams, dilated, direct, filter_lanes, gemm, winograd};
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
 use crate::parallel::{BATCH_CHUNK, for_each_chunk_mut, map_chunks, map_chunks_mut};
@@ -320,6 +320,8 @@ impl Conv2dPlan {
         let w_data = contiguous(OP, &w)?;
         let w2 = gemm::weight_matrix(OP, w.view(), &g)?;
         let forward = self.kernels.forward;
+        let winograd_weights =
+            (forward == ForwardKernel::Winograd).then(|| winograd::transform_weights(w_data, &g));
         let mut out = Array4::<f32>::zeros(g.output_shape());
         let kept = map_chunks_mut(&mut out, |images, out| {
             let spare = spare_for(&images);
@@ -339,6 +341,17 @@ impl Conv2dPlan {
                     })?;
                     let kept = (keep == Keep::Columns).then(|| columns(x, &g, images, spare));
                     kept.transpose()
+                }
+                (ForwardKernel::Winograd, _) => {
+                    let u = winograd_weights.as_deref().ok_or_else(internal)?;
+                    let mut out = out;
+                    let out_data = out.as_slice_mut().ok_or_else(internal)?;
+                    winograd::forward_chunk(x, u, b.as_ref(), &g, images.clone(), out_data)?;
+                    match keep {
+                        Keep::Nothing => Ok(None),
+                        Keep::Columns => columns(x, &g, images, spare).map(Some),
+                        Keep::PaddedImages => direct::pad_images(x, &g, images, spare).map(Some),
+                    }
                 }
                 (ForwardKernel::Gemm, Keep::Columns) => {
                     let cols = columns(x, &g, images, spare)?;
@@ -443,8 +456,15 @@ mod tests {
             (k.forward, k.input_grad, k.weight_grad),
             (F::Gemm, I::Col2Im, W::FilterLanes)
         );
-        // Wide layers: the GEMM for everything.
+        // A wide stride-1 3x3 layer: Winograd forward, and dL/dx as the Winograd convolution of
+        // the padded gradient; the GEMM for the weight gradient.
         let k = kernels([64, 64, 16, 16], [128, 64, 3, 3], same3);
+        assert_eq!(
+            (k.forward, k.input_grad, k.weight_grad),
+            (F::Winograd, I::DilatedConv, W::Gemm)
+        );
+        // Wide 5x5 layers: the GEMM for everything.
+        let k = kernels([64, 32, 14, 14], [64, 32, 5, 5], same5);
         assert_eq!(
             (k.forward, k.input_grad, k.weight_grad),
             (F::Gemm, I::Col2Im, W::Gemm)
