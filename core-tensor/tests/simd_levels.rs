@@ -21,8 +21,8 @@ fn run(x: &Array4<f32>, w: &Array4<f32>, params: Conv2dParams) -> Vec<u32> {
 #[test]
 fn avx2_kernels_give_the_same_bits_as_the_best_ones() {
     let mut rng = init::seeded_rng(5);
-    // Shapes that take the direct kernels (one channel; depthwise), the filter-lane weight
-    // gradient (16 filters; dilated) and the GEMM.
+    // Shapes that take the direct kernels (depthwise), the filter-lane weight gradient (16
+    // filters; dilated), Winograd (32 channels, 3x3) and the GEMM.
     let p = Conv2dParams::new;
     for (x_shape, w_shape, params) in [
         ([8, 1, 28, 28], [6, 1, 5, 5], p().padding([2, 2])),
