@@ -153,50 +153,6 @@ pub(crate) fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &
     });
 }
 
-/// Fills `out` (`column_rows * images.len() * out_plane` long, any contents) as [`columns`]
-/// describes, writing every entry: the zeros of the padding too, so that `out` need not be
-/// zeroed first.
-pub(crate) fn overwrite_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
-    let [h, w] = g.input;
-    let [kh, kw] = g.kernel;
-    let [sh, sw] = g.stride;
-    let [ph, pw] = g.padding;
-    let [dh, dw] = g.dilation;
-    let [oh, ow] = g.output;
-    let plane = oh * ow;
-    let row_len = images.len() * plane;
-    for c in 0..g.channels {
-        for i in 0..kh {
-            let (oy_lo, oy_hi) = valid_range(h, oh, i * dh, sh, ph);
-            for j in 0..kw {
-                let (ox_lo, ox_hi) = valid_range(w, ow, j * dw, sw, pw);
-                let row = (c * kh + i) * kw + j;
-                for (bi, n) in images.clone().enumerate() {
-                    let dst = &mut out[row * row_len + bi * plane..][..plane];
-                    for (oy, dst) in dst.chunks_exact_mut(ow).enumerate() {
-                        if !(oy_lo..oy_hi).contains(&oy) || ox_lo >= ox_hi {
-                            dst.fill(0.0);
-                            continue;
-                        }
-                        let iy = oy * sh + i * dh - ph;
-                        let start = ((n * g.channels + c) * h + iy) * w + ox_lo * sw + j * dw - pw;
-                        dst[..ox_lo].fill(0.0);
-                        dst[ox_hi..].fill(0.0);
-                        let dst = &mut dst[ox_lo..ox_hi];
-                        if sw == 1 {
-                            copy_run(dst, &x[start..start + dst.len()]);
-                        } else {
-                            for (d, s) in dst.iter_mut().zip(x[start..].iter().step_by(sw)) {
-                                *d = *s;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Copies `src` into `dst` (same length) inline. A run is one output row of one kernel tap: a
 /// few to a few dozen floats, and a training step copies some 10^5 of them, too many for a call
 /// to `memcpy` each. Lengths of 8 or more go in blocks of 8 with a last, overlapping block.

@@ -12,8 +12,8 @@ use crate::conv::{Conv2dParams, dilated, direct, filter_lanes, gemm, winograd};
 use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::Geometry;
 use crate::parallel::{BATCH_CHUNK, for_each_chunk_mut, map_chunks, map_chunks_mut};
-use crate::scratch::{with_scratch, with_scratch_to_overwrite};
-use crate::window::{columns, contiguous, overwrite_columns};
+use crate::scratch::with_scratch;
+use crate::window::{columns, contiguous, fill_columns};
 
 const OP: &str = "conv2d";
 
@@ -396,8 +396,8 @@ impl Conv2dPlan {
                             ..,
                             ..
                         ]);
-                        with_scratch_to_overwrite(rows * width, |buf| {
-                            overwrite_columns(x, &g, part_images, buf);
+                        with_scratch(rows * width, |buf| {
+                            fill_columns(x, &g, part_images, buf);
                             let cols = ArrayView2::from_shape((rows, width), &*buf)
                                 .map_err(layout_error(OP))?;
                             gemm::forward_chunk(&w2, b.as_ref(), &g, cols, out)
