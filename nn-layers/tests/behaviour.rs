@@ -184,6 +184,18 @@ fn backward_before_forward_is_an_error() {
     let mut relu = Relu::new();
     relu.forward(&ones(&[1, 2]), Mode::Eval).unwrap();
     assert!(relu.backward(&ones(&[1, 2])).is_err());
+    // Nor does a convolution's eval forward after a training one: its backward would otherwise
+    // use the training input.
+    let mut conv = Conv2DConfig::new(1, 2, [2, 2]).init(rng).unwrap();
+    let y = conv.forward(&ones(&[1, 1, 3, 3]), Mode::Train).unwrap();
+    assert!(conv.backward(&y).is_ok());
+    conv.forward(&ones(&[1, 1, 3, 3]), Mode::Eval).unwrap();
+    let err = conv.backward(&y).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("backward called before a forward pass"),
+        "{err}"
+    );
 }
 
 #[test]
