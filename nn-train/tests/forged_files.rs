@@ -223,6 +223,17 @@ fn set_size(layer: &mut LayerSpec, field: usize, value: usize) {
 
 fn apply(file: &mut NetworkFile, forgery: &Forgery) {
     let n = file.tensors.len();
+    let by_index = !matches!(
+        forgery,
+        Forgery::LayerSize { .. }
+            | Forgery::InputSize { .. }
+            | Forgery::Empty { .. }
+            | Forgery::Layers { .. }
+    );
+    if n == 0 && by_index {
+        // Every tensor dropped already: nothing left to pick.
+        return;
+    }
     match forgery.clone() {
         Forgery::LayerSize {
             layer,
@@ -239,7 +250,10 @@ fn apply(file: &mut NetworkFile, forgery: &Forgery) {
         Forgery::NonFinite { index, at, value } => {
             let t = &mut file.tensors[index % n];
             let len = t.data.len();
-            t.data[at % len] = value;
+            // An emptied tensor (a dropped one replaced by an empty entry) has no value to set.
+            if len > 0 {
+                t.data[at % len] = value;
+            }
         }
         Forgery::Empty { count } => file.tensors.extend((0..count).map(|_| StoredTensor {
             name: String::new(),
@@ -316,6 +330,31 @@ proptest! {
             prop_assert!(net.params().iter().all(|(_, p)| p.value.iter().all(|v| v.is_finite())));
         }
     }
+}
+
+/// A sequence the property test once drew: a tensor dropped, an empty one added, then a value of
+/// that empty tensor set to NaN (nothing to set: the forgery leaves it empty).
+#[test]
+fn a_forgery_of_an_emptied_tensor_fails_cleanly() {
+    let _serial = serial();
+    let m = model();
+    let mut file = network_file(&m);
+    for f in [
+        Forgery::Drop { index: 0 },
+        Forgery::Empty { count: 1 },
+        Forgery::NonFinite {
+            index: 7,
+            at: 0,
+            value: f32::NAN,
+        },
+    ] {
+        apply(&mut file, &f);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = file_bytes(b"NNRSMODL", &file, &m.net().counters());
+    let path = write(dir.path(), "forged.bin", &bytes);
+    check_model_load(&path).unwrap();
+    assert!(load_network(&path).is_err());
 }
 
 #[test]
