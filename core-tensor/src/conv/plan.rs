@@ -64,6 +64,24 @@ enum Keep {
     Columns,
 }
 
+impl Keep {
+    /// What to keep of the images `images` of `x`, laid out anew (in `spare` where it fits),
+    /// for a forward kernel that did not build it on its way.
+    fn build(
+        self,
+        x: &[f32],
+        g: &Geometry,
+        images: std::ops::Range<usize>,
+        spare: Option<Array2<f32>>,
+    ) -> Result<Option<Array2<f32>>> {
+        match self {
+            Self::Nothing => Ok(None),
+            Self::Columns => columns(x, g, images, spare).map(Some),
+            Self::PaddedImages => direct::pad_images(x, g, images, spare).map(Some),
+        }
+    }
+}
+
 impl Conv2dPlan {
     /// Plans the convolution of inputs shaped like `input_shape` (N, C, H, W) with a weight of
     /// `weight_shape` (F, C/G, KH, KW).
@@ -260,10 +278,8 @@ impl Conv2dPlan {
         let x = x.as_standard_layout();
         let x = contiguous(OP, &x)?;
         let keep = self.keep();
-        self.kept = map_chunks(g.batch, |images| match keep {
-            Keep::Columns => columns(x, &g, images, None),
-            _ => direct::pad_images(x, &g, images, None),
-        })?;
+        let kept = map_chunks(g.batch, |images| keep.build(x, &g, images, None))?;
+        self.kept = kept.into_iter().flatten().collect();
         self.kept_batch = Some(g.batch);
         Ok(())
     }
@@ -339,19 +355,14 @@ impl Conv2dPlan {
                         direct::fill_padded(x, &g, images.clone(), xp);
                         direct::forward_chunk(xp, w_data, b.as_ref(), &g, count, out)
                     })?;
-                    let kept = (keep == Keep::Columns).then(|| columns(x, &g, images, spare));
-                    kept.transpose()
+                    keep.build(x, &g, images, spare)
                 }
                 (ForwardKernel::Winograd, _) => {
                     let u = winograd_weights.as_deref().ok_or_else(internal)?;
                     let mut out = out;
                     let out_data = out.as_slice_mut().ok_or_else(internal)?;
                     winograd::forward_chunk(x, u, b.as_ref(), &g, images.clone(), out_data)?;
-                    match keep {
-                        Keep::Nothing => Ok(None),
-                        Keep::Columns => columns(x, &g, images, spare).map(Some),
-                        Keep::PaddedImages => direct::pad_images(x, &g, images, spare).map(Some),
-                    }
+                    keep.build(x, &g, images, spare)
                 }
                 (ForwardKernel::Gemm, Keep::Columns) => {
                     let cols = columns(x, &g, images, spare)?;
@@ -371,9 +382,7 @@ impl Conv2dPlan {
                         let out = out.slice_mut(ndarray::s![bi..bi + 1, .., .., ..]);
                         gemm::forward_chunk(&w2, b.as_ref(), &g, cols, out)?;
                     }
-                    let kept = (keep == Keep::PaddedImages)
-                        .then(|| direct::pad_images(x, &g, images, spare));
-                    kept.transpose()
+                    keep.build(x, &g, images, spare)
                 }
                 (ForwardKernel::Gemm, _) => {
                     // The windows are needed for this forward only: laid out in scratch memory,
@@ -403,9 +412,7 @@ impl Conv2dPlan {
                             gemm::forward_chunk(&w2, b.as_ref(), &g, cols, out)
                         })?;
                     }
-                    let kept = (keep == Keep::PaddedImages)
-                        .then(|| direct::pad_images(x, &g, images, spare));
-                    kept.transpose()
+                    keep.build(x, &g, images, spare)
                 }
             }
         })?;
