@@ -3,6 +3,7 @@
 use core_tensor::Tensor;
 use core_tensor::init::{RngCore, seeded_rng};
 
+use crate::state::NamedState;
 use crate::error::Result;
 use crate::layer::{Layer, Mode};
 

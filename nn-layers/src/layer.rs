@@ -5,6 +5,7 @@ use ndarray::{ArrayD, Dimension};
 
 use crate::error::{LayerError, Result};
 use crate::spec::LayerSpec;
+use crate::state::{State, StateMut, Visitor, VisitorMut};
 
 /// Train or eval: an argument of every forward pass, never a global flag.
 ///
@@ -103,79 +104,25 @@ pub trait Layer: Send + std::fmt::Debug {
     /// An input shape the layer cannot take, named with the shape it needs.
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
 
-    /// The trainable parameters with their names (`weight`, `bias` ...), in a fixed order.
-    fn params(&self) -> Vec<(String, &Param)> {
-        Vec::new()
-    }
-
-    /// The trainable parameters, mutably, in the order of [`Layer::params`].
-    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        Vec::new()
-    }
-
-    /// Non-trainable state saved with the model (batch norm's `running_mean`, `running_var`).
-    fn buffers(&self) -> Vec<(String, &Tensor)> {
-        Vec::new()
-    }
-
-    /// The buffers, mutably, in the order of [`Layer::buffers`].
-    fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)> {
-        Vec::new()
-    }
-
-    /// The positions of the layer's random generators (dropout), by name, so that a checkpoint
-    /// can resume the same random sequence.
-    fn rng_positions(&self) -> Vec<(String, u128)> {
-        Vec::new()
-    }
-
-    /// Moves the generator `name` (as [`Layer::rng_positions`] names it) to `position`.
-    ///
-    /// # Errors
-    /// A name the layer does not have.
-    fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()> {
-        let _ = position;
-        Err(LayerError::State {
-            what: name.to_string(),
-            message: format!("{} has no random generator of that name", self.describe()),
-        })
-    }
-
-    /// Integer state saved with the model: batch norm's `num_batches_tracked` (the number of
-    /// train-mode forward passes, as PyTorch counts them).
-    fn counters(&self) -> Vec<(String, u64)> {
-        Vec::new()
-    }
-
-    /// Sets the counter `name` (as [`Layer::counters`] names it) to `value`.
-    ///
-    /// # Errors
-    /// A name the layer does not have.
-    fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
-        let _ = value;
-        Err(LayerError::State {
-            what: name.to_string(),
-            message: format!("{} has no counter of that name", self.describe()),
-        })
-    }
-
     /// The layer as data (kind and configuration, no parameter values), for model files and
-    /// exporters; `None` for a layer that has no [`LayerSpec`] (a nested network, a layer
-    /// defined outside this crate).
+    /// exporters; `None` for a layer that cannot be described (see [`crate::registry`] for how
+    /// a layer of your own gets a spec).
     fn spec(&self) -> Option<LayerSpec> {
         None
     }
 
-    /// Sets every parameter's gradient to zero.
-    fn zero_grad(&mut self) {
-        for (_, p) in self.params_mut() {
-            p.zero_grad();
-        }
+    /// Calls `visitor` with each piece of the layer's named state (parameters, buffers,
+    /// counters, random generators), in a fixed order. The default has none.
+    ///
+    /// A container visits its children through [`crate::state::visit_child`], which prefixes
+    /// their names; [`crate::NamedState`] builds every named view on this visit.
+    fn visit<'a>(&'a self, visitor: &mut Visitor<'_, 'a>) {
+        let _ = visitor;
     }
 
-    /// The number of trainable scalars.
-    fn num_params(&self) -> usize {
-        self.params().iter().map(|(_, p)| p.value.len()).sum()
+    /// [`Layer::visit`], mutably, in the same order and with the same names.
+    fn visit_mut<'a>(&'a mut self, visitor: &mut VisitorMut<'_, 'a>) {
+        let _ = visitor;
     }
 }
 
@@ -259,22 +206,26 @@ pub(crate) fn no_forward(layer: &dyn Layer) -> LayerError {
     }
 }
 
-/// The named parameters of a layer with a weight and an optional bias, in that order.
-pub(crate) fn weight_and_bias<'a>(
+/// Visits a weight and an optional bias as `weight` and `bias`.
+pub(crate) fn visit_weight_and_bias<'a>(
     weight: &'a Param,
     bias: Option<&'a Param>,
-) -> Vec<(String, &'a Param)> {
-    std::iter::once(("weight".to_string(), weight))
-        .chain(bias.map(|b| ("bias".to_string(), b)))
-        .collect()
+    visitor: &mut Visitor<'_, 'a>,
+) {
+    visitor("weight", State::Param(weight));
+    if let Some(b) = bias {
+        visitor("bias", State::Param(b));
+    }
 }
 
-/// [`weight_and_bias`], mutably.
-pub(crate) fn weight_and_bias_mut<'a>(
+/// [`visit_weight_and_bias`], mutably.
+pub(crate) fn visit_weight_and_bias_mut<'a>(
     weight: &'a mut Param,
     bias: Option<&'a mut Param>,
-) -> Vec<(String, &'a mut Param)> {
-    std::iter::once(("weight".to_string(), weight))
-        .chain(bias.map(|b| ("bias".to_string(), b)))
-        .collect()
+    visitor: &mut VisitorMut<'_, 'a>,
+) {
+    visitor("weight", StateMut::Param(weight));
+    if let Some(b) = bias {
+        visitor("bias", StateMut::Param(b));
+    }
 }

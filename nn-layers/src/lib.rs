@@ -1,15 +1,19 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bounded_serde;
+mod build;
 mod error;
 mod gradcheck;
 mod layer;
 mod layers;
 mod loss;
 pub mod models;
+pub mod registry;
 mod sequential;
 mod spec;
+mod spec_json;
 mod spec_wire;
+pub mod state;
 
 pub use core_tensor::Tensor;
 pub use error::{LayerError, Result};
@@ -17,8 +21,14 @@ pub use gradcheck::{GradCheckOptions, GradCheckReport, gradcheck};
 pub use layer::{Layer, Mode, Param};
 pub use layers::{
     AvgPooling, BatchNormConfig, BatchNormalization, Conv2D, Conv2DConfig, Dropout, Flatten,
-    LeakyRelu, Linear, LinearConfig, MaxPooling, PoolConfig, Relu, Sigmoid, Softmax, Tanh,
+    GlobalAvgPooling, LeakyRelu, Linear, LinearConfig, MaxPooling, PoolConfig, Relu, Residual,
+    Sigmoid, Softmax, Tanh,
 };
 pub use loss::{CrossEntropyLoss, LossOutput, MseLoss};
 pub use sequential::{EVAL_SLICE, Sequential};
-pub use spec::{LayerSpec, NetworkSpec, StateShapes};
+pub use spec::{
+    CustomSpec, LayerSpec, MAX_CONFIG_LEN, MAX_NAME_LEN, NamedLayerSpec, NetworkSpec, ResidualSpec,
+    StateShapes,
+};
+pub use spec_wire::MAX_DEPTH;
+pub use state::{NamedState, State, StateMut};

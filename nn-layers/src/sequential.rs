@@ -6,8 +6,9 @@ use core_tensor::Tensor;
 use ndarray::{Axis, Slice};
 
 use crate::error::{LayerError, Result};
-use crate::layer::{Layer, Mode, Param, bad_input};
-use crate::spec::NetworkSpec;
+use crate::layer::{Layer, Mode, bad_input};
+use crate::state::{NamedState, Visitor, VisitorMut, visit_child, visit_child_mut};
+use crate::spec::{LayerSpec, NamedLayerSpec, NetworkSpec};
 
 /// In eval mode a [`Sequential`] runs batches larger than this through its layers in slices of
 /// this many samples (a multiple of the kernels' chunk of 8 images): the same outputs, with
@@ -40,6 +41,8 @@ pub const EVAL_SLICE: usize = 128;
 pub struct Sequential {
     input_shape: Vec<usize>,
     layers: Vec<Box<dyn Layer>>,
+    /// The name each layer's state goes under (by default its position).
+    names: Vec<String>,
     shapes: Vec<Vec<usize>>,
 }
 
@@ -49,6 +52,7 @@ impl Sequential {
         Self {
             input_shape: input_shape.to_vec(),
             layers: Vec::new(),
+            names: Vec::new(),
             shapes: Vec::new(),
         }
     }
@@ -69,13 +73,48 @@ impl Sequential {
     /// # Errors
     /// As [`Sequential::add`].
     pub fn push(&mut self, layer: Box<dyn Layer>) -> Result<()> {
+        let name = self.layers.len().to_string();
+        self.push_named(&name, layer)
+    }
+
+    /// Appends a boxed layer whose state goes under `name` (`conv1` gives `conv1.weight`), as in
+    /// PyTorch's `nn.Sequential(OrderedDict(...))`.
+    ///
+    /// # Errors
+    /// As [`Sequential::add`]; a name that is not 1 to 64 letters, digits or `_`, or that
+    /// another layer has.
+    pub fn push_named(&mut self, name: &str, layer: Box<dyn Layer>) -> Result<()> {
         let index = self.layers.len();
+        let valid = !name.is_empty()
+            && name.len() <= crate::spec::MAX_NAME_LEN
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid || self.names.iter().any(|n| n == name) {
+            let message = if valid {
+                "another layer has this name"
+            } else {
+                "a name is 1 to 64 letters, digits or `_`"
+            };
+            return Err(in_layer(
+                index,
+                layer.as_ref(),
+                LayerError::State {
+                    what: name.chars().take(64).collect(),
+                    message: message.into(),
+                },
+            ));
+        }
         let out = layer
             .output_shape(self.output_sample_shape())
             .map_err(|e| in_layer(index, layer.as_ref(), e))?;
         self.layers.push(layer);
+        self.names.push(name.to_string());
         self.shapes.push(out);
         Ok(())
+    }
+
+    /// The name of each layer, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// The shape of one input sample.
@@ -111,43 +150,55 @@ impl Sequential {
     /// The network as data, for model files and exporters.
     ///
     /// # Errors
-    /// A layer without a [`LayerSpec`](crate::LayerSpec) (see [`Layer::spec`]), named with its position.
-    pub fn spec(&self) -> Result<NetworkSpec> {
-        let layers = self
-            .layers
+    /// A layer without a [`LayerSpec`] (see [`Layer::spec`]), named with its position, or layers
+    /// named other than by their positions (a network file names its top-level layers by
+    /// position; nest named layers in a [`LayerSpec::Sequential`]).
+    pub fn network_spec(&self) -> Result<NetworkSpec> {
+        let layers = self.layer_specs()?;
+        if let Some((i, l)) = layers
             .iter()
             .enumerate()
-            .map(|(i, l)| {
-                l.spec().ok_or_else(|| {
+            .find(|(i, l)| l.name != i.to_string())
+        {
+            return Err(in_layer(
+                i,
+                self.layers[i].as_ref(),
+                LayerError::State {
+                    what: l.name.clone(),
+                    message: "the top level of a network names its layers by position; nest \
+                              named layers in a Sequential"
+                        .into(),
+                },
+            ));
+        }
+        Ok(NetworkSpec {
+            input: self.input_shape.clone(),
+            layers: layers.into_iter().map(|l| l.layer).collect(),
+        })
+    }
+
+    /// Every layer's spec with its name.
+    pub(crate) fn layer_specs(&self) -> Result<Vec<NamedLayerSpec>> {
+        self.layers
+            .iter()
+            .zip(&self.names)
+            .enumerate()
+            .map(|(i, (l, name))| {
+                let spec = l.spec().ok_or_else(|| {
                     in_layer(
                         i,
                         l.as_ref(),
                         LayerError::State {
                             what: l.describe(),
-                            message: "this layer has no spec (a nested network or a layer \
-                                      defined outside nn-layers)"
+                            message: "this layer has no spec: a layer of your own gets one by \
+                                      returning LayerSpec::Custom (see nn_layers::registry)"
                                 .into(),
                         },
                     )
-                })
+                })?;
+                Ok(NamedLayerSpec::new(name.clone(), spec))
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(NetworkSpec {
-            input: self.input_shape.clone(),
-            layers,
-        })
-    }
-
-    /// The layer a path name such as `3.running_mean` starts with, and the rest of the name.
-    fn child<'a>(&mut self, name: &'a str, what: &str) -> Result<(&mut Box<dyn Layer>, &'a str)> {
-        let unknown = || LayerError::State {
-            what: name.to_string(),
-            message: format!("no layer of the network has a {what} of that name"),
-        };
-        let (index, rest) = name.split_once('.').ok_or_else(unknown)?;
-        let index: usize = index.parse().map_err(|_| unknown())?;
-        let layer = self.layers.get_mut(index).ok_or_else(unknown)?;
-        Ok((layer, rest))
+            .collect()
     }
 
     /// The layers in order on `x`, each taking the last one's output by value.
@@ -190,6 +241,11 @@ fn join(shape: &[usize]) -> String {
 }
 
 impl Layer for Sequential {
+    /// `Some` when every layer has a spec.
+    fn spec(&self) -> Option<LayerSpec> {
+        self.layer_specs().ok().map(LayerSpec::Sequential)
+    }
+
     fn describe(&self) -> String {
         format!("Sequential({} layers)", self.layers.len())
     }
@@ -263,86 +319,16 @@ impl Layer for Sequential {
         }
     }
 
-    fn params(&self) -> Vec<(String, &Param)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                l.params()
-                    .into_iter()
-                    .map(move |(n, p)| (format!("{i}.{n}"), p))
-            })
-            .collect()
+    fn visit<'a>(&'a self, visitor: &mut Visitor<'_, 'a>) {
+        for (name, layer) in self.names.iter().zip(&self.layers) {
+            visit_child(name, layer.as_ref(), visitor);
+        }
     }
 
-    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        self.layers
-            .iter_mut()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                l.params_mut()
-                    .into_iter()
-                    .map(move |(n, p)| (format!("{i}.{n}"), p))
-            })
-            .collect()
-    }
-
-    fn buffers(&self) -> Vec<(String, &Tensor)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                l.buffers()
-                    .into_iter()
-                    .map(move |(n, b)| (format!("{i}.{n}"), b))
-            })
-            .collect()
-    }
-
-    fn rng_positions(&self) -> Vec<(String, u128)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                l.rng_positions()
-                    .into_iter()
-                    .map(move |(n, p)| (format!("{i}.{n}"), p))
-            })
-            .collect()
-    }
-
-    fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()> {
-        let (layer, rest) = self.child(name, "generator")?;
-        layer.set_rng_position(rest, position)
-    }
-
-    fn counters(&self) -> Vec<(String, u64)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                l.counters()
-                    .into_iter()
-                    .map(move |(n, c)| (format!("{i}.{n}"), c))
-            })
-            .collect()
-    }
-
-    fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
-        let (layer, rest) = self.child(name, "counter")?;
-        layer.set_counter(rest, value)
-    }
-
-    fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)> {
-        self.layers
-            .iter_mut()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                l.buffers_mut()
-                    .into_iter()
-                    .map(move |(n, b)| (format!("{i}.{n}"), b))
-            })
-            .collect()
+    fn visit_mut<'a>(&'a mut self, visitor: &mut VisitorMut<'_, 'a>) {
+        for (name, layer) in self.names.iter().zip(&mut self.layers) {
+            visit_child_mut(name, layer.as_mut(), visitor);
+        }
     }
 }
 

@@ -1,25 +1,21 @@
-//! Networks as data: a serialisable description from which a `Sequential` is built, so that a
-//! model file can carry its architecture.
+//! Networks as data: a serialisable description of every layer, container and registered layer
+//! of your own, from which a network is built (`build.rs`), so that a model file carries its
+//! architecture. Data only: nothing here builds or runs a layer.
+//!
+//! Two stored forms: model files keep the compact binary form of `spec_wire.rs` (files of earlier
+//! versions load unchanged); a human-readable format (JSON) gets the documented form of
+//! `spec_json.rs`, `{"type": "Conv2D", ...}` with PyTorch's defaults.
 
-use core_tensor::init::SeededRng;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LayerError, Result};
-use crate::layer::{Layer, check_sizes};
-use crate::layers::{
-    BatchNormConfig, Conv2DConfig, Dropout, Flatten, LeakyRelu, LinearConfig, PoolConfig, Relu,
-    Sigmoid, Softmax, Tanh,
-};
-use crate::sequential::Sequential;
+use crate::layers::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
 
 /// One layer of a [`NetworkSpec`].
 ///
-/// Stored through a form that keeps files of earlier versions loading (`spec_wire.rs`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    from = "crate::spec_wire::StoredLayerSpec",
-    into = "crate::spec_wire::StoredLayerSpec"
-)]
+/// Serialised in the binary form of model files by a binary format (bincode), in the JSON form
+/// (the network files of the `lenet5` trainer) by a human-readable one.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum LayerSpec {
     /// [`crate::Conv2D`].
     Conv2D(Conv2DConfig),
@@ -53,65 +49,152 @@ pub enum LayerSpec {
         /// Seed of its generator.
         seed: u64,
     },
+    /// [`crate::GlobalAvgPooling`].
+    GlobalAvgPooling,
+    /// A nested [`crate::Sequential`]: its layers in order, each with its name.
+    Sequential(Vec<NamedLayerSpec>),
+    /// [`crate::Residual`].
+    Residual(ResidualSpec),
+    /// A layer kind registered with [`crate::registry::register_layer`].
+    Custom(CustomSpec),
 }
 
 impl LayerSpec {
-    /// The shapes of the layer's parameters and of its buffers, in the order the built layer
-    /// lists them, computed without building it (nothing is allocated from a size).
-    ///
-    /// # Errors
-    /// An invalid configuration, or sizes out of `core_tensor::limits`.
-    ///
-    /// ```
-    /// use nn_layers::{Conv2DConfig, LayerSpec};
-    /// let conv = LayerSpec::Conv2D(Conv2DConfig::new(1, 6, [5, 5]));
-    /// assert_eq!(conv.state_shapes().unwrap().params, vec![vec![6, 1, 5, 5], vec![6]]);
-    /// assert!(LayerSpec::Conv2D(Conv2DConfig::new(1, 1 << 62, [5, 5])).state_shapes().is_err());
-    /// ```
-    pub fn state_shapes(&self) -> Result<StateShapes> {
-        let params = |params| StateShapes {
-            params,
-            buffers: Vec::new(),
-        };
-        Ok(match self {
-            Self::Conv2D(c) => params(c.param_shapes()?),
-            Self::Linear(c) => params(c.param_shapes()?),
-            Self::BatchNormalization(c) => c.state_shapes()?,
-            // Building the rest allocates nothing, and checks their configuration.
-            Self::MaxPooling(_)
-            | Self::AvgPooling(_)
-            | Self::Relu
-            | Self::LeakyRelu { .. }
-            | Self::Sigmoid
-            | Self::Tanh
-            | Self::Softmax
-            | Self::Flatten
-            | Self::Dropout { .. } => {
-                self.build(&mut core_tensor::init::seeded_rng(0))?;
-                StateShapes::default()
-            }
-        })
+    /// The kind's name: the variant's (`Conv2D`, `Residual` ...) or a custom layer's kind.
+    pub fn kind(&self) -> &str {
+        match self {
+            Self::Conv2D(_) => "Conv2D",
+            Self::Linear(_) => "Linear",
+            Self::MaxPooling(_) => "MaxPooling",
+            Self::AvgPooling(_) => "AvgPooling",
+            Self::BatchNormalization(_) => "BatchNormalization",
+            Self::Relu => "Relu",
+            Self::LeakyRelu { .. } => "LeakyRelu",
+            Self::Sigmoid => "Sigmoid",
+            Self::Tanh => "Tanh",
+            Self::Softmax => "Softmax",
+            Self::Flatten => "Flatten",
+            Self::Dropout { .. } => "Dropout",
+            Self::GlobalAvgPooling => "GlobalAvgPooling",
+            Self::Sequential(_) => "Sequential",
+            Self::Residual(_) => "Residual",
+            Self::Custom(c) => &c.kind,
+        }
+    }
+}
+
+/// A layer of a container and the name its state goes under (`conv1` gives `conv1.weight`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedLayerSpec {
+    /// Letters, digits and `_`, at most [`MAX_NAME_LEN`] of them; in a
+    /// [`crate::Sequential`] by default the layer's position.
+    pub name: String,
+    /// The layer.
+    pub layer: LayerSpec,
+}
+
+/// The longest name a layer in a container has.
+pub const MAX_NAME_LEN: usize = 64;
+
+impl NamedLayerSpec {
+    /// `layer` under `name`.
+    pub fn new(name: impl Into<String>, layer: LayerSpec) -> Self {
+        Self {
+            name: name.into(),
+            layer,
+        }
     }
 
-    /// Builds the layer, drawing initial parameters from `rng`.
+    /// Each layer under its position's name (`0`, `1` ...), as PyTorch's `nn.Sequential`.
+    pub fn numbered(layers: impl IntoIterator<Item = LayerSpec>) -> Vec<Self> {
+        layers
+            .into_iter()
+            .enumerate()
+            .map(|(i, layer)| Self::new(i.to_string(), layer))
+            .collect()
+    }
+}
+
+/// A residual block as data: `activation(body(x) + shortcut(x))`, see [`crate::Residual`].
+///
+/// ```
+/// use nn_layers::ResidualSpec;
+/// // PyTorch's ResNet basic block from 16 to 32 channels, stride 2.
+/// let block = ResidualSpec::basic_block(16, 32, 2);
+/// let names: Vec<&str> = block.body.iter().map(|l| l.name.as_str()).collect();
+/// assert_eq!(names, ["conv1", "bn1", "relu", "conv2", "bn2"]);
+/// assert_eq!(block.shortcut.len(), 2); // 1x1 convolution and batch norm
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResidualSpec {
+    /// The main path; its layers' state is named at the block's level (`conv1.weight`).
+    pub body: Vec<NamedLayerSpec>,
+    /// The shortcut; empty for the identity. Its state is named `shortcut.NAME...`.
+    pub shortcut: Vec<NamedLayerSpec>,
+    /// Applied to the sum, if any (a ReLU in ResNet).
+    pub activation: Option<Box<LayerSpec>>,
+}
+
+impl ResidualSpec {
+    /// PyTorch's ResNet basic block (torchvision's `BasicBlock`, with the shortcut called
+    /// `shortcut`): conv1 (3x3, `stride`, padding 1, no bias), bn1, ReLU, conv2 (3x3, padding
+    /// 1, no bias), bn2; the shortcut is the identity when the shape stays, else a 1x1
+    /// convolution with `stride` and no bias followed by batch norm; a ReLU after the sum.
+    pub fn basic_block(in_channels: usize, out_channels: usize, stride: usize) -> Self {
+        let conv = |cin, k: usize, s| {
+            LayerSpec::Conv2D(
+                Conv2DConfig::new(cin, out_channels, [k, k])
+                    .with_stride([s, s])
+                    .with_padding([k / 2, k / 2])
+                    .with_bias(false),
+            )
+        };
+        let bn = || LayerSpec::BatchNormalization(BatchNormConfig::new(out_channels));
+        let shortcut = if stride != 1 || in_channels != out_channels {
+            NamedLayerSpec::numbered([conv(in_channels, 1, stride), bn()])
+        } else {
+            Vec::new()
+        };
+        Self {
+            body: vec![
+                NamedLayerSpec::new("conv1", conv(in_channels, 3, stride)),
+                NamedLayerSpec::new("bn1", bn()),
+                NamedLayerSpec::new("relu", LayerSpec::Relu),
+                NamedLayerSpec::new("conv2", conv(out_channels, 3, 1)),
+                NamedLayerSpec::new("bn2", bn()),
+            ],
+            shortcut,
+            activation: Some(Box::new(LayerSpec::Relu)),
+        }
+    }
+}
+
+/// A layer of a kind registered with [`crate::registry::register_layer`]: the kind's name and
+/// its configuration as JSON text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomSpec {
+    /// The registered kind, e.g. `"scale"`.
+    pub kind: String,
+    /// The configuration, as JSON (at most [`MAX_CONFIG_LEN`] bytes).
+    pub config: String,
+}
+
+/// The longest configuration a [`CustomSpec`] holds, in bytes.
+pub const MAX_CONFIG_LEN: usize = 1 << 16;
+
+impl CustomSpec {
+    /// The spec of a layer of `kind` with `config` (any serialisable value; the kind's builder
+    /// reads it back).
     ///
     /// # Errors
-    /// An invalid configuration.
-    pub fn build(&self, rng: &mut SeededRng) -> Result<Box<dyn Layer>> {
-        Ok(match self {
-            Self::Conv2D(c) => Box::new(c.init(rng)?),
-            Self::Linear(c) => Box::new(c.init(rng)?),
-            Self::MaxPooling(c) => Box::new(c.max()?),
-            Self::AvgPooling(c) => Box::new(c.avg()?),
-            Self::BatchNormalization(c) => Box::new(c.init()?),
-            Self::Relu => Box::new(Relu::new()),
-            Self::LeakyRelu { slope } => Box::new(LeakyRelu::new(*slope)?),
-            Self::Sigmoid => Box::new(Sigmoid::new()),
-            Self::Tanh => Box::new(Tanh::new()),
-            Self::Softmax => Box::new(Softmax::new()),
-            Self::Flatten => Box::new(Flatten::new()),
-            Self::Dropout { p, seed } => Box::new(Dropout::new(*p, *seed)?),
-        })
+    /// A configuration that does not serialise to JSON.
+    pub fn new(kind: impl Into<String>, config: &impl Serialize) -> crate::Result<Self> {
+        let kind = kind.into();
+        let config = serde_json::to_string(config).map_err(|e| crate::LayerError::Config {
+            layer: kind.clone(),
+            message: format!("the configuration does not serialise: {e}"),
+        })?;
+        Ok(Self { kind, config })
     }
 }
 
@@ -140,8 +223,24 @@ impl StateShapes {
 
 /// A network as data: the input sample shape and the layers in order.
 ///
+/// In JSON (a human-readable format), as the `lenet5` trainer's `--net` reads it:
+///
 /// ```
-/// use nn_layers::{Layer, NetworkSpec, LayerSpec, LinearConfig};
+/// let json = r#"{
+///   "input": [1, 28, 28],
+///   "layers": [
+///     {"type": "Conv2D", "in_channels": 1, "out_channels": 4, "kernel": [3, 3], "padding": [1, 1]},
+///     {"type": "Relu"},
+///     {"type": "GlobalAvgPooling"},
+///     {"type": "Linear", "in_features": 4, "out_features": 10}
+///   ]
+/// }"#;
+/// let spec: nn_layers::NetworkSpec = serde_json::from_str(json).unwrap();
+/// assert_eq!(spec.state_shapes().unwrap().params[0], vec![4, 1, 3, 3]);
+/// ```
+///
+/// ```
+/// use nn_layers::{LayerSpec, LinearConfig, NamedState, NetworkSpec};
 /// let spec = NetworkSpec { input: vec![4], layers: vec![LayerSpec::Linear(LinearConfig::new(4, 2)), LayerSpec::Relu] };
 /// let net = spec.build(&mut core_tensor::init::seeded_rng(0)).unwrap();
 /// assert_eq!(net.num_params(), 10);
@@ -160,58 +259,3 @@ pub struct NetworkSpec {
     pub layers: Vec<LayerSpec>,
 }
 
-impl NetworkSpec {
-    /// The shapes of the built network's parameters and buffers, in the order
-    /// [`Layer::params`] and [`Layer::buffers`] list them, computed from the spec alone with
-    /// checked arithmetic: a spec read from a file can be compared with the tensors the file
-    /// holds before anything is allocated.
-    ///
-    /// # Errors
-    /// An input dimension outside `1..=MAX_DIMENSION`, or an invalid layer (named by position).
-    ///
-    /// ```
-    /// let shapes = nn_layers::models::lenet5_spec().state_shapes().unwrap();
-    /// assert_eq!(shapes.params[0], vec![6, 1, 5, 5]);
-    /// assert_eq!(shapes.elements(), Some(61706));
-    /// ```
-    pub fn state_shapes(&self) -> Result<StateShapes> {
-        self.check_input()?;
-        let mut all = StateShapes::default();
-        for (index, layer) in self.layers.iter().enumerate() {
-            let shapes = layer.state_shapes().map_err(|e| LayerError::InLayer {
-                index,
-                layer: format!("{layer:?}"),
-                source: Box::new(e),
-            })?;
-            all.params.extend(shapes.params);
-            all.buffers.extend(shapes.buffers);
-        }
-        Ok(all)
-    }
-
-    /// Builds the network, checking every shape, with initial parameters drawn from `rng`.
-    ///
-    /// # Errors
-    /// An invalid layer configuration or a shape mismatch, naming the layer.
-    pub fn build(&self, rng: &mut SeededRng) -> Result<Sequential> {
-        self.check_input()?;
-        let mut net = Sequential::new(&self.input);
-        for layer in &self.layers {
-            net.push(layer.build(rng)?)?;
-        }
-        Ok(net)
-    }
-
-    /// Every input dimension in `1..=MAX_DIMENSION`.
-    fn check_input(&self) -> Result<()> {
-        let names: Vec<String> = (0..self.input.len())
-            .map(|i| format!("input dimension {i}"))
-            .collect();
-        let sizes: Vec<(&str, usize, usize)> = names
-            .iter()
-            .zip(&self.input)
-            .map(|(w, &d)| (w.as_str(), d, 1))
-            .collect();
-        check_sizes("network input", &sizes)
-    }
-}

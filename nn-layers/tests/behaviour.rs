@@ -106,15 +106,21 @@ fn every_layer_describes_itself_as_a_spec_that_rebuilds_it() {
         ],
     };
     let net = spec.build(&mut seeded_rng(1)).unwrap();
-    assert_eq!(net.spec().unwrap(), spec);
+    assert_eq!(net.network_spec().unwrap(), spec);
     assert_eq!(
-        models::lenet5(&mut seeded_rng(0)).unwrap().spec().unwrap(),
+        models::lenet5(&mut seeded_rng(0)).unwrap().network_spec().unwrap(),
         models::lenet5_spec()
     );
-    // A nested network has no spec of its own: named as such.
+    // A nested network has a spec, which builds the same network again.
     let nested = Sequential::new(&[2, 8, 8]).add(net).unwrap();
-    let err = nested.spec().unwrap_err().to_string();
-    assert!(err.contains("layer 0") && err.contains("no spec"), "{err}");
+    let nested_spec = nested.network_spec().unwrap();
+    assert_eq!(
+        nested_spec.layers,
+        vec![LayerSpec::Sequential(NamedLayerSpec::numbered(spec.layers))]
+    );
+    let rebuilt = nested_spec.build(&mut seeded_rng(1)).unwrap();
+    assert_eq!(rebuilt.params().len(), nested.params().len());
+    assert_eq!(rebuilt.params()[0].0, "0.0.weight");
 }
 
 #[test]

@@ -132,11 +132,11 @@ impl Layer for OffByOnePercent {
     fn output_shape(&self, input: &[usize]) -> nn_layers::Result<Vec<usize>> {
         self.0.output_shape(input)
     }
-    fn params(&self) -> Vec<(String, &Param)> {
-        self.0.params()
+    fn visit<'a>(&'a self, visitor: &mut nn_layers::state::Visitor<'_, 'a>) {
+        self.0.visit(visitor);
     }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        self.0.params_mut()
+    fn visit_mut<'a>(&'a mut self, visitor: &mut nn_layers::state::VisitorMut<'_, 'a>) {
+        self.0.visit_mut(visitor);
     }
 }
 

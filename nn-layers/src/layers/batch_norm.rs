@@ -6,6 +6,7 @@ use ndarray::{Array1, Array3, ArrayD, Axis, Ix1};
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, Param, bad_input, check_grad, check_sizes, no_forward};
 use crate::spec::{LayerSpec, StateShapes};
+use crate::state::{State, StateMut, Visitor, VisitorMut};
 
 /// The name of batch normalisation's counter, as in PyTorch's `state_dict`.
 const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
@@ -260,6 +261,7 @@ impl Layer for BatchNormalization {
                     .map_err(|_| bad_input(self, "(N, C, ...)", x.shape()))?)
             }
             Mode::Eval => {
+                self.cache = None;
                 for ch in 0..c {
                     let mean = self.running_mean[ch];
                     let inv = (1.0 / (f64::from(self.running_var[ch]) + eps).sqrt()) as f32;
@@ -325,53 +327,23 @@ impl Layer for BatchNormalization {
         }
     }
 
-    fn params(&self) -> Vec<(String, &Param)> {
-        let mut v = Vec::new();
+    fn visit<'a>(&'a self, visitor: &mut Visitor<'_, 'a>) {
         if let (Some(g), Some(b)) = (&self.gamma, &self.beta) {
-            v.push(("weight".to_string(), g));
-            v.push(("bias".to_string(), b));
+            visitor("weight", State::Param(g));
+            visitor("bias", State::Param(b));
         }
-        v
+        visitor("running_mean", State::Buffer(&self.running_mean));
+        visitor("running_var", State::Buffer(&self.running_var));
+        visitor(NUM_BATCHES_TRACKED, State::Counter(self.num_batches_tracked));
     }
 
-    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        let mut v = Vec::new();
+    fn visit_mut<'a>(&'a mut self, visitor: &mut VisitorMut<'_, 'a>) {
         if let (Some(g), Some(b)) = (&mut self.gamma, &mut self.beta) {
-            v.push(("weight".to_string(), g));
-            v.push(("bias".to_string(), b));
+            visitor("weight", StateMut::Param(g));
+            visitor("bias", StateMut::Param(b));
         }
-        v
-    }
-
-    fn buffers(&self) -> Vec<(String, &Tensor)> {
-        vec![
-            ("running_mean".to_string(), &self.running_mean),
-            ("running_var".to_string(), &self.running_var),
-        ]
-    }
-
-    fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)> {
-        vec![
-            ("running_mean".to_string(), &mut self.running_mean),
-            ("running_var".to_string(), &mut self.running_var),
-        ]
-    }
-
-    fn counters(&self) -> Vec<(String, u64)> {
-        vec![(NUM_BATCHES_TRACKED.to_string(), self.num_batches_tracked)]
-    }
-
-    fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
-        if name != NUM_BATCHES_TRACKED {
-            return Err(LayerError::State {
-                what: name.to_string(),
-                message: format!(
-                    "{} has only the counter {NUM_BATCHES_TRACKED}",
-                    self.describe()
-                ),
-            });
-        }
-        self.num_batches_tracked = value;
-        Ok(())
+        visitor("running_mean", StateMut::Buffer(&mut self.running_mean));
+        visitor("running_var", StateMut::Buffer(&mut self.running_var));
+        visitor(NUM_BATCHES_TRACKED, StateMut::Counter(&mut self.num_batches_tracked));
     }
 }

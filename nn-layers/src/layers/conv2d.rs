@@ -7,8 +7,9 @@ use ndarray::{Ix1, Ix4};
 use crate::error::Result;
 use crate::layer::{
     Layer, Mode, Param, bad_input, check_grad, check_sizes, no_forward, parameter_elements,
-    view_as, weight_and_bias, weight_and_bias_mut,
+    view_as, visit_weight_and_bias, visit_weight_and_bias_mut,
 };
+use crate::state::{Visitor, VisitorMut};
 use crate::spec::LayerSpec;
 
 /// The configuration of a [`Conv2D`] layer.
@@ -20,7 +21,7 @@ use crate::spec::LayerSpec;
 /// use nn_layers::Conv2DConfig;
 /// let rng = &mut core_tensor::init::seeded_rng(0);
 /// let conv = Conv2DConfig::new(1, 6, [5, 5]).with_padding([2, 2]).init(rng).unwrap();
-/// assert_eq!(nn_layers::Layer::num_params(&conv), 6 * 25 + 6);
+/// assert_eq!(nn_layers::NamedState::num_params(&conv), 6 * 25 + 6);
 /// // Depthwise: one 3x3 filter per channel, weight (32, 1, 3, 3).
 /// let depthwise = Conv2DConfig::new(32, 32, [3, 3]).with_padding([1, 1]).with_groups(32);
 /// assert_eq!(depthwise.param_shapes().unwrap(), vec![vec![32, 1, 3, 3], vec![32]]);
@@ -340,11 +341,11 @@ impl Layer for Conv2D {
         }
     }
 
-    fn params(&self) -> Vec<(String, &Param)> {
-        weight_and_bias(&self.weight, self.bias.as_ref())
+    fn visit<'a>(&'a self, visitor: &mut Visitor<'_, 'a>) {
+        visit_weight_and_bias(&self.weight, self.bias.as_ref(), visitor);
     }
 
-    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        weight_and_bias_mut(&mut self.weight, self.bias.as_mut())
+    fn visit_mut<'a>(&'a mut self, visitor: &mut VisitorMut<'_, 'a>) {
+        visit_weight_and_bias_mut(&mut self.weight, self.bias.as_mut(), visitor);
     }
 }

@@ -8,6 +8,7 @@ use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode};
 use crate::layers::elementwise::{Saved, same_shape};
 use crate::spec::LayerSpec;
+use crate::state::{State, StateMut, Visitor, VisitorMut};
 
 /// Inverted dropout: in train mode each element is zeroed with probability `p` and the rest are
 /// scaled by `1 / (1 - p)`, so eval mode (the identity) needs no rescaling. The mask comes from
@@ -69,7 +70,11 @@ impl Layer for Dropout {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        if mode == Mode::Eval || self.p == 0.0 {
+        if mode == Mode::Eval {
+            self.mask = Saved::default();
+            return Ok(x.clone());
+        }
+        if self.p == 0.0 {
             self.mask.keep(&Tensor::ones(x.raw_dim()), mode);
             return Ok(x.clone());
         }
@@ -97,18 +102,11 @@ impl Layer for Dropout {
         same_shape(input)
     }
 
-    fn rng_positions(&self) -> Vec<(String, u128)> {
-        vec![("rng".into(), self.rng.get_word_pos())]
+    fn visit<'a>(&'a self, visitor: &mut Visitor<'_, 'a>) {
+        visitor("rng", State::Rng(&self.rng));
     }
 
-    fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()> {
-        if name != "rng" {
-            return Err(LayerError::State {
-                what: name.into(),
-                message: "Dropout's only generator is `rng`".into(),
-            });
-        }
-        self.rng.set_word_pos(position);
-        Ok(())
+    fn visit_mut<'a>(&'a mut self, visitor: &mut VisitorMut<'_, 'a>) {
+        visitor("rng", StateMut::Rng(&mut self.rng));
     }
 }

@@ -11,11 +11,10 @@ use crate::layer::{Layer, check_grad, no_forward};
 pub(crate) struct Saved(Option<Tensor>);
 
 impl Saved {
-    /// Keeps `t` when in train mode.
+    /// Keeps `t` in train mode; forgets what was kept in eval mode (a backward pass then is
+    /// an error, not one on a stale tensor).
     pub(crate) fn keep(&mut self, t: &Tensor, mode: crate::Mode) {
-        if mode == crate::Mode::Train {
-            self.0 = Some(t.clone());
-        }
+        self.0 = (mode == crate::Mode::Train).then(|| t.clone());
     }
 
     /// `dx[i] = dy[i] · f(saved[i])`, checking that a forward pass came first and shapes agree.

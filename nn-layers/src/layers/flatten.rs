@@ -36,9 +36,7 @@ impl Layer for Flatten {
         }
         let n = x.shape()[0];
         let rest: usize = x.shape()[1..].iter().product();
-        if mode == Mode::Train {
-            self.input_shape = Some(x.shape().to_vec());
-        }
+        self.input_shape = (mode == Mode::Train).then(|| x.shape().to_vec());
         x.as_standard_layout()
             .into_owned()
             .into_shape_with_order(vec![n, rest])

@@ -7,8 +7,9 @@ use ndarray::{Array2, Axis, Ix2, linalg::general_mat_mul};
 use crate::error::Result;
 use crate::layer::{
     Layer, Mode, Param, bad_input, check_grad, check_sizes, no_forward, parameter_elements,
-    view_as, weight_and_bias, weight_and_bias_mut,
+    view_as, visit_weight_and_bias, visit_weight_and_bias_mut,
 };
+use crate::state::{Visitor, VisitorMut};
 use crate::spec::LayerSpec;
 
 /// The configuration of a [`Linear`] layer.
@@ -140,9 +141,7 @@ impl Layer for Linear {
             }
         }
         general_mat_mul(1.0, &x2, &w.t(), 1.0, &mut y);
-        if mode == Mode::Train {
-            self.input = Some(x2.to_owned());
-        }
+        self.input = (mode == Mode::Train).then(|| x2.to_owned());
         Ok(y.into_dyn())
     }
 
@@ -173,11 +172,11 @@ impl Layer for Linear {
         }
     }
 
-    fn params(&self) -> Vec<(String, &Param)> {
-        weight_and_bias(&self.weight, self.bias.as_ref())
+    fn visit<'a>(&'a self, visitor: &mut Visitor<'_, 'a>) {
+        visit_weight_and_bias(&self.weight, self.bias.as_ref(), visitor);
     }
 
-    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        weight_and_bias_mut(&mut self.weight, self.bias.as_mut())
+    fn visit_mut<'a>(&'a mut self, visitor: &mut VisitorMut<'_, 'a>) {
+        visit_weight_and_bias_mut(&mut self.weight, self.bias.as_mut(), visitor);
     }
 }

@@ -122,9 +122,7 @@ impl Layer for MaxPooling {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         let x4 = view_as::<Ix4>(self, x, "(N, C, H, W)")?;
         let (y, mask) = max_pool2d(x4, self.config.kernel, self.config.stride)?;
-        if mode == Mode::Train {
-            self.mask = Some(mask);
-        }
+        self.mask = (mode == Mode::Train).then_some(mask);
         Ok(y.into_dyn())
     }
 
@@ -160,10 +158,8 @@ impl Layer for AvgPooling {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         let x4 = view_as::<Ix4>(self, x, "(N, C, H, W)")?;
         let y = avg_pool2d(x4, self.config.kernel, self.config.stride)?;
-        if mode == Mode::Train {
-            self.input = Some([x4.shape()[2], x4.shape()[3]]);
-            self.output = y.shape().to_vec();
-        }
+        self.input = (mode == Mode::Train).then(|| [x4.shape()[2], x4.shape()[3]]);
+        self.output = y.shape().to_vec();
         Ok(y.into_dyn())
     }
 

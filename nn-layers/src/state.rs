@@ -1,0 +1,219 @@
+//! A layer's named state and the one visit that walks it: parameters with their gradients,
+//! buffers, counters and random-generator positions.
+//!
+//! A layer lists its own state under short names (`weight`, `running_mean`); a container visits
+//! its children and prefixes their names once, in [`visit_child`] and [`visit_child_mut`]
+//! (`3.conv1.weight`). Everything that walks a network's state (optimizers, model files,
+//! checkpoints, safetensors, the ONNX exporter) goes through [`NamedState`], built on that visit.
+
+use core_tensor::Tensor;
+use core_tensor::init::SeededRng;
+
+use crate::error::{LayerError, Result};
+use crate::layer::{Layer, Param};
+
+/// One piece of a layer's state, read-only, as [`Layer::visit`] shows it.
+#[derive(Debug, Clone, Copy)]
+pub enum State<'a> {
+    /// A trainable parameter and its gradient.
+    Param(&'a Param),
+    /// A tensor saved with the model but not trained (batch norm's running statistics).
+    Buffer(&'a Tensor),
+    /// An integer saved with the model (batch norm's `num_batches_tracked`).
+    Counter(u64),
+    /// A random generator whose position a checkpoint saves (dropout's mask stream).
+    Rng(&'a SeededRng),
+}
+
+/// One piece of a layer's state, mutably, as [`Layer::visit_mut`] shows it.
+#[derive(Debug)]
+pub enum StateMut<'a> {
+    /// A trainable parameter and its gradient.
+    Param(&'a mut Param),
+    /// A tensor saved with the model but not trained.
+    Buffer(&'a mut Tensor),
+    /// An integer saved with the model.
+    Counter(&'a mut u64),
+    /// A random generator whose position a checkpoint saves.
+    Rng(&'a mut SeededRng),
+}
+
+/// The function a visit calls with each piece of state and its name.
+pub type Visitor<'v, 'a> = dyn FnMut(&str, State<'a>) + 'v;
+
+/// The function a mutable visit calls with each piece of state and its name.
+pub type VisitorMut<'v, 'a> = dyn FnMut(&str, StateMut<'a>) + 'v;
+
+/// Visits `child`'s state with every name prefixed by `prefix.` (the one place a container
+/// names its children's state).
+pub fn visit_child<'a>(prefix: &str, child: &'a dyn Layer, visitor: &mut Visitor<'_, 'a>) {
+    child.visit(&mut |name, state| visitor(&format!("{prefix}.{name}"), state));
+}
+
+/// [`visit_child`], mutably.
+pub fn visit_child_mut<'a>(
+    prefix: &str,
+    child: &'a mut dyn Layer,
+    visitor: &mut VisitorMut<'_, 'a>,
+) {
+    child.visit_mut(&mut |name, state| visitor(&format!("{prefix}.{name}"), state));
+}
+
+/// Named views of a layer's state, built on [`Layer::visit`] and [`Layer::visit_mut`]: every
+/// layer has them, including a whole network. Names are paths as PyTorch's `state_dict` spells
+/// them (`0.weight`, `3.bn1.running_mean`), in the order of the visit.
+///
+/// ```
+/// use nn_layers::{BatchNormConfig, LinearConfig, NamedState, Sequential};
+/// let rng = &mut core_tensor::init::seeded_rng(0);
+/// let net = Sequential::new(&[4])
+///     .add(LinearConfig::new(4, 3).init(rng).unwrap()).unwrap()
+///     .add(BatchNormConfig::new(3).init().unwrap()).unwrap();
+/// let names: Vec<String> = net.params().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["0.weight", "0.bias", "1.weight", "1.bias"]);
+/// assert_eq!(net.counters(), vec![("1.num_batches_tracked".to_string(), 0)]);
+/// assert_eq!(net.num_params(), 4 * 3 + 3 + 3 + 3);
+/// ```
+pub trait NamedState {
+    /// The trainable parameters.
+    fn params(&self) -> Vec<(String, &Param)>;
+    /// The trainable parameters, mutably.
+    fn params_mut(&mut self) -> Vec<(String, &mut Param)>;
+    /// The buffers.
+    fn buffers(&self) -> Vec<(String, &Tensor)>;
+    /// The buffers, mutably.
+    fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)>;
+    /// The counters.
+    fn counters(&self) -> Vec<(String, u64)>;
+    /// Sets the counter `name`.
+    ///
+    /// # Errors
+    /// No counter of that name.
+    fn set_counter(&mut self, name: &str, value: u64) -> Result<()>;
+    /// The position of every random generator.
+    fn rng_positions(&self) -> Vec<(String, u128)>;
+    /// Moves the generator `name` to `position`.
+    ///
+    /// # Errors
+    /// No generator of that name.
+    fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()>;
+    /// Sets every parameter's gradient to zero.
+    fn zero_grad(&mut self);
+    /// The number of trainable scalars.
+    fn num_params(&self) -> usize;
+}
+
+impl<L: Layer + ?Sized> NamedState for L {
+    fn params(&self) -> Vec<(String, &Param)> {
+        let mut out = Vec::new();
+        self.visit(&mut |name, state| {
+            if let State::Param(p) = state {
+                out.push((name.to_string(), p));
+            }
+        });
+        out
+    }
+
+    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
+        let mut out = Vec::new();
+        self.visit_mut(&mut |name, state| {
+            if let StateMut::Param(p) = state {
+                out.push((name.to_string(), p));
+            }
+        });
+        out
+    }
+
+    fn buffers(&self) -> Vec<(String, &Tensor)> {
+        let mut out = Vec::new();
+        self.visit(&mut |name, state| {
+            if let State::Buffer(b) = state {
+                out.push((name.to_string(), b));
+            }
+        });
+        out
+    }
+
+    fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)> {
+        let mut out = Vec::new();
+        self.visit_mut(&mut |name, state| {
+            if let StateMut::Buffer(b) = state {
+                out.push((name.to_string(), b));
+            }
+        });
+        out
+    }
+
+    fn counters(&self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        self.visit(&mut |name, state| {
+            if let State::Counter(c) = state {
+                out.push((name.to_string(), c));
+            }
+        });
+        out
+    }
+
+    fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
+        let mut found = false;
+        self.visit_mut(&mut |n, state| {
+            if let StateMut::Counter(c) = state
+                && n == name
+            {
+                *c = value;
+                found = true;
+            }
+        });
+        found.then_some(()).ok_or_else(|| unknown(self, name, "counter"))
+    }
+
+    fn rng_positions(&self) -> Vec<(String, u128)> {
+        let mut out = Vec::new();
+        self.visit(&mut |name, state| {
+            if let State::Rng(r) = state {
+                out.push((name.to_string(), r.get_word_pos()));
+            }
+        });
+        out
+    }
+
+    fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()> {
+        let mut found = false;
+        self.visit_mut(&mut |n, state| {
+            if let StateMut::Rng(r) = state
+                && n == name
+            {
+                r.set_word_pos(position);
+                found = true;
+            }
+        });
+        found
+            .then_some(())
+            .ok_or_else(|| unknown(self, name, "random generator"))
+    }
+
+    fn zero_grad(&mut self) {
+        self.visit_mut(&mut |_, state| {
+            if let StateMut::Param(p) = state {
+                p.zero_grad();
+            }
+        });
+    }
+
+    fn num_params(&self) -> usize {
+        let mut total = 0;
+        self.visit(&mut |_, state| {
+            if let State::Param(p) = state {
+                total += p.value.len();
+            }
+        });
+        total
+    }
+}
+
+fn unknown<L: Layer + ?Sized>(layer: &L, name: &str, what: &str) -> LayerError {
+    LayerError::State {
+        what: name.to_string(),
+        message: format!("{} has no {what} of that name", layer.describe()),
+    }
+}
