@@ -1,6 +1,7 @@
 //! LeNet5 forward + loss + backward (no optimizer step) at batch 64 on 2 threads, against
 //! `scripts/torch_lenet5_step.py` which times the same step in PyTorch.
 
+use nn_layers::NamedState;
 use std::hint::black_box;
 
 use benches::{BATCH, pool, random4};

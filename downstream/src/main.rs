@@ -6,8 +6,8 @@ use core_tensor::init::seeded_rng;
 use ndarray::{ArrayD, IxDyn};
 use nn_data::Dataset;
 use nn_layers::{
-    Conv2DConfig, CrossEntropyLoss, Flatten, Layer, LayerSpec, LinearConfig, Mode, NetworkSpec,
-    Param, PoolConfig, Relu, Sequential, Tensor,
+    Conv2DConfig, CrossEntropyLoss, CustomSpec, Flatten, Layer, LayerSpec, LinearConfig, Mode,
+    NamedState, NetworkSpec, Param, PoolConfig, Relu, Sequential, State, StateMut, Tensor,
 };
 use nn_optim::{Adam, Optimizer};
 use nn_train::{FitConfig, Model, OptimizerKind, OptimizerSpec, Progress};
@@ -34,9 +34,7 @@ impl Layer for Scale {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> nn_layers::Result<Tensor> {
-        if mode == Mode::Train {
-            self.input = Some(x.clone());
-        }
+        self.input = (mode == Mode::Train).then(|| x.clone());
         Ok(x * self.a.value[[0]])
     }
 
@@ -52,12 +50,17 @@ impl Layer for Scale {
         Ok(input.to_vec())
     }
 
-    fn params(&self) -> Vec<(String, &Param)> {
-        vec![("a".into(), &self.a)]
+    fn visit<'a>(&'a self, visitor: &mut nn_layers::state::Visitor<'_, 'a>) {
+        visitor("a", State::Param(&self.a));
     }
 
-    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        vec![("a".into(), &mut self.a)]
+    fn visit_mut<'a>(&'a mut self, visitor: &mut nn_layers::state::VisitorMut<'_, 'a>) {
+        visitor("a", StateMut::Param(&mut self.a));
+    }
+
+    /// Described as a registered kind (see `main`), so `Model` can build, save and load it.
+    fn spec(&self) -> Option<LayerSpec> {
+        CustomSpec::new("scale", &()).ok().map(LayerSpec::Custom)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `lenet5` binary end to end: training, eval, reproducibility across thread counts, resume,
 //! and bad input (exit codes and messages, never a panic).
 
+use nn_layers::NamedState;
 use std::path::Path;
 
 mod common;
@@ -210,7 +211,6 @@ fn corrupt_truncated_or_foreign_model_files_exit_with_1() {
 
 #[test]
 fn export_writes_safetensors_and_onnx_of_the_saved_model() {
-    use nn_layers::Layer;
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.bin");
     save_tiny_model(&model);

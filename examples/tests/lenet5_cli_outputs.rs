@@ -5,6 +5,7 @@
 
 mod common;
 
+use nn_layers::NamedState;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -259,7 +260,6 @@ fn a_model_with_nan_weights_is_refused_and_training_that_diverges_stops() {
     save_tiny_model(&model);
     let (spec, mut net) = nn_train::load_network(&model).unwrap();
     {
-        use nn_layers::Layer;
         let (_, p) = net.params_mut().into_iter().nth(3).unwrap();
         p.value[[0]] = f32::NAN;
     }

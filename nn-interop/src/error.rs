@@ -14,9 +14,9 @@ pub enum InteropError {
         /// The reason.
         source: std::io::Error,
     },
-    /// Writing a file failed (the atomic write of `nn-train`).
+    /// Writing a file failed.
     #[error(transparent)]
-    Write(#[from] nn_train::TrainError),
+    Write(#[from] atomic_write::WriteError),
     /// Bytes that are not a safetensors file, or one the `safetensors` crate cannot write.
     #[error("not a valid safetensors file: {0}; was it written by safetensors (save_file)?")]
     Safetensors(String),

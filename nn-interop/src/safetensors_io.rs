@@ -10,11 +10,12 @@
 //! Parameters and batch-norm statistics are `F32`; `num_batches_tracked` is an `I64` scalar
 //! (shape `[]`), as PyTorch stores it.
 
+use nn_layers::NamedState;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use nn_layers::{Layer, Sequential, Tensor};
+use nn_layers::{Sequential, Tensor};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{InteropError, Result};
@@ -90,7 +91,7 @@ pub fn to_safetensors(net: &Sequential) -> Result<Vec<u8>> {
 /// As [`to_safetensors`], or the file cannot be written.
 pub fn save_safetensors(net: &Sequential, path: &Path) -> Result<()> {
     let bytes = to_safetensors(net)?;
-    nn_train::files::write_atomically(path, &bytes)?;
+    atomic_write::write_atomically(path, &bytes)?;
     Ok(())
 }
 

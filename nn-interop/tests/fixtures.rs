@@ -7,6 +7,7 @@
 
 #![cfg(feature = "onnx")]
 
+use nn_layers::NamedState;
 use std::path::PathBuf;
 
 use nn_data::{Dataset, Mnist, Normalization, bundled_mnist_dir};
@@ -76,7 +77,7 @@ fn export(name: &str, net: &mut Sequential, images: &Tensor) {
 
     // Round trip: a network with other weights, loaded from the file, predicts the same.
     let mut other = net
-        .spec()
+        .network_spec()
         .unwrap()
         .build(&mut core_tensor::init::seeded_rng(99))
         .unwrap();

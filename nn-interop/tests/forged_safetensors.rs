@@ -6,7 +6,8 @@
 use alloc_counter::{peak_bytes, serial};
 use core_tensor::init::seeded_rng;
 use nn_interop::{InteropError, from_safetensors, load_safetensors, to_safetensors};
-use nn_layers::{Layer, Sequential, models};
+use nn_layers::NamedState;
+use nn_layers::{Sequential, models};
 use proptest::prelude::*;
 
 /// A safetensors file from a header (JSON text) and a body, as the format lays it out: the

@@ -6,7 +6,8 @@
 use core_tensor::init::seeded_rng;
 use nn_interop::onnx::proto::{ModelProto, NodeProto};
 use nn_interop::{ONNX_OPSET, to_onnx};
-use nn_layers::{Layer, Sequential, models};
+use nn_layers::NamedState;
+use nn_layers::{Sequential, models};
 use prost::Message;
 
 fn decoded(net: &Sequential) -> ModelProto {

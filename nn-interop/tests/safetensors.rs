@@ -1,6 +1,7 @@
 //! safetensors: PyTorch's names and types, files PyTorch wrote, and every way a file can fail to
 //! fit.
 
+use nn_layers::NamedState;
 use std::borrow::Cow;
 use std::path::PathBuf;
 

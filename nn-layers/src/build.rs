@@ -130,14 +130,14 @@ fn list_shapes(layers: &[NamedLayerSpec]) -> Result<StateShapes> {
 /// Builds `layers` and appends them to `net` under their names.
 fn push_all(net: &mut Sequential, layers: &[NamedLayerSpec], rng: &mut SeededRng) -> Result<()> {
     for l in layers {
-        let built = l
-            .layer
-            .build(net.output_sample_shape(), rng)
-            .map_err(|e| LayerError::InLayer {
-                index: net.len(),
-                layer: format!("{} ({})", l.name, l.layer.kind()),
-                source: Box::new(e),
-            })?;
+        let built =
+            l.layer
+                .build(net.output_sample_shape(), rng)
+                .map_err(|e| LayerError::InLayer {
+                    index: net.len(),
+                    layer: format!("{} ({})", l.name, l.layer.kind()),
+                    source: Box::new(e),
+                })?;
         net.push_named(&l.name, built)?;
     }
     Ok(())
@@ -204,13 +204,14 @@ impl NetworkSpec {
         self.check_input()?;
         let mut net = Sequential::new(&self.input);
         for (index, layer) in self.layers.iter().enumerate() {
-            let built = layer
-                .build(net.output_sample_shape(), rng)
-                .map_err(|e| LayerError::InLayer {
-                    index,
-                    layer: layer.kind().to_string(),
-                    source: Box::new(e),
-                })?;
+            let built =
+                layer
+                    .build(net.output_sample_shape(), rng)
+                    .map_err(|e| LayerError::InLayer {
+                        index,
+                        layer: layer.kind().to_string(),
+                        source: Box::new(e),
+                    })?;
             net.push(built)?;
         }
         Ok(net)

@@ -3,9 +3,9 @@
 use core_tensor::Tensor;
 use core_tensor::init::{RngCore, seeded_rng};
 
-use crate::state::NamedState;
 use crate::error::Result;
 use crate::layer::{Layer, Mode};
+use crate::state::NamedState;
 
 /// Options of [`gradcheck`].
 #[derive(Debug, Clone, Copy, PartialEq)]

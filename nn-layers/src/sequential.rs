@@ -7,8 +7,8 @@ use ndarray::{Axis, Slice};
 
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, bad_input};
-use crate::state::{NamedState, Visitor, VisitorMut, visit_child, visit_child_mut};
 use crate::spec::{LayerSpec, NamedLayerSpec, NetworkSpec};
+use crate::state::{NamedState, Visitor, VisitorMut, visit_child, visit_child_mut};
 
 /// In eval mode a [`Sequential`] runs batches larger than this through its layers in slices of
 /// this many samples (a multiple of the kernels' chunk of 8 images): the same outputs, with

@@ -258,4 +258,3 @@ pub struct NetworkSpec {
     )]
     pub layers: Vec<LayerSpec>,
 }
-

@@ -224,6 +224,8 @@ impl JsonLayer {
     /// # Errors
     /// A nested layer's error, naming it.
     pub(crate) fn into_spec(self) -> Result<LayerSpec, String> {
+        let _depth = crate::spec_wire::DepthGuard::enter::<serde_json::Error>()
+            .map_err(|e| e.to_string())?;
         let spec = self.into_unchecked_spec()?;
         crate::spec_wire::check_names(&spec)?;
         Ok(spec)
@@ -253,12 +255,12 @@ impl JsonLayer {
                 out_features,
                 bias,
             } => LayerSpec::Linear(LinearConfig::new(in_features, out_features).with_bias(bias)),
-            Self::MaxPooling { kernel, stride } => LayerSpec::MaxPooling(
-                PoolConfig::new(kernel).with_stride(stride.unwrap_or(kernel)),
-            ),
-            Self::AvgPooling { kernel, stride } => LayerSpec::AvgPooling(
-                PoolConfig::new(kernel).with_stride(stride.unwrap_or(kernel)),
-            ),
+            Self::MaxPooling { kernel, stride } => {
+                LayerSpec::MaxPooling(PoolConfig::new(kernel).with_stride(stride.unwrap_or(kernel)))
+            }
+            Self::AvgPooling { kernel, stride } => {
+                LayerSpec::AvgPooling(PoolConfig::new(kernel).with_stride(stride.unwrap_or(kernel)))
+            }
             Self::BatchNormalization {
                 num_features,
                 eps,
@@ -285,8 +287,7 @@ impl JsonLayer {
                 activation,
             } => LayerSpec::Residual(ResidualSpec {
                 body: from_json_list(body)?,
-                shortcut: from_json_list(shortcut)
-                    .map_err(|e| format!("shortcut, {e}"))?,
+                shortcut: from_json_list(shortcut).map_err(|e| format!("shortcut, {e}"))?,
                 activation: activation
                     .map(|a| a.into_spec().map(Box::new))
                     .transpose()

@@ -16,7 +16,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::bounded_serde::{MAX_LAYERS, vec_at_most};
 use crate::layers::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
-use crate::spec::{CustomSpec, LayerSpec, MAX_CONFIG_LEN, MAX_NAME_LEN, NamedLayerSpec, ResidualSpec};
+use crate::spec::{
+    CustomSpec, LayerSpec, MAX_CONFIG_LEN, MAX_NAME_LEN, NamedLayerSpec, ResidualSpec,
+};
 
 /// The deepest a stored spec nests containers.
 pub const MAX_DEPTH: usize = 32;
@@ -165,10 +167,11 @@ thread_local! {
 }
 
 /// Counts one level of nesting while it lives.
-struct DepthGuard;
+pub(crate) struct DepthGuard;
 
 impl DepthGuard {
-    fn enter<E: serde::de::Error>() -> Result<Self, E> {
+    /// One level deeper, or an error past [`MAX_DEPTH`].
+    pub(crate) fn enter<E: serde::de::Error>() -> Result<Self, E> {
         let depth = DEPTH.with(|d| {
             d.set(d.get() + 1);
             d.get()
@@ -201,12 +204,13 @@ impl Serialize for LayerSpec {
 
 impl<'de> Deserialize<'de> for LayerSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let _depth = DepthGuard::enter::<D::Error>()?;
         let spec = if deserializer.is_human_readable() {
+            // `into_spec` counts the levels of the JSON form.
             crate::spec_json::JsonLayer::deserialize(deserializer)?
                 .into_spec()
                 .map_err(D::Error::custom)?
         } else {
+            let _depth = DepthGuard::enter::<D::Error>()?;
             LayerSpec::from(StoredLayerSpec::deserialize(deserializer)?)
         };
         check_names(&spec).map_err(D::Error::custom)?;

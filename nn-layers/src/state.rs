@@ -164,7 +164,9 @@ impl<L: Layer + ?Sized> NamedState for L {
                 found = true;
             }
         });
-        found.then_some(()).ok_or_else(|| unknown(self, name, "counter"))
+        found
+            .then_some(())
+            .ok_or_else(|| unknown(self, name, "counter"))
     }
 
     fn rng_positions(&self) -> Vec<(String, u128)> {

@@ -108,7 +108,10 @@ fn every_layer_describes_itself_as_a_spec_that_rebuilds_it() {
     let net = spec.build(&mut seeded_rng(1)).unwrap();
     assert_eq!(net.network_spec().unwrap(), spec);
     assert_eq!(
-        models::lenet5(&mut seeded_rng(0)).unwrap().network_spec().unwrap(),
+        models::lenet5(&mut seeded_rng(0))
+            .unwrap()
+            .network_spec()
+            .unwrap(),
         models::lenet5_spec()
     );
     // A nested network has a spec, which builds the same network again.

@@ -150,3 +150,26 @@ fn a_gradient_off_by_one_percent_fails() {
     );
     assert!(report.params[1].1 < TOL && report.input < TOL, "{report:?}");
 }
+
+/// Residual blocks (identity and projection shortcut, batch norm in train mode inside) and global
+/// average pooling.
+#[test]
+fn residual_blocks_and_global_pooling() {
+    for (cin, cout, stride) in [(2, 2, 1), (2, 3, 2)] {
+        let mut block = LayerSpec::Residual(ResidualSpec::basic_block(cin, cout, stride))
+            .build(&[cin, 5, 5], &mut seeded_rng(4))
+            .unwrap();
+        check(block.as_mut(), &[3, cin, 5, 5]);
+    }
+    // A block without activation, whose shortcut is a chain of its own.
+    let spec = ResidualSpec {
+        body: NamedLayerSpec::numbered([LayerSpec::Linear(LinearConfig::new(4, 4)), LayerSpec::Tanh]),
+        shortcut: NamedLayerSpec::numbered([LayerSpec::Linear(LinearConfig::new(4, 4))]),
+        activation: None,
+    };
+    let mut block = LayerSpec::Residual(spec)
+        .build(&[4], &mut seeded_rng(5))
+        .unwrap();
+    check(block.as_mut(), &[3, 4]);
+    check(&mut GlobalAvgPooling::new(), &[2, 3, 3, 4]);
+}

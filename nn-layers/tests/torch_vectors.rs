@@ -240,3 +240,75 @@ fn lenet5_logits_loss_and_every_gradient() {
     }
     checks.done();
 }
+
+#[test]
+fn global_avg_pool_layer() {
+    let mut checks = Checks(Vec::new());
+    for case in load("global_avg_pool.json").unwrap().cases {
+        check_forward_backward(&mut checks, &case, &mut GlobalAvgPooling::new());
+    }
+    checks.done();
+}
+
+/// A ResNet basic block in training mode: every parameter, buffer and counter set by its PyTorch
+/// name, then the output, dx, every parameter gradient and the statistics after, by name.
+#[test]
+fn residual_block() {
+    let mut checks = Checks(Vec::new());
+    for case in load("residual.json").unwrap().cases {
+        let (cin, cout) = (
+            case.f64("in_channels").unwrap() as usize,
+            case.f64("out_channels").unwrap() as usize,
+        );
+        let stride = case.f64("stride").unwrap() as usize;
+        let mut spec = ResidualSpec::basic_block(cin, cout, stride);
+        let (momentum, eps) = (
+            case.f64("bn_momentum").unwrap() as f32,
+            case.f64("bn_eps").unwrap() as f32,
+        );
+        for l in spec.body.iter_mut().chain(spec.shortcut.iter_mut()) {
+            if let LayerSpec::BatchNormalization(c) = &mut l.layer {
+                *c = c.with_momentum(momentum).with_eps(eps);
+            }
+        }
+        let x = case.tensor("x").unwrap();
+        let mut block = LayerSpec::Residual(spec)
+            .build(&x.shape()[1..], &mut seeded_rng(0))
+            .unwrap();
+        let params = case.sub("params").unwrap();
+        let mut expected_names = params.keys();
+        expected_names.sort();
+        let mut ours: Vec<String> = block
+            .params()
+            .into_iter()
+            .map(|(n, _)| n)
+            .chain(block.buffers().into_iter().map(|(n, _)| n))
+            .chain(block.counters().into_iter().map(|(n, _)| n))
+            .collect();
+        ours.sort();
+        assert_eq!(ours, expected_names, "{}: state names", case.name);
+        for (name, p) in block.params_mut() {
+            p.set(params.tensor(&name).unwrap()).unwrap();
+        }
+        for (name, b) in block.buffers_mut() {
+            *b = params.tensor(&name).unwrap();
+        }
+        let y = block.forward(&x, Mode::Train).unwrap();
+        let dx = block.backward(&case.tensor("dy").unwrap()).unwrap();
+        checks.close(&case, "y", &y, TOL);
+        checks.close(&case, "dx", &dx, TOL);
+        let grads = case.sub("grads").unwrap();
+        for (name, p) in block.params() {
+            checks.close(&grads, &name, &p.grad, TOL);
+        }
+        let after = case.sub("buffers_after").unwrap();
+        for (name, b) in block.buffers() {
+            checks.close(&after, &name, b, TOL);
+        }
+        for (name, c) in block.counters() {
+            let expected = after.tensor_f64(&name).unwrap().iter().sum::<f64>();
+            assert_eq!(c as f64, expected, "{}: {name}", case.name);
+        }
+    }
+    checks.done();
+}

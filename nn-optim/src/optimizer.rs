@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use nn_layers::{Layer, Param};
+use nn_layers::{Layer, NamedState, Param};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OptimError, Result};

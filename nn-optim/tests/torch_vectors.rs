@@ -2,6 +2,7 @@
 //! after one Adam step (`lenet5.json`).
 
 use core_tensor::init::seeded_rng;
+use nn_layers::NamedState;
 use nn_layers::{CrossEntropyLoss, Layer, Mode, Param, Tensor, models};
 use nn_optim::*;
 use torch_vectors::{Case, check_close, load};

@@ -66,3 +66,12 @@ pub enum TrainError {
 
 /// `Result` with [`TrainError`].
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+impl From<atomic_write::WriteError> for TrainError {
+    fn from(e: atomic_write::WriteError) -> Self {
+        Self::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}

@@ -27,28 +27,36 @@
 //! the target ([`write_atomically`]): a crash never leaves a half-written file where a good one
 //! was.
 
+use nn_layers::NamedState;
 use std::io::Read;
 use std::path::Path;
 
 use nn_layers::bounded_serde::{MAX_RANK, MAX_TENSORS, vec_at_most};
-use nn_layers::{Layer, NetworkSpec, Sequential, Tensor};
+use nn_layers::{NetworkSpec, Sequential, Tensor};
 use nn_optim::{OptimizerState, Scheduler};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-pub use crate::atomic::{check_writable, resolve_output, write_atomically, write_atomically_with};
 use crate::error::{Result, TrainError};
 use crate::history::History;
+use crate::loss_kind::LossKind;
 use crate::model::Model;
 use crate::optimizer_spec::OptimizerSpec;
+pub use atomic_write::{
+    WriteError, check_writable, resolve_output, write_atomically, write_atomically_with,
+};
 
 const MODEL_MAGIC: &[u8; 8] = b"NNRSMODL";
 const CHECKPOINT_MAGIC: &[u8; 8] = b"NNRSCKPT";
 /// The format version this build writes and the newest it reads.
 ///
 /// Version 2 added the counters after the payload; version 1 files still load, with every counter
-/// at 0.
-pub const FORMAT_VERSION: u32 = 2;
+/// at 0. Version 3 added the loss after the counters of a checkpoint; model files are still
+/// written as version 2 (they hold no loss), and checkpoints of versions 1 and 2 load with the
+/// cross-entropy loss they were trained with.
+pub const FORMAT_VERSION: u32 = 3;
+/// The version of the model files this build writes.
+const MODEL_VERSION: u32 = 2;
 /// The largest model or checkpoint file [`load_network`] and [`Model::load_checkpoint`] read:
 /// 1 GiB. [`load_network_with_limit`] and [`Model::load_checkpoint_with_limit`] take another.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
@@ -215,7 +223,7 @@ fn restore_counters(path: &Path, net: &mut Sequential, counters: Counters) -> Re
 /// # Errors
 /// The file cannot be written.
 pub fn save_network(path: &Path, spec: &NetworkSpec, net: &Sequential) -> Result<()> {
-    write_file(path, MODEL_MAGIC, &network_file(spec, net), &net.counters())
+    write_file(path, MODEL_MAGIC, &network_file(spec, net), &net.counters(), None)
 }
 
 /// Loads a network saved by [`save_network`] (or [`Model::save`]).
@@ -232,7 +240,8 @@ pub fn load_network(path: &Path) -> Result<(NetworkSpec, Sequential)> {
 /// # Errors
 /// As [`load_network`]; a larger file is refused before it is read.
 pub fn load_network_with_limit(path: &Path, max_bytes: u64) -> Result<(NetworkSpec, Sequential)> {
-    let (file, counters): (NetworkFile, _) = read_file(path, MODEL_MAGIC, "model", max_bytes)?;
+    let (file, counters, _): (NetworkFile, _, _) =
+        read_file(path, MODEL_MAGIC, "model", max_bytes)?;
     let spec = file.spec.clone();
     let mut net = restore_network(path, file)?;
     restore_counters(path, &mut net, counters)?;
@@ -265,7 +274,13 @@ impl Model {
             rng_positions: self.net.rng_positions(),
             history: self.history.clone(),
         };
-        write_file(path, CHECKPOINT_MAGIC, &file, &self.net.counters())
+        write_file(
+            path,
+            CHECKPOINT_MAGIC,
+            &file,
+            &self.net.counters(),
+            Some(self.loss),
+        )
     }
 
     /// Restores a model saved by [`Model::save_checkpoint`].
@@ -282,7 +297,7 @@ impl Model {
     /// # Errors
     /// As [`Model::load_checkpoint`]; a larger file is refused before it is read.
     pub fn load_checkpoint_with_limit(path: &Path, max_bytes: u64) -> Result<Self> {
-        let (file, counters): (CheckpointFile, _) =
+        let (file, counters, loss): (CheckpointFile, _, _) =
             read_file(path, CHECKPOINT_MAGIC, "checkpoint", max_bytes)?;
         let spec = file.network.spec.clone();
         let mut net = restore_network(path, file.network)?;
@@ -303,6 +318,7 @@ impl Model {
                 reason: e.to_string(),
             })?;
         model.scheduler = file.scheduler;
+        model.loss = loss.unwrap_or_default();
         model.epochs_done = usize::try_from(file.epochs_done).unwrap_or(usize::MAX);
         model.history = file.history;
         Ok(model)
@@ -324,24 +340,36 @@ type Counters = Vec<(String, u64)>;
 #[derive(Deserialize)]
 struct StoredCounters(#[serde(deserialize_with = "vec_at_most::<MAX_TENSORS, _, _>")] Counters);
 
+/// Writes a file of `magic` holding `value` and `counters`, and `loss` for a checkpoint.
 fn write_file<T: Serialize>(
     path: &Path,
     magic: &[u8; 8],
     value: &T,
     counters: &Counters,
+    loss: Option<LossKind>,
 ) -> Result<()> {
-    let payload = bincode::serde::encode_to_vec((value, counters), bincode::config::standard())
-        .map_err(|e| TrainError::BadFile {
-            path: path.to_path_buf(),
-            reason: format!("cannot encode: {e}"),
-        })?;
+    let config = bincode::config::standard();
+    let (version, payload) = match loss {
+        Some(loss) => (
+            FORMAT_VERSION,
+            bincode::serde::encode_to_vec((value, counters, loss), config),
+        ),
+        None => (
+            MODEL_VERSION,
+            bincode::serde::encode_to_vec((value, counters), config),
+        ),
+    };
+    let payload = payload.map_err(|e| TrainError::BadFile {
+        path: path.to_path_buf(),
+        reason: format!("cannot encode: {e}"),
+    })?;
     let mut bytes = Vec::with_capacity(HEADER + payload.len() + 8);
     bytes.extend_from_slice(magic);
-    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&version.to_le_bytes());
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&payload);
     bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
-    write_atomically(path, &bytes)
+    Ok(write_atomically(path, &bytes)?)
 }
 
 /// Reads and checks a file of `kind` ("model" or "checkpoint") in the order of its layout, so
@@ -352,7 +380,7 @@ fn read_file<T: DeserializeOwned>(
     magic: &[u8; 8],
     kind: &str,
     max_bytes: u64,
-) -> Result<(T, Counters)> {
+) -> Result<(T, Counters, Option<LossKind>)> {
     let bad = |reason: String| TrainError::BadFile {
         path: path.to_path_buf(),
         reason,
@@ -422,10 +450,11 @@ fn read_file<T: DeserializeOwned>(
             "corrupted: the checksum does not match the contents".into()
         ));
     }
-    let decoded = if version >= 2 {
-        decode_bounded(payload).map(|((v, StoredCounters(c)), used)| ((v, c), used))
-    } else {
-        decode_bounded(payload).map(|(v, used)| ((v, Vec::new()), used))
+    let decoded = match version {
+        1 => decode_bounded(payload).map(|(v, used)| ((v, Vec::new(), None), used)),
+        2 => decode_bounded(payload).map(|((v, StoredCounters(c)), used)| ((v, c, None), used)),
+        _ => decode_bounded(payload)
+            .map(|((v, StoredCounters(c), loss), used)| ((v, c, Some(loss)), used)),
     };
     let (value, used) = decoded.map_err(|e| bad(format!("cannot decode the {kind}: {e}")))?;
     if used != payload.len() {

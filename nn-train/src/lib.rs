@@ -1,10 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 mod allocator;
-mod atomic;
 mod error;
 pub mod files;
 mod history;
+mod loss_kind;
 mod model;
 mod optimizer_spec;
 #[cfg(feature = "plot")]
@@ -14,8 +14,9 @@ mod progress;
 pub use allocator::settle_allocator;
 pub use error::{Result, TrainError};
 pub use files::{load_network, load_network_with_limit, save_network};
+pub use loss_kind::LossKind;
 pub use history::{BatchRecord, EpochRecord, History, PhaseTimings};
-pub use model::{Evaluation, FitConfig, Model, argmax_rows};
+pub use model::{DEFAULT_EVAL_BATCH_SIZE, Evaluation, FitConfig, Model, argmax_rows};
 pub use optimizer_spec::{OptimizerKind, OptimizerSpec};
 #[cfg(feature = "plot")]
 pub use plot::plot_history;

@@ -1,13 +1,15 @@
 //! `Model`: a network, its loss and its optimizer, and the training loop.
 
+use nn_layers::NamedState;
 use std::time::Instant;
 
 use core_tensor::init::seeded_rng;
 use nn_data::{DataLoader, Dataset};
-use nn_layers::{CrossEntropyLoss, Layer, Mode, NetworkSpec, Param, Sequential, Tensor};
+use nn_layers::{Layer, Mode, NetworkSpec, Param, Sequential, Tensor};
 use nn_optim::{Optimizer, Schedule, Scheduler};
 
 use crate::error::{Result, TrainError};
+use crate::loss_kind::LossKind;
 use crate::history::{BatchRecord, EpochRecord, History, PhaseTimings};
 use crate::optimizer_spec::OptimizerSpec;
 use crate::progress::{EpochBar, Progress};
@@ -34,8 +36,8 @@ pub struct Evaluation {
     pub accuracy: f32,
 }
 
-/// A classifier: network, softmax cross-entropy loss, optimizer and optional schedule, with the
-/// history of its training.
+/// A classifier: any network, its loss ([`LossKind`], cross-entropy by default), an optimizer
+/// and an optional schedule, with the history of its training.
 ///
 /// ```
 /// use nn_data::Dataset;
@@ -66,8 +68,12 @@ pub struct Model {
     pub(crate) epochs_done: usize,
     pub(crate) init_seed: u64,
     mode: Mode,
-    loss: CrossEntropyLoss,
+    pub(crate) loss: LossKind,
+    eval_batch_size: usize,
 }
+
+/// The batch size [`Model::fit`] evaluates the validation set with, unless set otherwise.
+pub const DEFAULT_EVAL_BATCH_SIZE: usize = 1000;
 
 impl Model {
     /// A model of the network `spec`, initialised from `init_seed`, trained by `optimizer`.
@@ -99,8 +105,40 @@ impl Model {
             epochs_done: 0,
             init_seed,
             mode: Mode::Train,
-            loss: CrossEntropyLoss::new(),
+            loss: LossKind::default(),
+            eval_batch_size: DEFAULT_EVAL_BATCH_SIZE,
         })
+    }
+
+    /// Trains with `loss` instead of the default cross-entropy.
+    pub fn with_loss(mut self, loss: LossKind) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// The loss it trains with.
+    pub fn loss(&self) -> LossKind {
+        self.loss
+    }
+
+    /// Evaluates the validation set in batches of `batch_size` (default
+    /// [`DEFAULT_EVAL_BATCH_SIZE`]); the results do not depend on it, only the memory and time.
+    ///
+    /// # Errors
+    /// A zero batch size.
+    pub fn with_eval_batch_size(mut self, batch_size: usize) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(TrainError::InvalidArgument(
+                "the evaluation batch size must be at least 1".into(),
+            ));
+        }
+        self.eval_batch_size = batch_size;
+        Ok(self)
+    }
+
+    /// The batch size of evaluations during [`Model::fit`].
+    pub fn eval_batch_size(&self) -> usize {
+        self.eval_batch_size
     }
 
     /// Adds a learning-rate schedule, stepped once per epoch.
@@ -260,7 +298,7 @@ impl Model {
             let epoch = self.epochs_done + 1;
             let mut record = self.train_epoch(&loader, epoch, config)?;
             if let Some(val) = validation {
-                let ev = self.evaluate(val, 1000)?;
+                let ev = self.evaluate(val, self.eval_batch_size)?;
                 record.val_loss = Some(ev.loss);
                 record.val_accuracy = Some(ev.accuracy);
             }

@@ -10,12 +10,11 @@
 //! Memory is measured by a counting global allocator (`alloc-counter`), so the tests of this
 //! binary take one lock and run one at a time.
 
+use nn_layers::NamedState;
 use std::path::Path;
 
 use alloc_counter::{peak_bytes, serial};
-use nn_layers::{
-    BatchNormConfig, Conv2DConfig, Layer, LayerSpec, LinearConfig, NetworkSpec, PoolConfig,
-};
+use nn_layers::{BatchNormConfig, Conv2DConfig, LayerSpec, LinearConfig, NetworkSpec, PoolConfig};
 use nn_optim::OptimizerState;
 use nn_train::{History, Model, OptimizerKind, OptimizerSpec, TrainError, load_network};
 use proptest::prelude::*;

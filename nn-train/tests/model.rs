@@ -1,5 +1,6 @@
 //! Model files, checkpoints, fit behaviour and plots.
 
+use nn_layers::NamedState;
 use std::path::Path;
 
 use nn_data::Dataset;

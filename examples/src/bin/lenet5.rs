@@ -1,13 +1,17 @@
-//! `lenet5`: trains and evaluates the seed's LeNet5 on MNIST-format data.
+//! `lenet5`: trains and evaluates the seed's LeNet5, or any network described in a JSON file, on
+//! MNIST-format data.
 //!
 //! ```text
-//! lenet5 train [--data DIR] [--epochs 2] [--batch-size 64] [--lr 0.001]
-//!              [--optimizer adam|adamw|sgd|momentum|adagrad|rmsprop] [--seed 42]
-//!              [--threads N] [--limit N] [--test-limit N] [--save FILE] [--checkpoint FILE]
-//!              [--resume FILE] [--plot FILE] [--quiet]
+//! lenet5 train [--net FILE.json] [--data DIR] [--epochs 2] [--batch-size 64] [--lr 0.001]
+//!              [--optimizer adam|adamw|sgd|momentum|adagrad|rmsprop] [--loss cross-entropy|mse]
+//!              [--seed 42] [--threads N] [--limit N] [--test-limit N] [--eval-batch-size 1000]
+//!              [--save FILE] [--checkpoint FILE] [--resume FILE] [--plot FILE] [--quiet]
 //! lenet5 eval  --model FILE [--data DIR] [--threads N] [--test-limit N]
 //! lenet5 export --model FILE [--safetensors OUT] [--onnx OUT]
 //! ```
+//!
+//! The network file is a [`NetworkSpec`] in JSON (its format: `nn_layers::NetworkSpec`'s
+//! documentation; examples in `examples/networks/`).
 //! Exit codes: 0 success, 2 bad usage (clap's, two outputs on one path, a flag that contradicts
 //! `--resume`), 1 any other error (one `error: ...` line on stderr). Outputs are checked before
 //! any work; a closed standard output ends the printing, never the run.
@@ -23,23 +27,44 @@ use examples::{
 };
 use nn_data::{DataError, Dataset, Split, SplitFiles, bundled_mnist_dir};
 use nn_interop::{ONNX_INPUT, ONNX_OPSET, save_onnx, save_safetensors};
-use nn_layers::{Layer, NetworkSpec, models};
+use nn_layers::{NamedState, NetworkSpec, models};
 use nn_train::files::{check_writable, resolve_output};
 use nn_train::{
-    FitConfig, Model, OptimizerKind, OptimizerSpec, Progress, Result, TrainError, load_network,
-    plot_history, settle_allocator,
+    FitConfig, LossKind, Model, OptimizerKind, OptimizerSpec, Progress, Result, TrainError,
+    load_network, plot_history, settle_allocator,
 };
 
 /// The defaults of `train` (documented in its `--help`).
 const DEFAULT_LR: f32 = 0.001;
 const DEFAULT_OPTIMIZER: OptimizerKind = OptimizerKind::Adam;
 const DEFAULT_SEED: u64 = 42;
+/// The largest network file `--net` reads.
+const MAX_NETWORK_FILE_BYTES: u64 = 1 << 20;
+
+/// `--loss`, as clap reads it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LossArg {
+    /// Softmax cross-entropy on the logits.
+    CrossEntropy,
+    /// Mean squared error against the one-hot labels.
+    Mse,
+}
+
+impl From<LossArg> for LossKind {
+    fn from(arg: LossArg) -> Self {
+        match arg {
+            LossArg::CrossEntropy => Self::CrossEntropy,
+            LossArg::Mse => Self::Mse,
+        }
+    }
+}
 
 #[derive(Parser, Debug)]
 #[command(
     name = "lenet5",
     version,
-    about = "Train and evaluate LeNet5 on MNIST-format data (bundled MNIST by default)."
+    about = "Train and evaluate LeNet5, or a network of a JSON file, on MNIST-format data \
+             (bundled MNIST by default)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -48,7 +73,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Train LeNet5 and report test accuracy after every epoch.
+    /// Train a network (LeNet5 by default) and report test accuracy after every epoch.
     Train(TrainArgs),
     /// Evaluate a saved model on the test set.
     Eval(EvalArgs),
@@ -71,6 +96,10 @@ struct DataArgs {
 
 #[derive(clap::Args, Debug)]
 struct TrainArgs {
+    /// The network to train, as a JSON network file (see examples/networks/) [default: LeNet5;
+    /// with --resume, the checkpoint's].
+    #[arg(long, value_name = "FILE")]
+    net: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
     /// Epochs in total (a resumed run continues up to this many).
@@ -86,9 +115,15 @@ struct TrainArgs {
     /// checkpoint's].
     #[arg(long, value_parser = optimizer)]
     optimizer: Option<OptimizerKind>,
+    /// The loss [default: cross-entropy; with --resume, the checkpoint's].
+    #[arg(long, value_enum)]
+    loss: Option<LossArg>,
     /// Seed of the initialisation and the shuffle [default: 42; with --resume, the checkpoint's].
     #[arg(long)]
     seed: Option<u64>,
+    /// Images per batch when evaluating on the test set.
+    #[arg(long, value_name = "N", default_value_t = nn_train::DEFAULT_EVAL_BATCH_SIZE, value_parser = positive)]
+    eval_batch_size: usize,
     /// Train on the first N training images only.
     #[arg(long, value_name = "N", value_parser = positive)]
     limit: Option<usize>,
@@ -219,7 +254,9 @@ fn distinct_outputs(outputs: &[(&str, &Path)]) -> std::result::Result<(), UsageE
 
 /// Fails before any work when an output could not be written.
 fn check_outputs(outputs: &[(&str, &Path)]) -> Result<()> {
-    outputs.iter().try_for_each(|(_, p)| check_writable(p))
+    outputs
+        .iter()
+        .try_for_each(|(_, p)| check_writable(p).map_err(Into::into))
 }
 
 fn show_predictions(model: &mut Model, test: &Dataset) -> Result<()> {
@@ -280,22 +317,41 @@ fn check_train_args(args: &TrainArgs) -> std::result::Result<(), AnyError> {
 /// The model to train: the checkpoint of `--resume` (whose optimizer, learning rate and seed an
 /// explicit flag must not contradict), else a new LeNet5.
 fn start_model(args: &TrainArgs) -> std::result::Result<Model, AnyError> {
+    let net = match &args.net {
+        Some(path) => Some(read_network_file(path)?),
+        None => None,
+    };
     let Some(path) = &args.resume else {
-        return Ok(Model::new(
-            models::lenet5_spec(),
+        let spec = net.unwrap_or_else(models::lenet5_spec);
+        let model = Model::new(
+            spec,
             OptimizerSpec {
                 kind: args.optimizer.unwrap_or(DEFAULT_OPTIMIZER),
                 lr: args.lr.unwrap_or(DEFAULT_LR),
             },
             args.seed.unwrap_or(DEFAULT_SEED),
-        )?);
+        )
+        .map_err(|e| in_network_file(args.net.as_deref(), e))?;
+        return Ok(model
+            .with_loss(args.loss.map_or(LossKind::default(), LossKind::from))
+            .with_eval_batch_size(args.eval_batch_size)?);
     };
-    let model = Model::load_checkpoint(path)?;
-    if model.spec() != &models::lenet5_spec() {
-        return Err(TrainError::Mismatch {
-            path: path.clone(),
-            reason: "the checkpoint is not of LeNet5".into(),
-        }
+    let model = Model::load_checkpoint(path)?.with_eval_batch_size(args.eval_batch_size)?;
+    if net.is_some_and(|n| &n != model.spec()) {
+        return Err(UsageError(format!(
+            "--net describes another network than the checkpoint {}; a resumed run continues \
+             the checkpoint's network: drop --net",
+            path.display()
+        ))
+        .into());
+    }
+    if let Some(loss) = args.loss.map(LossKind::from).filter(|&l| l != model.loss()) {
+        return Err(UsageError(format!(
+            "--loss {loss:?} contradicts the checkpoint {} (loss {:?}); a resumed run continues \
+             with the checkpoint's settings: drop --loss",
+            path.display(),
+            model.loss()
+        ))
         .into());
     }
     let saved = model.optimizer_spec();
@@ -323,12 +379,65 @@ fn start_model(args: &TrainArgs) -> std::result::Result<Model, AnyError> {
     Ok(model)
 }
 
+/// Reads a network file: JSON of a [`NetworkSpec`], checked by building it.
+fn read_network_file(path: &Path) -> Result<NetworkSpec> {
+    let bad = |reason: String| TrainError::BadFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_file() || meta.len() > MAX_NETWORK_FILE_BYTES {
+        return Err(bad(format!(
+            "not a network file: give a JSON file of at most {MAX_NETWORK_FILE_BYTES} bytes"
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let spec: NetworkSpec = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "not a valid network file: {e} (the format: examples/networks/README.md)"
+        ))
+    })?;
+    spec.state_shapes()
+        .and_then(|_| spec.build(&mut core_tensor::init::seeded_rng(0)))
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(spec)
+}
+
+/// Names the network file in an error from building its network.
+fn in_network_file(path: Option<&Path>, e: TrainError) -> TrainError {
+    match (path, e) {
+        (Some(path), TrainError::Layer(e)) => TrainError::BadFile {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        },
+        (_, e) => e,
+    }
+}
+
+/// Checks that the network gives one score per class for `data`'s labels.
+fn check_classes(model: &Model, data: &Dataset) -> Result<()> {
+    let out = model.net().output_sample_shape();
+    let classes = data.num_classes();
+    match out {
+        &[c] if c >= classes => Ok(()),
+        _ => Err(TrainError::InvalidArgument(format!(
+            "the network gives samples of shape {out:?}; it needs one score per class, ({classes}) or more, for these labels"
+        ))),
+    }
+}
+
 fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
     check_train_args(&args)?;
     // The checkpoint before the data: a contradicting flag is reported at once.
     let mut model = start_model(&args)?;
     let dir = data_dir(&args.data);
-    let spec = models::lenet5_spec();
+    let spec = model.spec().clone();
     let train_set = load_split(&dir, Split::Train, args.limit, &spec)?;
     let test_set = load_split(&dir, Split::Test, args.data.test_limit, &spec)?;
     say!(
@@ -337,6 +446,7 @@ fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
         test_set.len(),
         dir.display()
     );
+    check_classes(&model, &train_set)?;
     say!("{}", model.net());
     let progress = if args.quiet || !std::io::stdout().is_terminal() {
         Progress::Quiet
@@ -385,7 +495,7 @@ fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
         "infer_imgs_per_s={:.0}",
         inference_rate(&mut model, &test_set)?
     );
-    let ev = model.evaluate(&test_set, 1000)?;
+    let ev = model.evaluate(&test_set, args.eval_batch_size)?;
     say!(
         "test_acc={:.4} test_loss={:.4} train_s={:.2}",
         ev.accuracy,
@@ -397,12 +507,6 @@ fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
 
 fn eval(args: EvalArgs) -> Result<()> {
     let (spec, net) = load_network(&args.model)?;
-    if spec != models::lenet5_spec() {
-        return Err(TrainError::Mismatch {
-            path: args.model.clone(),
-            reason: "the file holds another network than LeNet5".into(),
-        });
-    }
     let dir = data_dir(&args.data);
     let test_set = load_split(&dir, Split::Test, args.data.test_limit, &spec)?;
     say!(

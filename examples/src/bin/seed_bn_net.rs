@@ -4,6 +4,7 @@
 //!
 //! `cargo run --release --bin seed_bn_net -- [--data DIR] [--epochs 1] [--limit 10000] [--threads N]`
 
+use nn_layers::NamedState;
 use std::process::ExitCode;
 
 use clap::Parser;

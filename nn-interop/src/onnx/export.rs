@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use nn_layers::{Layer, LayerSpec, Sequential, Tensor};
+use nn_layers::{LayerSpec, NamedState, Sequential, Tensor};
 use prost::Message;
 
 use super::proto::{
@@ -31,11 +31,14 @@ pub const ONNX_BATCH_DIM: &str = "batch";
 /// Layer by layer: Conv2D → `Conv`, Linear → `Gemm` (transB = 1, weights as PyTorch stores
 /// them), MaxPooling → `MaxPool`, AvgPooling → `AveragePool`, BatchNormalization → inference
 /// `BatchNormalization` with the running statistics, Relu, LeakyRelu, Sigmoid, Tanh, Softmax
-/// (axis 1), Flatten (axis 1), Dropout → `Identity`. The same network gives the same bytes.
+/// (axis 1), Flatten (axis 1), Dropout → `Identity`, GlobalAvgPooling → `GlobalAveragePool`
+/// and `Flatten`; a nested Sequential is its layers in order, a Residual its body, its shortcut,
+/// an `Add` and its activation. Initialisers carry the state names. The same network gives the
+/// same bytes.
 ///
 /// # Errors
-/// A layer without a spec (a nested network or one defined outside `nn-layers`), named with its
-/// position.
+/// A layer without a spec, or one with no ONNX equivalent (a registered layer of your own),
+/// named by its path.
 ///
 /// ```
 /// let net = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(1))?;
@@ -45,7 +48,7 @@ pub const ONNX_BATCH_DIM: &str = "batch";
 /// ```
 pub fn to_onnx(net: &Sequential) -> Result<Vec<u8>> {
     let spec = net
-        .spec()
+        .network_spec()
         .map_err(|e| InteropError::Unsupported(e.to_string()))?;
     let values: HashMap<String, &Tensor> = net
         .params()
@@ -53,45 +56,36 @@ pub fn to_onnx(net: &Sequential) -> Result<Vec<u8>> {
         .map(|(n, p)| (n, &p.value))
         .chain(net.buffers())
         .collect();
-    let mut graph = GraphProto {
-        name: Some("nn-rs".into()),
-        input: vec![value_info(ONNX_INPUT, &spec.input)],
-        output: vec![value_info(ONNX_OUTPUT, net.output_sample_shape())],
-        ..GraphProto::default()
+    let mut emitter = Emitter {
+        values: &values,
+        graph: GraphProto {
+            name: Some("nn-rs".into()),
+            input: vec![value_info(ONNX_INPUT, &spec.input)],
+            output: vec![value_info(ONNX_OUTPUT, net.output_sample_shape())],
+            ..GraphProto::default()
+        },
     };
-    let mut input = ONNX_INPUT.to_string();
-    let last = spec.layers.len().saturating_sub(1);
+    let mut value = ONNX_INPUT.to_string();
     for (i, layer) in spec.layers.iter().enumerate() {
-        let output = if i == last {
-            ONNX_OUTPUT.to_string()
-        } else {
-            format!("{i}.output")
-        };
-        let mut b = NodeBuilder {
-            index: i,
-            values: &values,
-            graph: &mut graph,
-            inputs: vec![input],
-        };
-        let (op, attributes) = b.node(layer)?;
-        let inputs = b.inputs;
-        graph.node.push(NodeProto {
-            input: inputs,
-            output: vec![output.clone()],
-            name: Some(format!("{i}.{op}")),
-            op_type: Some(op.into()),
-            attribute: attributes,
-        });
-        input = output;
+        value = emitter.layer(&i.to_string(), layer, value)?;
     }
-    if spec.layers.is_empty() {
-        graph.node.push(NodeProto {
-            input: vec![input],
+    let mut graph = emitter.graph;
+    // The last node's output is the graph's output.
+    match graph.node.last_mut() {
+        Some(last) if value != ONNX_INPUT => {
+            for output in &mut last.output {
+                if *output == value {
+                    *output = ONNX_OUTPUT.into();
+                }
+            }
+        }
+        _ => graph.node.push(NodeProto {
+            input: vec![value],
             output: vec![ONNX_OUTPUT.into()],
             name: Some("identity".into()),
             op_type: Some("Identity".into()),
             attribute: Vec::new(),
-        });
+        }),
     }
     let model = ModelProto {
         ir_version: Some(ONNX_IR_VERSION),
@@ -113,27 +107,92 @@ pub fn to_onnx(net: &Sequential) -> Result<Vec<u8>> {
 /// As [`to_onnx`], or the file cannot be written.
 pub fn save_onnx(net: &Sequential, path: &Path) -> Result<()> {
     let bytes = to_onnx(net)?;
-    nn_train::files::write_atomically(path, &bytes)?;
+    atomic_write::write_atomically(path, &bytes)?;
     Ok(())
 }
 
-/// Builds the node of layer `index`: adds its weights to the graph as initialisers and their
-/// names to `inputs`.
-struct NodeBuilder<'a> {
-    index: usize,
+/// Adds the nodes of a network's layers to a graph, with their tensors as initialisers under
+/// their state names.
+struct Emitter<'a> {
     values: &'a HashMap<String, &'a Tensor>,
-    graph: &'a mut GraphProto,
-    inputs: Vec<String>,
+    graph: GraphProto,
 }
 
-impl NodeBuilder<'_> {
-    /// The operator and attributes for `layer`.
-    fn node(&mut self, layer: &LayerSpec) -> Result<(&'static str, Vec<AttributeProto>)> {
+impl Emitter<'_> {
+    /// Adds the nodes of `layer`, whose state is named `path.…`, reading the value `input`;
+    /// returns the name of its output value.
+    fn layer(&mut self, path: &str, layer: &LayerSpec, input: String) -> Result<String> {
+        match layer {
+            LayerSpec::Sequential(layers) => {
+                let mut value = input;
+                for l in layers {
+                    value = self.layer(&format!("{path}.{}", l.name), &l.layer, value)?;
+                }
+                Ok(value)
+            }
+            LayerSpec::Residual(r) => {
+                let mut body = input.clone();
+                for l in &r.body {
+                    body = self.layer(&format!("{path}.{}", l.name), &l.layer, body)?;
+                }
+                let mut shortcut = input;
+                for l in &r.shortcut {
+                    let name = format!("{path}.shortcut.{}", l.name);
+                    shortcut = self.layer(&name, &l.layer, shortcut)?;
+                }
+                let sum = self.node(path, "Add", vec![body, shortcut], Vec::new(), "sum");
+                match &r.activation {
+                    Some(a) => self.layer(&format!("{path}.activation"), a, sum),
+                    None => Ok(sum),
+                }
+            }
+            LayerSpec::GlobalAvgPooling => {
+                let pooled =
+                    self.node(path, "GlobalAveragePool", vec![input], Vec::new(), "pooled");
+                let flat = vec![int("axis", 1)];
+                Ok(self.node(path, "Flatten", vec![pooled], flat, "output"))
+            }
+            leaf => {
+                let mut inputs = vec![input];
+                let (op, attributes) = self.leaf(path, leaf, &mut inputs)?;
+                Ok(self.node(path, op, inputs, attributes, "output"))
+            }
+        }
+    }
+
+    /// Adds a node `path.op` and returns its output value `path.output_name`.
+    fn node(
+        &mut self,
+        path: &str,
+        op: &str,
+        input: Vec<String>,
+        attribute: Vec<AttributeProto>,
+        output_name: &str,
+    ) -> String {
+        let output = format!("{path}.{output_name}");
+        self.graph.node.push(NodeProto {
+            input,
+            output: vec![output.clone()],
+            name: Some(format!("{path}.{op}")),
+            op_type: Some(op.into()),
+            attribute,
+        });
+        output
+    }
+
+    /// The operator and attributes of a layer that is one node; its tensors are added to the
+    /// graph and to `inputs`.
+    fn leaf(
+        &mut self,
+        path: &str,
+        layer: &LayerSpec,
+        inputs: &mut Vec<String>,
+    ) -> Result<(&'static str, Vec<AttributeProto>)> {
         Ok(match layer {
             LayerSpec::Conv2D(c) => {
-                self.weight("weight")?;
+                self.weight(path, "weight", inputs)?;
                 if c.bias {
-                    self.weight("bias")?;
+                    self.weight(path, "bias", inputs)?;
                 }
                 let [ph, pw] = c.padding;
                 (
@@ -148,9 +207,9 @@ impl NodeBuilder<'_> {
                 )
             }
             LayerSpec::Linear(c) => {
-                self.weight("weight")?;
+                self.weight(path, "weight", inputs)?;
                 if c.bias {
-                    self.weight("bias")?;
+                    self.weight(path, "bias", inputs)?;
                 }
                 ("Gemm", vec![int("transB", 1)])
             }
@@ -158,14 +217,14 @@ impl NodeBuilder<'_> {
             LayerSpec::AvgPooling(c) => ("AveragePool", pool_attributes(c.kernel, c.stride)),
             LayerSpec::BatchNormalization(c) => {
                 if c.affine {
-                    self.weight("weight")?;
-                    self.weight("bias")?;
+                    self.weight(path, "weight", inputs)?;
+                    self.weight(path, "bias", inputs)?;
                 } else {
-                    self.constant("scale", c.num_features, 1.0);
-                    self.constant("shift", c.num_features, 0.0);
+                    self.constant(path, "scale", c.num_features, 1.0, inputs);
+                    self.constant(path, "shift", c.num_features, 0.0, inputs);
                 }
-                self.weight("running_mean")?;
-                self.weight("running_var")?;
+                self.weight(path, "running_mean", inputs)?;
+                self.weight(path, "running_var", inputs)?;
                 ("BatchNormalization", vec![float("epsilon", c.eps)])
             }
             LayerSpec::Relu => ("Relu", Vec::new()),
@@ -175,29 +234,43 @@ impl NodeBuilder<'_> {
             LayerSpec::Softmax => ("Softmax", vec![int("axis", 1)]),
             LayerSpec::Flatten => ("Flatten", vec![int("axis", 1)]),
             LayerSpec::Dropout { .. } => ("Identity", Vec::new()),
+            other => {
+                return Err(InteropError::Unsupported(format!(
+                    "layer {path} ({}) has no ONNX equivalent this exporter knows",
+                    other.kind()
+                )));
+            }
         })
     }
 
-    /// Adds the layer's tensor `name` (`weight`, `running_mean` ...) as an initialiser.
-    fn weight(&mut self, name: &str) -> Result<()> {
-        let full = format!("{}.{name}", self.index);
-        let t = self.values.get(&full).ok_or_else(|| {
-            InteropError::Unsupported(format!("layer {}: no tensor {full}", self.index))
-        })?;
+    /// Adds the tensor `path.name` (`weight`, `running_mean` ...) as an initialiser and an input.
+    fn weight(&mut self, path: &str, name: &str, inputs: &mut Vec<String>) -> Result<()> {
+        let full = format!("{path}.{name}");
+        let t = self
+            .values
+            .get(&full)
+            .ok_or_else(|| InteropError::Unsupported(format!("layer {path}: no tensor {full}")))?;
         self.graph
             .initializer
             .push(initializer(&full, t.shape(), t.iter().copied()));
-        self.inputs.push(full);
+        inputs.push(full);
         Ok(())
     }
 
     /// Adds a constant vector (batch norm without affine parameters).
-    fn constant(&mut self, name: &str, len: usize, value: f32) {
-        let full = format!("{}.{name}", self.index);
+    fn constant(
+        &mut self,
+        path: &str,
+        name: &str,
+        len: usize,
+        value: f32,
+        inputs: &mut Vec<String>,
+    ) {
+        let full = format!("{path}.{name}");
         self.graph
             .initializer
             .push(initializer(&full, &[len], std::iter::repeat_n(value, len)));
-        self.inputs.push(full);
+        inputs.push(full);
     }
 }
 

@@ -334,7 +334,10 @@ impl Layer for BatchNormalization {
         }
         visitor("running_mean", State::Buffer(&self.running_mean));
         visitor("running_var", State::Buffer(&self.running_var));
-        visitor(NUM_BATCHES_TRACKED, State::Counter(self.num_batches_tracked));
+        visitor(
+            NUM_BATCHES_TRACKED,
+            State::Counter(self.num_batches_tracked),
+        );
     }
 
     fn visit_mut<'a>(&'a mut self, visitor: &mut VisitorMut<'_, 'a>) {
@@ -344,6 +347,9 @@ impl Layer for BatchNormalization {
         }
         visitor("running_mean", StateMut::Buffer(&mut self.running_mean));
         visitor("running_var", StateMut::Buffer(&mut self.running_var));
-        visitor(NUM_BATCHES_TRACKED, StateMut::Counter(&mut self.num_batches_tracked));
+        visitor(
+            NUM_BATCHES_TRACKED,
+            StateMut::Counter(&mut self.num_batches_tracked),
+        );
     }
 }

@@ -9,8 +9,8 @@ use crate::layer::{
     Layer, Mode, Param, bad_input, check_grad, check_sizes, no_forward, parameter_elements,
     view_as, visit_weight_and_bias, visit_weight_and_bias_mut,
 };
-use crate::state::{Visitor, VisitorMut};
 use crate::spec::LayerSpec;
+use crate::state::{Visitor, VisitorMut};
 
 /// The configuration of a [`Conv2D`] layer.
 ///

@@ -149,10 +149,7 @@ impl Layer for Residual {
             .activation
             .as_ref()
             .map_or(String::new(), |a| format!(", then {}", a.describe()));
-        format!(
-            "Residual([{}] + {shortcut}{activation})",
-            names(&self.body)
-        )
+        format!("Residual([{}] + {shortcut}{activation})", names(&self.body))
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {

@@ -1,3 +1,5 @@
+#![doc = include_str!("../README.md")]
+//!
 //! Atomic writes: a temporary file beside the target, synced, then renamed over it, so that a
 //! crash, a kill or a full disk never leaves a half-written file where a good one was.
 //!
@@ -11,7 +13,20 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Result, TrainError};
+use thiserror::Error;
+
+/// A file that could not be written, with the reason.
+#[derive(Debug, Error)]
+#[error("{path}: {source}")]
+pub struct WriteError {
+    /// The file.
+    pub path: PathBuf,
+    /// The reason.
+    pub source: io::Error,
+}
+
+/// `Result` with [`WriteError`].
+pub type Result<T, E = WriteError> = std::result::Result<T, E>;
 
 /// How many symbolic links are followed before giving up (as Linux's `ELOOP`).
 const MAX_LINKS: usize = 40;
@@ -19,14 +34,14 @@ const MAX_LINKS: usize = 40;
 /// Writes `bytes` to `path` atomically (see the module documentation).
 ///
 /// # Errors
-/// [`TrainError::Io`] naming the path: a missing folder, no permission, a full disk, a folder at
+/// [`WriteError`] naming the path: a missing folder, no permission, a full disk, a folder at
 /// `path`, a symbolic-link loop.
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("notes.txt");
-/// nn_train::files::write_atomically(&path, b"first").unwrap();
-/// nn_train::files::write_atomically(&path, b"second").unwrap();
+/// atomic_write::write_atomically(&path, b"first").unwrap();
+/// atomic_write::write_atomically(&path, b"second").unwrap();
 /// assert_eq!(std::fs::read(&path).unwrap(), b"second");
 /// ```
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -43,7 +58,7 @@ pub fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut File, &Path) -> io::Result<()>,
 ) -> Result<()> {
-    let io_error = |source| TrainError::Io {
+    let io_error = |source| WriteError {
         path: path.to_path_buf(),
         source,
     };
@@ -72,23 +87,20 @@ pub fn write_atomically_with(
 /// result goes to `path`.
 ///
 /// # Errors
-/// [`TrainError::Io`] naming the path and the reason.
+/// [`WriteError`] naming the path and the reason.
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
-/// assert!(nn_train::files::check_writable(&dir.path().join("model.bin")).is_ok());
-/// assert!(nn_train::files::check_writable(&dir.path().join("no/such/model.bin")).is_err());
-/// assert!(nn_train::files::check_writable(dir.path()).is_err());
+/// assert!(atomic_write::check_writable(&dir.path().join("model.bin")).is_ok());
+/// assert!(atomic_write::check_writable(&dir.path().join("no/such/model.bin")).is_err());
+/// assert!(atomic_write::check_writable(dir.path()).is_err());
 /// ```
 pub fn check_writable(path: &Path) -> Result<()> {
-    let io_error = |source: io::Error| TrainError::Io {
+    let io_error = |source: io::Error| WriteError {
         path: path.to_path_buf(),
         source: io::Error::new(source.kind(), format!("cannot be written: {source}")),
     };
-    let target = resolve_output(path).map_err(|e| match e {
-        TrainError::Io { source, .. } => io_error(source),
-        other => other,
-    })?;
+    let target = resolve_output(path).map_err(|e| io_error(e.source))?;
     if target.is_dir() {
         return Err(io_error(io::Error::new(
             io::ErrorKind::IsADirectory,
@@ -107,12 +119,12 @@ pub fn check_writable(path: &Path) -> Result<()> {
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
-/// let a = nn_train::files::resolve_output(&dir.path().join("m.bin")).unwrap();
-/// let b = nn_train::files::resolve_output(&dir.path().join(".").join("m.bin")).unwrap();
+/// let a = atomic_write::resolve_output(&dir.path().join("m.bin")).unwrap();
+/// let b = atomic_write::resolve_output(&dir.path().join(".").join("m.bin")).unwrap();
 /// assert_eq!(a, b);
 /// ```
 pub fn resolve_output(path: &Path) -> Result<PathBuf> {
-    let io_error = |source| TrainError::Io {
+    let io_error = |source| WriteError {
         path: path.to_path_buf(),
         source,
     };
