@@ -2,7 +2,7 @@
 """Checks the exported models with real clients: numpy + safetensors, onnxruntime, onnx.
 
 Reads what `cargo test -p nn-interop` wrote (default folder target/tmp/interop): for each of
-lenet5 and seed_bn_net (trained briefly on MNIST) and every_layer (each layer kind once),
+lenet5, seed_bn_net and residual (trained briefly on MNIST) and every_layer (each layer kind once),
 NAME.safetensors, NAME.onnx and NAME.expected.json (every tensor's values, 100 input images and
 the Rust eval-mode logits for them). Checks:
 
@@ -25,7 +25,7 @@ import onnxruntime as ort
 from safetensors.numpy import load_file
 
 TOLERANCE = 1e-4
-REQUIRED = ("lenet5", "seed_bn_net", "every_layer")
+REQUIRED = ("lenet5", "seed_bn_net", "residual", "every_layer")
 DTYPES = {"F32": np.float32, "I64": np.int64}
 failures = []
 

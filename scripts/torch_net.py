@@ -106,6 +106,17 @@ def idx(path, images):
     return torch.from_numpy(np.frombuffer(raw[8:], dtype=np.uint8).astype(np.int64))
 
 
+def load_strict(model, path):
+    """Every tensor of the file into the module by name; a missing or extra name is an error."""
+    from safetensors.torch import load_file
+    state = load_file(path)
+    # Counters are stored as tensors of one value; PyTorch's are 0-d int64.
+    for k, v in state.items():
+        if k.endswith("num_batches_tracked"):
+            state[k] = v.reshape(()).to(torch.int64)
+    model.load_state_dict(state, strict=True)
+
+
 @torch.no_grad()
 def accuracy(model, x, y):
     model.eval()
@@ -123,6 +134,7 @@ def main():
     ap.add_argument("--safetensors")
     ap.add_argument("--onnx")
     ap.add_argument("--expect", type=float)
+    ap.add_argument("--init", help="start training from these weights (safetensors of our trainer)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -130,14 +142,10 @@ def main():
     model = chain(spec["layers"])
     xte = idx(os.path.join(args.data, "t10k-images-idx3-ubyte"), True)
     yte = idx(os.path.join(args.data, "t10k-labels-idx1-ubyte"), False)
+    if args.init:
+        load_strict(model, args.init)
     if args.safetensors:
-        from safetensors.torch import load_file
-        state = load_file(args.safetensors)
-        # Counters are stored as tensors of one value; PyTorch's are 0-d int64.
-        for k, v in state.items():
-            if k.endswith("num_batches_tracked"):
-                state[k] = v.reshape(()).to(torch.int64)
-        model.load_state_dict(state, strict=True)
+        load_strict(model, args.safetensors)
         acc, logits = accuracy(model, xte, yte)
         print(f"pytorch (strict load of {args.safetensors}): test_acc={acc:.4f}")
         ok = True

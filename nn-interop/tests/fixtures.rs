@@ -1,4 +1,5 @@
-//! Trained LeNet5 and the seed's batch-norm network, exported for the Python clients.
+//! Trained LeNet5, the seed's batch-norm network and a small ResNet, exported for the Python
+//! clients.
 //!
 //! Writes, for each network, `NAME.safetensors`, `NAME.onnx` and `NAME.expected.json` (every
 //! tensor's values, 100 MNIST test images and our eval-mode logits for them) into
@@ -13,8 +14,8 @@ use std::path::PathBuf;
 use nn_data::{Dataset, Mnist, Normalization, bundled_mnist_dir};
 use nn_interop::{load_safetensors, save_onnx, save_safetensors};
 use nn_layers::{
-    BatchNormConfig, Conv2DConfig, Layer, LayerSpec, LinearConfig, Mode, NetworkSpec, PoolConfig,
-    Sequential, Tensor, models,
+    BatchNormConfig, Conv2DConfig, Layer, LayerSpec, LinearConfig, Mode, NamedLayerSpec,
+    NetworkSpec, PoolConfig, ResidualSpec, Sequential, Tensor, models,
 };
 use nn_train::{FitConfig, Model, OptimizerKind, OptimizerSpec, Progress, argmax_rows};
 use serde_json::{Value, json};
@@ -109,6 +110,30 @@ fn trained_networks_are_exported_for_the_python_check() {
     assert_ne!(bn.forward(&images, Mode::Train).unwrap(), eval);
     assert_eq!(bn.counters()[0].1, 2_000_u64.div_ceil(64) + 1);
     export("seed_bn_net", &mut bn, &images);
+
+    let mut residual = trained(residual_spec(), &train);
+    export("residual", &mut residual, &images);
+}
+
+/// A small ResNet: a stem, a block with the identity shortcut, one with a projection, a nested
+/// Sequential with named layers, global average pooling and a linear head. Its state names are
+/// PyTorch's (`1.conv1.weight`, `2.shortcut.0.weight`, `3.conv.bias` ...).
+fn residual_spec() -> NetworkSpec {
+    use LayerSpec::*;
+    NetworkSpec {
+        input: vec![1, 28, 28],
+        layers: vec![
+            Conv2D(Conv2DConfig::new(1, 4, [3, 3]).with_stride([2, 2]).with_padding([1, 1])),
+            Residual(ResidualSpec::basic_block(4, 4, 1)),
+            Residual(ResidualSpec::basic_block(4, 8, 2)),
+            Sequential(vec![
+                NamedLayerSpec::new("conv", Conv2D(Conv2DConfig::new(8, 8, [1, 1]))),
+                NamedLayerSpec::new("act", Relu),
+            ]),
+            GlobalAvgPooling,
+            Linear(LinearConfig::new(8, 10)),
+        ],
+    }
 }
 
 /// Every layer kind with non-default settings (convolutions strided, dilated, grouped and
