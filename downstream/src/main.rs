@@ -1,6 +1,6 @@
 //! A user's program: a small network of its own with a layer of its own, trained on data it
-//! makes, then a network of built-in layers trained by `nn_train::Model`, saved, reloaded and
-//! exported. Every check is an `assert!` or an error: a non-zero exit fails CI.
+//! makes, then a network with that layer among built-in ones trained by `nn_train::Model`, saved,
+//! reloaded and exported. Every check is an `assert!` or an error: a non-zero exit fails CI.
 
 use core_tensor::init::seeded_rng;
 use ndarray::{ArrayD, IxDyn};
@@ -39,9 +39,12 @@ impl Layer for Scale {
     }
 
     fn backward(&mut self, grad: &Tensor) -> nn_layers::Result<Tensor> {
-        let x = self.input.as_ref().ok_or_else(|| nn_layers::LayerError::BackwardBeforeForward {
-            layer: self.describe(),
-        })?;
+        let x =
+            self.input
+                .as_ref()
+                .ok_or_else(|| nn_layers::LayerError::BackwardBeforeForward {
+                    layer: self.describe(),
+                })?;
         self.a.grad[[0]] += (grad * x).sum();
         Ok(grad * self.a.value[[0]])
     }
@@ -85,7 +88,11 @@ fn halves() -> Result<Dataset, nn_data::DataError> {
 fn train_own_network(data: &Dataset) -> Result<f32, Box<dyn std::error::Error>> {
     let rng = &mut seeded_rng(1);
     let mut net = Sequential::new(&[1, 8, 8])
-        .add(Conv2DConfig::new(1, 4, [3, 3]).with_padding([1, 1]).init(rng)?)?
+        .add(
+            Conv2DConfig::new(1, 4, [3, 3])
+                .with_padding([1, 1])
+                .init(rng)?,
+        )?
         .add(Scale::new())?
         .add(Relu::new())?
         .add(PoolConfig::new([2, 2]).max()?)?
@@ -106,18 +113,31 @@ fn train_own_network(data: &Dataset) -> Result<f32, Box<dyn std::error::Error>> 
         last = out.loss;
     }
     let first = first.unwrap_or(last);
-    assert!(last < first * 0.5, "the loss fell from {first} to {last} only");
-    let scale = net.params().into_iter().find(|(n, _)| n == "1.a").map(|(_, p)| p.value[[0]]);
-    assert!(scale.is_some_and(|a| a != 1.0), "the user's layer was not trained");
+    assert!(
+        last < first * 0.5,
+        "the loss fell from {first} to {last} only"
+    );
+    let scale = net
+        .params()
+        .into_iter()
+        .find(|(n, _)| n == "1.a")
+        .map(|(_, p)| p.value[[0]]);
+    assert!(
+        scale.is_some_and(|a| a != 1.0),
+        "the user's layer was not trained"
+    );
     Ok(last)
 }
 
-/// A network of built-in layers trained by `Model`, saved, reloaded and exported.
+/// A network with the user's layer among built-in ones, trained by `Model`, saved, reloaded and
+/// exported.
 fn train_save_reload(data: &Dataset) -> Result<f32, Box<dyn std::error::Error>> {
     let spec = NetworkSpec {
         input: vec![1, 8, 8],
         layers: vec![
             LayerSpec::Conv2D(Conv2DConfig::new(1, 4, [3, 3])),
+            // The user's own layer, described by its registered kind.
+            LayerSpec::Custom(CustomSpec::new("scale", &())?),
             LayerSpec::Relu,
             LayerSpec::Flatten,
             LayerSpec::Linear(LinearConfig::new(4 * 6 * 6, 2)),
@@ -143,11 +163,19 @@ fn train_save_reload(data: &Dataset) -> Result<f32, Box<dyn std::error::Error>> 
     model.save(&path)?;
     let (spec, mut reloaded) = nn_train::load_network(&path)?;
     assert_eq!(&spec, model.spec());
-    let x = data.batch(&[0, 1, 2], nn_data::Normalization::Unit)?.images.into_dyn();
+    let x = data
+        .batch(&[0, 1, 2], nn_data::Normalization::Unit)?
+        .images
+        .into_dyn();
     let mut original = model.into_net();
     let before = original.forward(&x, Mode::Eval)?;
     assert_eq!(reloaded.forward(&x, Mode::Eval)?, before);
 
+    let trained_scale = reloaded.params().into_iter().find(|(n, _)| n == "1.a");
+    assert!(
+        trained_scale.is_some_and(|(_, p)| p.value[[0]] != 1.0),
+        "Model trained the user's layer"
+    );
     let bytes = nn_interop::to_safetensors(&reloaded)?;
     let mut copy = spec.build(&mut seeded_rng(99))?;
     nn_interop::from_safetensors(&mut copy, &bytes)?;
@@ -156,9 +184,13 @@ fn train_save_reload(data: &Dataset) -> Result<f32, Box<dyn std::error::Error>> 
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Once per program: specs of kind "scale" (in files, checkpoints, `Model::new`) build a Scale.
+    nn_layers::registry::register_layer("scale", |(): (), _rng| Ok(Scale::new()))?;
     let data = halves()?;
     let loss = train_own_network(&data)?;
     let accuracy = train_save_reload(&data)?;
-    println!("downstream: own network's loss {loss:.4}; saved, reloaded and exported a model of accuracy {accuracy:.3}");
+    println!(
+        "downstream: own network's loss {loss:.4}; saved, reloaded and exported a model of accuracy {accuracy:.3}"
+    );
     Ok(())
 }

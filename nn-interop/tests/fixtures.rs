@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use nn_data::{Dataset, Mnist, Normalization, bundled_mnist_dir};
 use nn_interop::{load_safetensors, save_onnx, save_safetensors};
 use nn_layers::{
-    BatchNormConfig, Conv2DConfig, Layer, LayerSpec, LinearConfig, Mode, NamedLayerSpec,
-    NetworkSpec, PoolConfig, ResidualSpec, Sequential, Tensor, models,
+    BatchNormConfig, Conv2DConfig, CustomSpec, Layer, LayerSpec, LinearConfig, Mode,
+    NamedLayerSpec, NetworkSpec, Param, PoolConfig, ResidualSpec, Sequential, Tensor, models,
 };
 use nn_train::{FitConfig, Model, OptimizerKind, OptimizerSpec, Progress, argmax_rows};
 use serde_json::{Value, json};
@@ -172,13 +172,54 @@ fn every_layer_spec() -> NetworkSpec {
             Sigmoid,
             Linear(LinearConfig::new(16, 10)),
             Relu,
+            Custom(CustomSpec::new("fixture_scale", &()).unwrap()),
             Softmax,
         ],
     }
 }
 
+/// `y = a · x` with one learnable `a`: a layer of a user's own, exported as ONNX's `Mul`.
+#[derive(Debug)]
+struct Scale {
+    a: Param,
+}
+
+impl Layer for Scale {
+    fn describe(&self) -> String {
+        "Scale".into()
+    }
+    fn forward(&mut self, x: &Tensor, _: Mode) -> nn_layers::Result<Tensor> {
+        Ok(x * self.a.value[[0]])
+    }
+    fn backward(&mut self, grad: &Tensor) -> nn_layers::Result<Tensor> {
+        Ok(grad * self.a.value[[0]])
+    }
+    fn output_shape(&self, input: &[usize]) -> nn_layers::Result<Vec<usize>> {
+        Ok(input.to_vec())
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        CustomSpec::new("fixture_scale", &()).ok().map(LayerSpec::Custom)
+    }
+    fn visit<'a>(&'a self, visitor: &mut nn_layers::state::Visitor<'_, 'a>) {
+        visitor("a", nn_layers::State::Param(&self.a));
+    }
+    fn visit_mut<'a>(&'a mut self, visitor: &mut nn_layers::state::VisitorMut<'_, 'a>) {
+        visitor("a", nn_layers::StateMut::Param(&mut self.a));
+    }
+}
+
 #[test]
 fn every_layer_kind_is_exported_for_the_python_check() {
+    nn_layers::registry::register_layer("fixture_scale", |(): (), _| {
+        Ok(Scale {
+            a: Param::new(Tensor::from_elem(vec![1], 0.75)),
+        })
+    })
+    .unwrap();
+    nn_interop::onnx::register_onnx_export("fixture_scale", |_| {
+        Ok(vec![nn_interop::onnx::OnnxNode::new("Mul").with_weights(["a"])])
+    })
+    .unwrap();
     let mut net = every_layer_spec()
         .build(&mut core_tensor::init::seeded_rng(3))
         .unwrap();

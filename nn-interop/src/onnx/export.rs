@@ -37,8 +37,8 @@ pub const ONNX_BATCH_DIM: &str = "batch";
 /// same bytes.
 ///
 /// # Errors
-/// A layer without a spec, or one with no ONNX equivalent (a registered layer of your own),
-/// named by its path.
+/// A layer without a spec, or a registered layer of your own whose kind has no ONNX form
+/// ([`crate::onnx::register_onnx_export`]), named by its path.
 ///
 /// ```
 /// let net = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(1))?;
@@ -151,6 +151,20 @@ impl Emitter<'_> {
                     self.node(path, "GlobalAveragePool", vec![input], Vec::new(), "pooled");
                 let flat = vec![int("axis", 1)];
                 Ok(self.node(path, "Flatten", vec![pooled], flat, "output"))
+            }
+            LayerSpec::Custom(custom) => {
+                let nodes = super::custom::lower(path, custom)?;
+                let mut value = input;
+                for (k, node) in nodes.into_iter().enumerate() {
+                    let mut inputs = vec![value];
+                    for w in &node.weights {
+                        self.weight(path, w, &mut inputs)?;
+                    }
+                    let attributes = node.attributes.iter().map(onnx_attribute).collect();
+                    let name = format!("{path}.{k}");
+                    value = self.node(&name, &node.op, inputs, attributes, "output");
+                }
+                Ok(value)
             }
             leaf => {
                 let mut inputs = vec![input];
@@ -271,6 +285,18 @@ impl Emitter<'_> {
             .initializer
             .push(initializer(&full, &[len], std::iter::repeat_n(value, len)));
         inputs.push(full);
+    }
+}
+
+fn onnx_attribute(a: &super::custom::OnnxAttribute) -> AttributeProto {
+    use super::custom::OnnxAttribute;
+    match a {
+        OnnxAttribute::Int(name, v) => int(name, *v),
+        OnnxAttribute::Float(name, v) => float(name, *v),
+        OnnxAttribute::Ints(name, v) => AttributeProto {
+            ints: v.clone(),
+            ..attribute(name, ATTRIBUTE_INTS)
+        },
     }
 }
 
