@@ -6,7 +6,7 @@
 # Usage: scripts/package_crates.sh [extra cargo package flags, e.g. --allow-dirty]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-crates=(core-tensor nn-layers nn-optim nn-data nn-train nn-interop)
+crates=(nn-atomic-write core-tensor nn-layers nn-optim nn-data nn-train nn-interop)
 args=()
 for c in "${crates[@]}"; do
   args+=(-p "$c")

@@ -16,7 +16,7 @@ pub enum InteropError {
     },
     /// Writing a file failed.
     #[error(transparent)]
-    Write(#[from] atomic_write::WriteError),
+    Write(#[from] nn_atomic_write::WriteError),
     /// Bytes that are not a safetensors file, or one the `safetensors` crate cannot write.
     #[error("not a valid safetensors file: {0}; was it written by safetensors (save_file)?")]
     Safetensors(String),

@@ -91,7 +91,7 @@ pub fn to_safetensors(net: &Sequential) -> Result<Vec<u8>> {
 /// As [`to_safetensors`], or the file cannot be written.
 pub fn save_safetensors(net: &Sequential, path: &Path) -> Result<()> {
     let bytes = to_safetensors(net)?;
-    atomic_write::write_atomically(path, &bytes)?;
+    nn_atomic_write::write_atomically(path, &bytes)?;
     Ok(())
 }
 

@@ -67,8 +67,8 @@ pub enum TrainError {
 /// `Result` with [`TrainError`].
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
 
-impl From<atomic_write::WriteError> for TrainError {
-    fn from(e: atomic_write::WriteError) -> Self {
+impl From<nn_atomic_write::WriteError> for TrainError {
+    fn from(e: nn_atomic_write::WriteError) -> Self {
         Self::Io {
             path: e.path,
             source: e.source,

@@ -42,7 +42,7 @@ use crate::history::History;
 use crate::loss_kind::LossKind;
 use crate::model::Model;
 use crate::optimizer_spec::OptimizerSpec;
-pub use atomic_write::{
+pub use nn_atomic_write::{
     WriteError, check_writable, resolve_output, write_atomically, write_atomically_with,
 };
 

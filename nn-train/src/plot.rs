@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use crate::error::{Result, TrainError};
 use crate::history::History;
-use atomic_write::write_atomically_with;
+use nn_atomic_write::write_atomically_with;
 
 /// The font the PNG text is drawn with, shipped with the crate (DejaVu Sans, Bitstream Vera
 /// licence, see `assets/DejaVuSans-LICENSE.txt`), so that plots need no system fonts.

@@ -317,7 +317,7 @@ fn plots_are_written_as_svg_and_png() {
 }
 
 #[test]
-fn atomic_write_replaces_and_leaves_no_temporary_file() {
+fn nn_atomic_write_replaces_and_leaves_no_temporary_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.bin");
     files::write_atomically(&path, b"first").unwrap();

@@ -107,7 +107,7 @@ pub fn to_onnx(net: &Sequential) -> Result<Vec<u8>> {
 /// As [`to_onnx`], or the file cannot be written.
 pub fn save_onnx(net: &Sequential, path: &Path) -> Result<()> {
     let bytes = to_onnx(net)?;
-    atomic_write::write_atomically(path, &bytes)?;
+    nn_atomic_write::write_atomically(path, &bytes)?;
     Ok(())
 }
 

@@ -40,8 +40,8 @@ const MAX_LINKS: usize = 40;
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("notes.txt");
-/// atomic_write::write_atomically(&path, b"first").unwrap();
-/// atomic_write::write_atomically(&path, b"second").unwrap();
+/// nn_atomic_write::write_atomically(&path, b"first").unwrap();
+/// nn_atomic_write::write_atomically(&path, b"second").unwrap();
 /// assert_eq!(std::fs::read(&path).unwrap(), b"second");
 /// ```
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -91,9 +91,9 @@ pub fn write_atomically_with(
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
-/// assert!(atomic_write::check_writable(&dir.path().join("model.bin")).is_ok());
-/// assert!(atomic_write::check_writable(&dir.path().join("no/such/model.bin")).is_err());
-/// assert!(atomic_write::check_writable(dir.path()).is_err());
+/// assert!(nn_atomic_write::check_writable(&dir.path().join("model.bin")).is_ok());
+/// assert!(nn_atomic_write::check_writable(&dir.path().join("no/such/model.bin")).is_err());
+/// assert!(nn_atomic_write::check_writable(dir.path()).is_err());
 /// ```
 pub fn check_writable(path: &Path) -> Result<()> {
     let io_error = |source: io::Error| WriteError {
@@ -119,8 +119,8 @@ pub fn check_writable(path: &Path) -> Result<()> {
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
-/// let a = atomic_write::resolve_output(&dir.path().join("m.bin")).unwrap();
-/// let b = atomic_write::resolve_output(&dir.path().join(".").join("m.bin")).unwrap();
+/// let a = nn_atomic_write::resolve_output(&dir.path().join("m.bin")).unwrap();
+/// let b = nn_atomic_write::resolve_output(&dir.path().join(".").join("m.bin")).unwrap();
 /// assert_eq!(a, b);
 /// ```
 pub fn resolve_output(path: &Path) -> Result<PathBuf> {
