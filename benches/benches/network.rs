@@ -5,7 +5,7 @@ use nn_layers::NamedState;
 use std::hint::black_box;
 
 use benches::{BATCH, pool, random4};
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use criterion::{Criterion, criterion_group, criterion_main};
 use nn_layers::{CrossEntropyLoss, Layer, Mode, models};
 

@@ -7,6 +7,7 @@ pub mod init;
 pub mod limits;
 pub mod parallel;
 mod pool;
+pub mod random;
 pub mod reference;
 mod scratch;
 pub mod simd;

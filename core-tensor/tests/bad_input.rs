@@ -183,7 +183,7 @@ fn sizes_that_overflow_are_errors_not_wrapped_numbers() {
 
 #[test]
 fn initialisers_refuse_tensors_beyond_the_parameter_limit() {
-    let mut rng = ct::init::seeded_rng(0);
+    let mut rng = ct::random::seeded_rng(0);
     for shape in [
         vec![1 << 62, 1, 5, 5],
         vec![usize::MAX, 2],

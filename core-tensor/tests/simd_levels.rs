@@ -2,7 +2,7 @@
 //! bit: every version sums in the same order without fused multiply-adds. One test in its own
 //! binary, since the setting is process-wide.
 
-use core_tensor::{Conv2dParams, conv2d, conv2d_backward, init, simd};
+use core_tensor::{Conv2dParams, conv2d, conv2d_backward, init, random, simd};
 use ndarray::{Array4, Ix4};
 
 /// Forward and all three gradients of a convolution, as bits.
@@ -20,7 +20,7 @@ fn run(x: &Array4<f32>, w: &Array4<f32>, params: Conv2dParams) -> Vec<u32> {
 
 #[test]
 fn avx2_kernels_give_the_same_bits_as_the_best_ones() {
-    let mut rng = init::seeded_rng(5);
+    let mut rng = random::seeded_rng(5);
     // Shapes that take the direct kernels (depthwise), the filter-lane weight gradient (16
     // filters; dilated), Winograd (32 channels, 3x3) and the GEMM.
     let p = Conv2dParams::new;

@@ -2,7 +2,7 @@
 //! makes, then a network with that layer among built-in ones trained by `nn_train::Model`, saved,
 //! reloaded and exported. Every check is an `assert!` or an error: a non-zero exit fails CI.
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use ndarray::{ArrayD, IxDyn};
 use nn_data::Dataset;
 use nn_layers::{

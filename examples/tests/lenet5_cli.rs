@@ -231,7 +231,7 @@ fn export_writes_safetensors_and_onnx_of_the_saved_model() {
         "{out}"
     );
     let (_, saved) = nn_train::load_network(&model).unwrap();
-    let mut fresh = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(0)).unwrap();
+    let mut fresh = nn_layers::models::lenet5(&mut core_tensor::random::seeded_rng(0)).unwrap();
     nn_interop::load_safetensors(&mut fresh, &st).unwrap();
     for ((a, p), (b, q)) in fresh.params().into_iter().zip(saved.params()) {
         assert_eq!((a, &p.value), (b, &q.value));

@@ -15,7 +15,11 @@ fn network_files() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 4, "network files in {}: {files:?}", dir.display());
+    assert!(
+        files.len() >= 4,
+        "network files in {}: {files:?}",
+        dir.display()
+    );
     files
 }
 
@@ -27,7 +31,14 @@ fn every_shipped_network_trains_saves_evaluates_and_exports() {
         let model = dir.path().join(format!("{name}.nnrs"));
         let out = ok(&lenet5(&one_epoch(
             "128",
-            &["--net", path(&net), "--save", path(&model), "--threads", "2"],
+            &[
+                "--net",
+                path(&net),
+                "--save",
+                path(&model),
+                "--threads",
+                "2",
+            ],
         )));
         let trained = field(&out, "test_acc");
         let out = ok(&lenet5(&[
@@ -37,7 +48,11 @@ fn every_shipped_network_trains_saves_evaluates_and_exports() {
             "--test-limit",
             "100",
         ]));
-        assert_eq!(field(&out, "test_acc"), trained, "{name}: eval of the saved model");
+        assert_eq!(
+            field(&out, "test_acc"),
+            trained,
+            "{name}: eval of the saved model"
+        );
         let st = dir.path().join(format!("{name}.safetensors"));
         let onnx = dir.path().join(format!("{name}.onnx"));
         ok(&lenet5(&[
@@ -99,7 +114,11 @@ fn a_wrong_network_file_is_one_error_line() {
         assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     }
     let missing = dir.path().join("missing.json");
-    expect_failure(&lenet5(&one_epoch("64", &["--net", path(&missing)])), 1, "missing.json");
+    expect_failure(
+        &lenet5(&one_epoch("64", &["--net", path(&missing)])),
+        1,
+        "missing.json",
+    );
 }
 
 #[test]
@@ -109,10 +128,25 @@ fn resume_keeps_the_network_and_the_loss_of_the_checkpoint() {
     let net = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("networks/seed_bn_net.json");
     ok(&lenet5(&one_epoch(
         "64",
-        &["--net", path(&net), "--loss", "mse", "--checkpoint", path(&ck)],
+        &[
+            "--net",
+            path(&net),
+            "--loss",
+            "mse",
+            "--checkpoint",
+            path(&ck),
+        ],
     )));
     let resume = |extra: &[&str]| {
-        let mut args = vec!["train", "--epochs", "2", "--limit", "64", "--test-limit", "50"];
+        let mut args = vec![
+            "train",
+            "--epochs",
+            "2",
+            "--limit",
+            "64",
+            "--test-limit",
+            "50",
+        ];
         args.extend(["--quiet", "--resume", path(&ck)]);
         args.extend_from_slice(extra);
         lenet5(&args)

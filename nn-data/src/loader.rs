@@ -1,6 +1,6 @@
 //! Batches in a seeded order.
 
-use core_tensor::init::{seeded_stream, streams, uniform_below};
+use core_tensor::random::{seeded_stream, streams, uniform_below};
 
 use crate::dataset::{Batch, Dataset, Normalization};
 use crate::error::{DataError, Result};

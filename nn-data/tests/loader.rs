@@ -57,10 +57,10 @@ fn same_seed_same_order_and_epochs_differ() {
 const GOLDEN_SEED42_EPOCH1: [usize; 5] = [207, 7, 337, 330, 69];
 
 /// Fisher-Yates over `0..n` driven by `rng`, as the loader shuffles.
-fn shuffled_by(mut rng: core_tensor::init::SeededRng, n: usize) -> Vec<usize> {
+fn shuffled_by(mut rng: core_tensor::random::SeededRng, n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
-        let j = core_tensor::init::uniform_below(&mut rng, i as u64 + 1).unwrap() as usize;
+        let j = core_tensor::random::uniform_below(&mut rng, i as u64 + 1).unwrap() as usize;
         order.swap(i, j);
     }
     order
@@ -68,7 +68,7 @@ fn shuffled_by(mut rng: core_tensor::init::SeededRng, n: usize) -> Vec<usize> {
 
 #[test]
 fn the_order_draws_from_its_own_stream_not_the_initialisers() {
-    use core_tensor::init::{seeded_rng, seeded_stream, streams};
+    use core_tensor::random::{seeded_rng, seeded_stream, streams};
     let data = set(500);
     let loader = DataLoader::new(&data, 32).unwrap().shuffle(42);
     for epoch in 0..3 {

@@ -71,9 +71,9 @@ fn stored_tensors(net: &Sequential) -> BTreeMap<String, Stored> {
 ///
 /// ```
 /// use nn_interop::{from_safetensors, to_safetensors};
-/// let net = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(1))?;
+/// let net = nn_layers::models::lenet5(&mut core_tensor::random::seeded_rng(1))?;
 /// let bytes = to_safetensors(&net)?;
-/// let mut other = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(2))?;
+/// let mut other = nn_layers::models::lenet5(&mut core_tensor::random::seeded_rng(2))?;
 /// from_safetensors(&mut other, &bytes)?;
 /// assert_eq!(to_safetensors(&other)?, bytes);
 /// # Ok::<(), Box<dyn std::error::Error>>(())

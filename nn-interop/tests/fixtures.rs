@@ -80,7 +80,7 @@ fn export(name: &str, net: &mut Sequential, images: &Tensor) {
     let mut other = net
         .network_spec()
         .unwrap()
-        .build(&mut core_tensor::init::seeded_rng(99))
+        .build(&mut core_tensor::random::seeded_rng(99))
         .unwrap();
     assert_ne!(other.forward(images, Mode::Eval).unwrap(), logits);
     load_safetensors(&mut other, &safetensors).unwrap();
@@ -123,7 +123,11 @@ fn residual_spec() -> NetworkSpec {
     NetworkSpec {
         input: vec![1, 28, 28],
         layers: vec![
-            Conv2D(Conv2DConfig::new(1, 4, [3, 3]).with_stride([2, 2]).with_padding([1, 1])),
+            Conv2D(
+                Conv2DConfig::new(1, 4, [3, 3])
+                    .with_stride([2, 2])
+                    .with_padding([1, 1]),
+            ),
             Residual(ResidualSpec::basic_block(4, 4, 1)),
             Residual(ResidualSpec::basic_block(4, 8, 2)),
             Sequential(vec![
@@ -198,7 +202,9 @@ impl Layer for Scale {
         Ok(input.to_vec())
     }
     fn spec(&self) -> Option<LayerSpec> {
-        CustomSpec::new("fixture_scale", &()).ok().map(LayerSpec::Custom)
+        CustomSpec::new("fixture_scale", &())
+            .ok()
+            .map(LayerSpec::Custom)
     }
     fn visit<'a>(&'a self, visitor: &mut nn_layers::state::Visitor<'_, 'a>) {
         visitor("a", nn_layers::State::Param(&self.a));
@@ -217,11 +223,13 @@ fn every_layer_kind_is_exported_for_the_python_check() {
     })
     .unwrap();
     nn_interop::onnx::register_onnx_export("fixture_scale", |_| {
-        Ok(vec![nn_interop::onnx::OnnxNode::new("Mul").with_weights(["a"])])
+        Ok(vec![
+            nn_interop::onnx::OnnxNode::new("Mul").with_weights(["a"]),
+        ])
     })
     .unwrap();
     let mut net = every_layer_spec()
-        .build(&mut core_tensor::init::seeded_rng(3))
+        .build(&mut core_tensor::random::seeded_rng(3))
         .unwrap();
     let images = Tensor::from_shape_fn(vec![100, 1, 28, 28], |i| {
         ((i[0] * 7 + i[2] * 3 + i[3] * 5) % 17) as f32 / 8.0 - 1.0

@@ -4,7 +4,7 @@
 //! what the header claims.
 
 use alloc_counter::{peak_bytes, serial};
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_interop::{InteropError, from_safetensors, load_safetensors, to_safetensors};
 use nn_layers::NamedState;
 use nn_layers::{Sequential, models};

@@ -3,7 +3,7 @@
 
 #![cfg(feature = "onnx")]
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_interop::onnx::proto::{ModelProto, NodeProto};
 use nn_interop::{ONNX_OPSET, to_onnx};
 use nn_layers::NamedState;

@@ -5,7 +5,7 @@ use nn_layers::NamedState;
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_interop::{InteropError, from_safetensors, load_safetensors, to_safetensors};
 use nn_layers::{Layer, Mode, Sequential, Tensor, models};
 use safetensors::tensor::{Dtype, SafeTensors};

@@ -1,7 +1,7 @@
 //! From data to layers: building a [`LayerSpec`] or a [`NetworkSpec`], and the shapes of the
 //! state it will have, computed before anything is allocated.
 
-use core_tensor::init::{SeededRng, seeded_rng};
+use core_tensor::random::{SeededRng, seeded_rng};
 
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, check_sizes};

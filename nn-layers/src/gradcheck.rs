@@ -1,7 +1,7 @@
 //! A public finite-difference gradient checker for any [`Layer`].
 
 use core_tensor::Tensor;
-use core_tensor::init::{RngCore, seeded_rng};
+use core_tensor::random::{RngCore, seeded_rng};
 
 use crate::error::Result;
 use crate::layer::{Layer, Mode};
@@ -68,7 +68,7 @@ impl GradCheckReport {
 ///
 /// ```
 /// use nn_layers::{gradcheck, GradCheckOptions, LinearConfig};
-/// let mut layer = LinearConfig::new(3, 2).init(&mut core_tensor::init::seeded_rng(1)).unwrap();
+/// let mut layer = LinearConfig::new(3, 2).init(&mut core_tensor::random::seeded_rng(1)).unwrap();
 /// let x = ndarray::Array::from_shape_fn((4, 3), |(i, j)| (i as f32 - j as f32) * 0.3).into_dyn();
 /// let report = gradcheck(&mut layer, &x, &GradCheckOptions::default()).unwrap();
 /// assert!(report.worst() < 1e-2, "{report:?}");

@@ -1,6 +1,6 @@
 //! Ready-made networks: the seed's two, as specs and built.
 
-use core_tensor::init::SeededRng;
+use core_tensor::random::SeededRng;
 
 use crate::error::Result;
 use crate::layers::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};

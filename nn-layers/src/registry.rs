@@ -34,7 +34,7 @@
 //! let spec: NetworkSpec = serde_json::from_str(
 //!     r#"{"input": [3], "layers": [{"type": "Custom", "kind": "scale", "config": 2.0}]}"#,
 //! ).unwrap();
-//! let mut net = spec.build(&mut core_tensor::init::seeded_rng(0)).unwrap();
+//! let mut net = spec.build(&mut core_tensor::random::seeded_rng(0)).unwrap();
 //! let y = net.forward(&Tensor::ones(vec![1, 3]), Mode::Eval).unwrap();
 //! assert_eq!(y[[0, 1]], 2.0);
 //! assert_eq!(net.network_spec().unwrap(), spec);
@@ -43,7 +43,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use core_tensor::init::SeededRng;
+use core_tensor::random::SeededRng;
 use serde::de::DeserializeOwned;
 
 use crate::error::{LayerError, Result};

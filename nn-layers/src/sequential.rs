@@ -26,7 +26,7 @@ pub const EVAL_SLICE: usize = 128;
 ///
 /// ```
 /// use nn_layers::{Conv2DConfig, Flatten, Layer, LinearConfig, Mode, Relu, Sequential};
-/// use core_tensor::init::seeded_rng;
+/// use core_tensor::random::seeded_rng;
 /// let rng = &mut seeded_rng(0);
 /// let net = Sequential::new(&[1, 8, 8])
 ///     .add(Conv2DConfig::new(1, 2, [3, 3]).init(rng).unwrap()).unwrap()

@@ -242,7 +242,7 @@ impl StateShapes {
 /// ```
 /// use nn_layers::{LayerSpec, LinearConfig, NamedState, NetworkSpec};
 /// let spec = NetworkSpec { input: vec![4], layers: vec![LayerSpec::Linear(LinearConfig::new(4, 2)), LayerSpec::Relu] };
-/// let net = spec.build(&mut core_tensor::init::seeded_rng(0)).unwrap();
+/// let net = spec.build(&mut core_tensor::random::seeded_rng(0)).unwrap();
 /// assert_eq!(net.num_params(), 10);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

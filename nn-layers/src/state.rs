@@ -7,7 +7,7 @@
 //! checkpoints, safetensors, the ONNX exporter) goes through [`NamedState`], built on that visit.
 
 use core_tensor::Tensor;
-use core_tensor::init::SeededRng;
+use core_tensor::random::SeededRng;
 
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Param};
@@ -65,7 +65,7 @@ pub fn visit_child_mut<'a>(
 ///
 /// ```
 /// use nn_layers::{BatchNormConfig, LinearConfig, NamedState, Sequential};
-/// let rng = &mut core_tensor::init::seeded_rng(0);
+/// let rng = &mut core_tensor::random::seeded_rng(0);
 /// let net = Sequential::new(&[4])
 ///     .add(LinearConfig::new(4, 3).init(rng).unwrap()).unwrap()
 ///     .add(BatchNormConfig::new(3).init().unwrap()).unwrap();

@@ -49,7 +49,7 @@ proptest! {
             .with_dilation([d.0, d.1])
             .with_groups(groups)
             .with_bias(bias);
-        if let Ok(mut conv) = config.init(&mut core_tensor::init::seeded_rng(0)) {
+        if let Ok(mut conv) = config.init(&mut core_tensor::random::seeded_rng(0)) {
             exercise(&mut conv, &shape);
         }
     }
@@ -67,7 +67,7 @@ proptest! {
 
     #[test]
     fn linear_never_panics(i in size(1), o in size(1), shape in input()) {
-        if let Ok(mut linear) = LinearConfig::new(i, o).init(&mut core_tensor::init::seeded_rng(0)) {
+        if let Ok(mut linear) = LinearConfig::new(i, o).init(&mut core_tensor::random::seeded_rng(0)) {
             exercise(&mut linear, &shape);
         }
     }

@@ -1,6 +1,6 @@
 //! Train and eval modes, bad input, and independence of networks.
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_layers::*;
 
 fn ones(shape: &[usize]) -> Tensor {
@@ -38,10 +38,10 @@ fn dropout_drops_in_train_and_is_identity_in_eval() {
 
 #[test]
 fn dropout_masks_come_from_the_dropout_stream_of_their_seed() {
-    use core_tensor::init::{RngCore, seeded_stream, streams};
+    use core_tensor::random::{RngCore, seeded_stream, streams};
     // Dropout(p = 0.5) drops an element when the top 24 bits of its word are below 2^23, i.e.
     // when the word's top bit is clear.
-    let mask_of = |mut rng: core_tensor::init::SeededRng| -> Vec<bool> {
+    let mask_of = |mut rng: core_tensor::random::SeededRng| -> Vec<bool> {
         (0..256).map(|_| rng.next_u32() >> 31 == 0).collect()
     };
     let mut d = Dropout::new(0.5, 42).unwrap();
@@ -359,8 +359,8 @@ fn eval_in_slices_equals_sample_by_sample_and_train_mode_is_whole() {
 #[test]
 fn configs_out_of_range_are_errors_not_panics_or_aborts() {
     use nn_layers::{BatchNormConfig, Conv2DConfig, LayerError, LinearConfig, PoolConfig};
-    let mut rng = core_tensor::init::seeded_rng(0);
-    let conv = |c: Conv2DConfig| c.init(&mut core_tensor::init::seeded_rng(0)).map(|_| ());
+    let mut rng = core_tensor::random::seeded_rng(0);
+    let conv = |c: Conv2DConfig| c.init(&mut core_tensor::random::seeded_rng(0)).map(|_| ());
     for bad in [
         Conv2DConfig::new(1, 1 << 62, [5, 5]),
         Conv2DConfig::new(1, 1 << 33, [5, 5]),
@@ -420,7 +420,7 @@ fn relu_keeps_nan_as_pytorch_does_and_passes_no_gradient_through_it() {
 
 #[test]
 fn nan_propagates_through_every_layer_of_lenet5() {
-    let mut net = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(0)).unwrap();
+    let mut net = nn_layers::models::lenet5(&mut core_tensor::random::seeded_rng(0)).unwrap();
     let mut x = Tensor::zeros(vec![2, 1, 28, 28]);
     x[[0, 0, 14, 14]] = f32::NAN;
     let y = net.forward(&x, Mode::Train).unwrap();

@@ -1,7 +1,7 @@
 //! `gradcheck` on every layer with parameters and every activation, in train mode with a batch,
 //! and a deliberately wrong layer that it must catch.
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_layers::*;
 
 const TOL: f64 = 2e-3;
@@ -16,7 +16,7 @@ fn input(shape: &[usize], seed: u64) -> Tensor {
     // A fixed shuffle so neighbours differ.
     let mut rng = seeded_rng(seed);
     for i in (1..n).rev() {
-        let j = core_tensor::init::uniform_below(&mut rng, i as u64 + 1).unwrap() as usize;
+        let j = core_tensor::random::uniform_below(&mut rng, i as u64 + 1).unwrap() as usize;
         values.swap(i, j);
     }
     ndarray::ArrayD::from_shape_vec(shape, values).unwrap()
@@ -163,7 +163,10 @@ fn residual_blocks_and_global_pooling() {
     }
     // A block without activation, whose shortcut is a chain of its own.
     let spec = ResidualSpec {
-        body: NamedLayerSpec::numbered([LayerSpec::Linear(LinearConfig::new(4, 4)), LayerSpec::Tanh]),
+        body: NamedLayerSpec::numbered([
+            LayerSpec::Linear(LinearConfig::new(4, 4)),
+            LayerSpec::Tanh,
+        ]),
         shortcut: NamedLayerSpec::numbered([LayerSpec::Linear(LinearConfig::new(4, 4))]),
         activation: None,
     };

@@ -1,12 +1,13 @@
 //! Specs: every kind through JSON and the binary form and back, built and described again; the
 //! checks on names and nesting; backward after an eval forward; layers of one's own.
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_layers::*;
 
 /// One network with every kind of layer, containers nested.
 fn every_kind() -> NetworkSpec {
-    let conv = |cin, cout| LayerSpec::Conv2D(Conv2DConfig::new(cin, cout, [3, 3]).with_padding([1, 1]));
+    let conv =
+        |cin, cout| LayerSpec::Conv2D(Conv2DConfig::new(cin, cout, [3, 3]).with_padding([1, 1]));
     NetworkSpec {
         input: vec![2, 8, 8],
         layers: vec![
@@ -45,7 +46,8 @@ fn every_kind_round_trips_through_json_and_the_binary_form() {
     assert_eq!(serde_json::from_str::<NetworkSpec>(&json).unwrap(), spec);
     let config = bincode::config::standard();
     let bytes = bincode::serde::encode_to_vec(&spec, config).unwrap();
-    let (back, _): (NetworkSpec, usize) = bincode::serde::decode_from_slice(&bytes, config).unwrap();
+    let (back, _): (NetworkSpec, usize) =
+        bincode::serde::decode_from_slice(&bytes, config).unwrap();
     assert_eq!(back, spec);
     // The built network describes itself as the spec it came from.
     let net = spec.build(&mut seeded_rng(0)).unwrap();
@@ -64,7 +66,8 @@ fn json_defaults_are_pytorchs() {
     )
     .unwrap();
     assert_eq!(layer, LayerSpec::Conv2D(Conv2DConfig::new(3, 8, [3, 3])));
-    let pool: LayerSpec = serde_json::from_str(r#"{"type": "MaxPooling", "kernel": [3, 3]}"#).unwrap();
+    let pool: LayerSpec =
+        serde_json::from_str(r#"{"type": "MaxPooling", "kernel": [3, 3]}"#).unwrap();
     assert_eq!(pool, LayerSpec::MaxPooling(PoolConfig::new([3, 3])));
 }
 
@@ -87,7 +90,9 @@ fn wrong_json_is_an_error_that_names_the_problem() {
         ),
     ];
     for (json, expected) in cases {
-        let err = serde_json::from_str::<LayerSpec>(json).unwrap_err().to_string();
+        let err = serde_json::from_str::<LayerSpec>(json)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(expected), "{json}: {err}");
     }
 }
@@ -129,7 +134,8 @@ fn backward_after_an_eval_forward_is_an_error_for_every_layer() {
         built.forward(&x, Mode::Eval).unwrap();
         let err = built.backward(&Tensor::ones(y.raw_dim())).unwrap_err();
         assert!(
-            err.to_string().contains("before a forward pass in train mode"),
+            err.to_string()
+                .contains("before a forward pass in train mode"),
             "layer {i} ({}): {err}",
             built.describe()
         );
@@ -197,7 +203,10 @@ fn a_registered_layer_is_built_from_its_spec_in_any_container() {
         ],
     };
     let json = serde_json::to_string(&spec).unwrap();
-    assert!(json.contains(r#""kind":"specs_test_scale","config":3.0"#), "{json}");
+    assert!(
+        json.contains(r#""kind":"specs_test_scale","config":3.0"#),
+        "{json}"
+    );
     let mut net = serde_json::from_str::<NetworkSpec>(&json)
         .unwrap()
         .build(&mut seeded_rng(0))
@@ -207,7 +216,10 @@ fn a_registered_layer_is_built_from_its_spec_in_any_container() {
     assert_eq!(net.network_spec().unwrap(), spec);
     // A kind nobody registered, and built-in names, are errors that say what to do.
     let unknown = LayerSpec::Custom(CustomSpec::new("specs_test_nobody", &()).unwrap());
-    let err = unknown.build(&[2], &mut seeded_rng(0)).unwrap_err().to_string();
+    let err = unknown
+        .build(&[2], &mut seeded_rng(0))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("register_layer"), "{err}");
     assert!(registry::register_layer("Conv2D", |(): (), _| Ok(Relu::new())).is_err());
 }

@@ -1,7 +1,7 @@
 //! The layers against PyTorch's golden vectors, through the layer API, case by case as the files
 //! list them: max |ours - torch| <= tol * max(1, max |torch|), tol 1e-4 (1e-3 for the LeNet5 step).
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_layers::*;
 use torch_vectors::{Case, check_close, load};
 

@@ -16,7 +16,7 @@ use crate::error::{OptimError, Result};
 /// ```
 /// use nn_layers::{Layer, LinearConfig, Mode, MseLoss};
 /// use nn_optim::{Adam, Optimizer};
-/// let mut net = LinearConfig::new(2, 1).init(&mut core_tensor::init::seeded_rng(0)).unwrap();
+/// let mut net = LinearConfig::new(2, 1).init(&mut core_tensor::random::seeded_rng(0)).unwrap();
 /// let mut opt = Adam::new(0.01).unwrap();
 /// let x = ndarray::arr2(&[[1.0_f32, 2.0]]).into_dyn();
 /// let t = ndarray::arr2(&[[3.0_f32]]).into_dyn();

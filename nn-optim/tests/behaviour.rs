@@ -1,6 +1,6 @@
 //! State round trips, convergence on a toy regression, hyperparameter checks, schedules.
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_layers::NamedState;
 use nn_layers::{Layer, Linear, LinearConfig, Mode, MseLoss, Tensor};
 use nn_optim::*;

@@ -1,7 +1,7 @@
 //! Optimizer trajectories and clipping against PyTorch (`optim.json`), and LeNet5's parameters
 //! after one Adam step (`lenet5.json`).
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_layers::NamedState;
 use nn_layers::{CrossEntropyLoss, Layer, Mode, Param, Tensor, models};
 use nn_optim::*;

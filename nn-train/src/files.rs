@@ -149,7 +149,7 @@ fn restore_network(path: &Path, file: NetworkFile) -> Result<Sequential> {
     }
     let mut net = file
         .spec
-        .build(&mut core_tensor::init::seeded_rng(0))
+        .build(&mut core_tensor::random::seeded_rng(0))
         .map_err(|e| mismatch(format!("the stored architecture does not build: {e}")))?;
     let mut stored = file.tensors.into_iter();
     let mut count = 0;
@@ -223,7 +223,13 @@ fn restore_counters(path: &Path, net: &mut Sequential, counters: Counters) -> Re
 /// # Errors
 /// The file cannot be written.
 pub fn save_network(path: &Path, spec: &NetworkSpec, net: &Sequential) -> Result<()> {
-    write_file(path, MODEL_MAGIC, &network_file(spec, net), &net.counters(), None)
+    write_file(
+        path,
+        MODEL_MAGIC,
+        &network_file(spec, net),
+        &net.counters(),
+        None,
+    )
 }
 
 /// Loads a network saved by [`save_network`] (or [`Model::save`]).

@@ -14,8 +14,8 @@ mod progress;
 pub use allocator::settle_allocator;
 pub use error::{Result, TrainError};
 pub use files::{load_network, load_network_with_limit, save_network};
-pub use loss_kind::LossKind;
 pub use history::{BatchRecord, EpochRecord, History, PhaseTimings};
+pub use loss_kind::LossKind;
 pub use model::{DEFAULT_EVAL_BATCH_SIZE, Evaluation, FitConfig, Model, argmax_rows};
 pub use optimizer_spec::{OptimizerKind, OptimizerSpec};
 #[cfg(feature = "plot")]

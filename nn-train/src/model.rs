@@ -3,14 +3,14 @@
 use nn_layers::NamedState;
 use std::time::Instant;
 
-use core_tensor::init::seeded_rng;
+use core_tensor::random::seeded_rng;
 use nn_data::{DataLoader, Dataset};
 use nn_layers::{Layer, Mode, NetworkSpec, Param, Sequential, Tensor};
 use nn_optim::{Optimizer, Schedule, Scheduler};
 
 use crate::error::{Result, TrainError};
-use crate::loss_kind::LossKind;
 use crate::history::{BatchRecord, EpochRecord, History, PhaseTimings};
+use crate::loss_kind::LossKind;
 use crate::optimizer_spec::OptimizerSpec;
 use crate::progress::{EpochBar, Progress};
 

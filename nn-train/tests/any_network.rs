@@ -4,9 +4,7 @@
 use nn_data::Dataset;
 use nn_layers::state::{Visitor, VisitorMut};
 use nn_layers::*;
-use nn_train::{
-    FitConfig, LossKind, Model, OptimizerKind, OptimizerSpec, Progress, load_network,
-};
+use nn_train::{FitConfig, LossKind, Model, OptimizerKind, OptimizerSpec, Progress, load_network};
 
 /// 64 images of 8 x 8 in two classes: bright left half (0) or right half (1), with noise.
 fn toy() -> Dataset {
@@ -60,7 +58,8 @@ impl Layer for ChannelShift {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         let mut y = x.clone();
         for (c, &s) in self.shift.value.iter().enumerate() {
-            y.index_axis_mut(ndarray::Axis(1), c).mapv_inplace(|v| v + s);
+            y.index_axis_mut(ndarray::Axis(1), c)
+                .mapv_inplace(|v| v + s);
         }
         self.trained = mode == Mode::Train;
         if self.trained {
@@ -86,7 +85,9 @@ impl Layer for ChannelShift {
     }
 
     fn spec(&self) -> Option<LayerSpec> {
-        CustomSpec::new(KIND, &self.channels).ok().map(LayerSpec::Custom)
+        CustomSpec::new(KIND, &self.channels)
+            .ok()
+            .map(LayerSpec::Custom)
     }
 
     fn visit<'a>(&'a self, visitor: &mut Visitor<'_, 'a>) {
@@ -153,8 +154,16 @@ fn a_residual_network_with_a_users_layer_trains_saves_and_resumes_exactly() {
             .unwrap();
         let shift = straight.net().params();
         let shift = shift.iter().find(|(n, _)| n == "1.shift.shift").unwrap();
-        assert!(shift.1.value.iter().any(|&v| v != 0.0), "the user's layer was trained");
-        assert!(straight.net().counters().contains(&("1.shift.passes".into(), 16)));
+        assert!(
+            shift.1.value.iter().any(|&v| v != 0.0),
+            "the user's layer was trained"
+        );
+        assert!(
+            straight
+                .net()
+                .counters()
+                .contains(&("1.shift.passes".into(), 16))
+        );
         let accuracy = straight.evaluate(&toy(), 64).unwrap().accuracy;
         assert!(accuracy > 0.9, "{loss:?}: accuracy {accuracy}");
 
@@ -162,7 +171,9 @@ fn a_residual_network_with_a_users_layer_trains_saves_and_resumes_exactly() {
         let ck = dir.path().join("ck.bin");
         let mut first = model(loss);
         first
-            .fit(&toy(), Some(&toy()), &config(2), |m, _| m.save_checkpoint(&ck))
+            .fit(&toy(), Some(&toy()), &config(2), |m, _| {
+                m.save_checkpoint(&ck)
+            })
             .unwrap();
         let mut resumed = Model::load_checkpoint(&ck).unwrap();
         assert_eq!(resumed.loss(), loss);
@@ -172,13 +183,21 @@ fn a_residual_network_with_a_users_layer_trains_saves_and_resumes_exactly() {
         let (a, b) = (dir.path().join("a.nnrs"), dir.path().join("b.nnrs"));
         straight.save(&a).unwrap();
         resumed.save(&b).unwrap();
-        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{loss:?}");
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "{loss:?}"
+        );
 
         // The model file builds the same network again, the user's layer included.
         let (loaded_spec, mut loaded) = load_network(&a).unwrap();
         assert_eq!(loaded_spec, spec());
         let idx: Vec<usize> = (0..8).collect();
-        let x = toy().batch(&idx, nn_data::Normalization::Unit).unwrap().images.into_dyn();
+        let x = toy()
+            .batch(&idx, nn_data::Normalization::Unit)
+            .unwrap()
+            .images
+            .into_dyn();
         let mut original = straight.into_net();
         assert_eq!(
             loaded.forward(&x, Mode::Eval).unwrap(),

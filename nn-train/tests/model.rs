@@ -398,7 +398,7 @@ fn dilated_and_grouped_convolutions_save_and_load() {
             LayerSpec::Linear(LinearConfig::new(4 * 12 * 12, 3)),
         ],
     };
-    let mut net = spec.build(&mut core_tensor::init::seeded_rng(1)).unwrap();
+    let mut net = spec.build(&mut core_tensor::random::seeded_rng(1)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("grouped.nnrs");
     save_network(&path, &spec, &net).unwrap();

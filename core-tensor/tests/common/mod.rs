@@ -1,12 +1,12 @@
 //! Helpers shared by the integration tests (included with `mod common;`).
 #![allow(dead_code, missing_docs)]
 
-use core_tensor::init;
+use core_tensor::{init, random};
 use ndarray::{Array, Array4, ArrayD, Dimension, Ix4};
 
 /// A (shape) array of values in [-1, 1) from `seed`.
 pub fn random4(shape: [usize; 4], seed: u64) -> Array4<f32> {
-    let rng = &mut init::seeded_rng(seed);
+    let rng = &mut random::seeded_rng(seed);
     let flat = [shape.iter().product::<usize>().max(1), 1];
     // xavier_uniform with gain g over a (n, 1) shape has bound g * sqrt(6 / (n + 1)); scale to 1.
     let a = init::xavier_uniform(&flat, 1.0, rng).unwrap();

@@ -404,7 +404,7 @@ fn read_network_file(path: &Path) -> Result<NetworkSpec> {
         ))
     })?;
     spec.state_shapes()
-        .and_then(|_| spec.build(&mut core_tensor::init::seeded_rng(0)))
+        .and_then(|_| spec.build(&mut core_tensor::random::seeded_rng(0)))
         .map_err(|e| bad(e.to_string()))?;
     Ok(spec)
 }

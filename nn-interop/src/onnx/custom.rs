@@ -86,9 +86,7 @@ where
     F: Fn(&CustomSpec) -> Result<Vec<OnnxNode>> + Send + Sync + 'static,
 {
     if kind.is_empty() {
-        return Err(InteropError::Unsupported(
-            "a layer kind has a name".into(),
-        ));
+        return Err(InteropError::Unsupported("a layer kind has a name".into()));
     }
     LOWERINGS
         .write()

@@ -41,7 +41,7 @@ pub const ONNX_BATCH_DIM: &str = "batch";
 /// ([`crate::onnx::register_onnx_export`]), named by its path.
 ///
 /// ```
-/// let net = nn_layers::models::lenet5(&mut core_tensor::init::seeded_rng(1))?;
+/// let net = nn_layers::models::lenet5(&mut core_tensor::random::seeded_rng(1))?;
 /// let bytes = nn_interop::to_onnx(&net)?;
 /// assert!(bytes.len() > 61_706 * 4); // every weight, as raw float32
 /// # Ok::<(), Box<dyn std::error::Error>>(())

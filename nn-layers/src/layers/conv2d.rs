@@ -1,6 +1,7 @@
 //! 2-D convolution layer.
 
-use core_tensor::init::{SeededRng, default_bias, default_weight};
+use core_tensor::init::{default_bias, default_weight};
+use core_tensor::random::SeededRng;
 use core_tensor::{Conv2dParams, Conv2dPlan, Tensor, kernel_extent, output_size};
 use ndarray::{Ix1, Ix4};
 
@@ -19,7 +20,7 @@ use crate::state::{Visitor, VisitorMut};
 ///
 /// ```
 /// use nn_layers::Conv2DConfig;
-/// let rng = &mut core_tensor::init::seeded_rng(0);
+/// let rng = &mut core_tensor::random::seeded_rng(0);
 /// let conv = Conv2DConfig::new(1, 6, [5, 5]).with_padding([2, 2]).init(rng).unwrap();
 /// assert_eq!(nn_layers::NamedState::num_params(&conv), 6 * 25 + 6);
 /// // Depthwise: one 3x3 filter per channel, weight (32, 1, 3, 3).

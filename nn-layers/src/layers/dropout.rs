@@ -1,7 +1,7 @@
 //! Inverted dropout.
 
 use core_tensor::Tensor;
-use core_tensor::init::{RngCore, SeededRng, seeded_stream, streams};
+use core_tensor::random::{RngCore, SeededRng, seeded_stream, streams};
 use ndarray::Zip;
 
 use crate::error::{LayerError, Result};

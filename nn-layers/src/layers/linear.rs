@@ -1,7 +1,8 @@
 //! Fully connected layer.
 
 use core_tensor::Tensor;
-use core_tensor::init::{SeededRng, default_bias, default_weight};
+use core_tensor::init::{default_bias, default_weight};
+use core_tensor::random::SeededRng;
 use ndarray::{Array2, Axis, Ix2, linalg::general_mat_mul};
 
 use crate::error::Result;

@@ -21,7 +21,7 @@ use crate::state::{Visitor, VisitorMut, visit_child, visit_child_mut};
 ///
 /// ```
 /// use nn_layers::{Layer, LayerSpec, Mode, NamedState, ResidualSpec, Tensor};
-/// let rng = &mut core_tensor::init::seeded_rng(0);
+/// let rng = &mut core_tensor::random::seeded_rng(0);
 /// let mut block = LayerSpec::Residual(ResidualSpec::basic_block(4, 8, 2))
 ///     .build(&[4, 6, 6], rng)
 ///     .unwrap();
