@@ -7,7 +7,7 @@ use core_tensor::random::seeded_rng;
 use nn_interop::onnx::proto::{ModelProto, NodeProto};
 use nn_interop::{ONNX_OPSET, to_onnx};
 use nn_layers::NamedState;
-use nn_layers::{Sequential, models};
+use nn_layers::{Sequential, Tensor, models};
 use prost::Message;
 
 fn decoded(net: &Sequential) -> ModelProto {
@@ -118,12 +118,45 @@ fn batch_norm_exports_its_running_statistics() {
 }
 
 #[test]
-fn a_nested_network_is_refused_naming_the_layer() {
+fn a_nested_network_exports_under_its_path_names() {
     let inner = models::lenet5(&mut seeded_rng(0)).unwrap();
     let outer = Sequential::new(&[1, 28, 28]).add(inner).unwrap();
-    let err = to_onnx(&outer).unwrap_err().to_string();
+    let graph = decoded(&outer).graph.unwrap();
+    assert_eq!(graph.node[0].input, ["input", "0.0.weight", "0.0.bias"]);
+    assert_eq!(graph.node.last().unwrap().output, ["output"]);
+    assert_eq!(graph.initializer.len(), 10);
+}
+
+/// A layer of a user's own without an ONNX form.
+#[derive(Debug)]
+struct Mystery;
+
+impl nn_layers::Layer for Mystery {
+    fn describe(&self) -> String {
+        "Mystery".into()
+    }
+    fn forward(&mut self, x: &Tensor, _: nn_layers::Mode) -> nn_layers::Result<Tensor> {
+        Ok(x.clone())
+    }
+    fn backward(&mut self, g: &Tensor) -> nn_layers::Result<Tensor> {
+        Ok(g.clone())
+    }
+    fn output_shape(&self, input: &[usize]) -> nn_layers::Result<Vec<usize>> {
+        Ok(input.to_vec())
+    }
+    fn spec(&self) -> Option<nn_layers::LayerSpec> {
+        nn_layers::CustomSpec::new("onnx_test_mystery", &())
+            .ok()
+            .map(nn_layers::LayerSpec::Custom)
+    }
+}
+
+#[test]
+fn a_layer_without_an_onnx_form_is_refused_naming_it_and_the_fix() {
+    let net = Sequential::new(&[3]).add(Mystery).unwrap();
+    let err = to_onnx(&net).unwrap_err().to_string();
     assert!(
-        err.contains("ONNX export") && err.contains("layer 0"),
+        err.contains("layer 0") && err.contains("register_onnx_export"),
         "{err}"
     );
 }
