@@ -75,10 +75,23 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// A whole file: magic, version 2, payload length, payload (the value and the counters),
 /// checksum.
 fn file_bytes<T: Serialize>(magic: &[u8; 8], value: &T, counters: &[(String, u64)]) -> Vec<u8> {
-    let payload =
-        bincode::serde::encode_to_vec((value, counters), bincode::config::standard()).unwrap();
+    let config = bincode::config::standard();
+    // A checkpoint (format 3) ends with its loss; a model file (format 2) with the counters.
+    let (version, payload) = if magic == b"NNRSCKPT" {
+        let loss = nn_train::LossKind::CrossEntropy;
+        (
+            3_u32,
+            bincode::serde::encode_to_vec((value, counters, loss), config),
+        )
+    } else {
+        (
+            2_u32,
+            bincode::serde::encode_to_vec((value, counters), config),
+        )
+    };
+    let payload = payload.unwrap();
     let mut bytes = magic.to_vec();
-    bytes.extend_from_slice(&2_u32.to_le_bytes());
+    bytes.extend_from_slice(&version.to_le_bytes());
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&payload);
     bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
@@ -629,4 +642,27 @@ fn files_that_are_not_regular_or_too_large_are_refused_before_reading() {
     let (result, peak) = peak_bytes(|| load_network(&lying));
     assert!(result.unwrap_err().to_string().contains("truncated"));
     assert!(peak < 1 << 20, "took {peak} bytes");
+}
+
+/// Checkpoints written before the loss was stored (format 2) load, with the cross-entropy loss
+/// they were trained with.
+#[test]
+fn a_format_2_checkpoint_loads_with_the_cross_entropy_loss() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let m = model();
+    let payload = bincode::serde::encode_to_vec(
+        (checkpoint_file(&m), m.net().counters()),
+        bincode::config::standard(),
+    )
+    .unwrap();
+    let mut bytes = b"NNRSCKPT".to_vec();
+    bytes.extend_from_slice(&2_u32.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    bytes.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+    let path = write(dir.path(), "v2.bin", &bytes);
+    let loaded = Model::load_checkpoint(&path).unwrap();
+    assert_eq!(loaded.loss(), nn_train::LossKind::CrossEntropy);
+    assert_eq!(loaded.epochs_done(), m.epochs_done());
 }
