@@ -4,13 +4,14 @@
 # release profile). Prints the seconds and the number of crates in the dependency tree.
 #
 # Usage: scripts/cold_builds.sh [WORK_DIR]   (default /tmp/coldbuild; needs bc)
+#        CRATES="nn-interop nn-interop:nodef" builds only those (CRATE:nodef: without default features).
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/coldbuild}
 mkdir -p "$work"
 out=$work/times.txt
 : > "$out"
-for spec in core-tensor nn-layers nn-optim nn-data nn-train nn-train:nodef nn-interop nn-interop:nodef; do
+for spec in ${CRATES:-nn-atomic-write core-tensor nn-layers nn-optim nn-data nn-train nn-train:nodef nn-interop nn-interop:nodef}; do
   crate=${spec%%:*}; extra=""
   [[ $spec == *:nodef ]] && extra=", default-features = false"
   dir=$work/p-${spec/:/-}

@@ -298,8 +298,9 @@ fn sixteen_filter_layer_takes_filter_lanes() {
 }
 
 /// Winograd's F(2x2, 3x3) at the widths where plans take it (32 channels and more), on outputs of
-/// odd and even sizes and every padding of a 3x3 kernel: forward, and dL/dx through the
-/// Winograd convolution of the padded gradient.
+/// odd and even sizes (small ones forced: plans leave planes under 8x8 to the GEMM) and every
+/// padding of a 3x3 kernel: forward, and dL/dx through the Winograd convolution of the padded
+/// gradient.
 #[test]
 fn winograd_layers_match_reference() {
     for (padding, [h, w]) in [(1, [11, 14]), (0, [9, 8]), (2, [6, 7])] {
@@ -307,9 +308,18 @@ fn winograd_layers_match_reference() {
         let x = random4([3, 32, h, w], 7);
         let wt = random4([40, 32, 3, 3], 8).mapv(|v| v * 0.2);
         let b = Array1::from_shape_fn(40, |i| i as f32 * 0.01);
-        let mut plan = ct::Conv2dPlan::new(x.shape(), wt.shape(), params).unwrap();
-        assert_eq!(plan.kernels().forward, ct::ForwardKernel::Winograd);
-        assert_eq!(plan.kernels().input_grad, ct::InputGradKernel::DilatedConv);
+        let planned = ct::Conv2dPlan::new(x.shape(), wt.shape(), params).unwrap();
+        let big = h + 2 * padding - 2 >= 8 && w + 2 * padding - 2 >= 8;
+        assert_eq!(
+            planned.kernels().forward == ct::ForwardKernel::Winograd,
+            big
+        );
+        let kernels = ct::Kernels {
+            forward: ct::ForwardKernel::Winograd,
+            input_grad: ct::InputGradKernel::DilatedConv,
+            weight_grad: planned.kernels().weight_grad,
+        };
+        let mut plan = planned.with_kernels(kernels).unwrap();
         let y = plan
             .forward_train(x.view(), wt.view(), Some(b.view()))
             .unwrap();
@@ -320,4 +330,29 @@ fn winograd_layers_match_reference() {
         let want = reference::conv2d_input_grad(dy.view(), wt.view(), [h, w], &params).unwrap();
         assert_close("Winograd dx", &dx, &want, 1e-5);
     }
+}
+
+/// The plan's choices where the output plane or the window is small: a 64 -> 64 3x3 layer on a
+/// 7x7 plane goes to the GEMM (Winograd's tiles overhang), on 14x14 to Winograd; a 1 -> 16 3x3
+/// stem's weight gradient to the GEMM (its window matrix is small), a 16 -> 16 one's to the
+/// filter lanes.
+#[test]
+fn small_planes_and_short_windows_go_to_the_gemm() {
+    let kernels = |c, f, hw| {
+        ct::Conv2dPlan::new(
+            &[8, c, hw, hw],
+            &[f, c, 3, 3],
+            ct::Conv2dParams::new().padding([1, 1]),
+        )
+        .unwrap()
+        .kernels()
+    };
+    assert_eq!(kernels(64, 64, 7).forward, ct::ForwardKernel::Gemm);
+    assert_eq!(kernels(64, 64, 7).input_grad, ct::InputGradKernel::Col2Im);
+    assert_eq!(kernels(64, 64, 14).forward, ct::ForwardKernel::Winograd);
+    assert_eq!(kernels(1, 16, 28).weight_grad, ct::WeightGradKernel::Gemm);
+    assert_eq!(
+        kernels(16, 16, 28).weight_grad,
+        ct::WeightGradKernel::FilterLanes
+    );
 }

@@ -281,27 +281,33 @@ impl Layer for Sequential {
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let mut g = grad.clone();
+        let mut g: Option<Tensor> = None;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            g = layer
-                .backward(&g)
-                .map_err(|e| in_layer(i, layer.as_ref(), e))?;
+            let dy = g.as_ref().unwrap_or(grad);
+            g = Some(
+                layer
+                    .backward(dy)
+                    .map_err(|e| in_layer(i, layer.as_ref(), e))?,
+            );
         }
-        Ok(g)
+        Ok(g.unwrap_or_else(|| grad.clone()))
     }
 
     /// Like `backward`, but the first layer skips dL/dx (nobody needs the gradient of the data).
     fn backward_params_only(&mut self, grad: &Tensor) -> Result<()> {
-        let mut g = grad.clone();
+        let mut g: Option<Tensor> = None;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+            let dy = g.as_ref().unwrap_or(grad);
             if i == 0 {
                 layer
-                    .backward_params_only(&g)
+                    .backward_params_only(dy)
                     .map_err(|e| in_layer(i, layer.as_ref(), e))?;
             } else {
-                g = layer
-                    .backward(&g)
-                    .map_err(|e| in_layer(i, layer.as_ref(), e))?;
+                g = Some(
+                    layer
+                        .backward(dy)
+                        .map_err(|e| in_layer(i, layer.as_ref(), e))?,
+                );
             }
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! Batch normalisation.
 
 use core_tensor::Tensor;
-use ndarray::{Array1, Array3, ArrayD, Axis, Ix1};
+use ndarray::{Array1, Array3, ArrayD, Axis, Ix1, Zip};
 
 use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, Param, bad_input, check_grad, check_sizes, no_forward};
@@ -161,23 +161,27 @@ impl BatchNormalization {
         self.num_batches_tracked
     }
 
-    /// x as (N, C, S) (S = H·W, or 1 for 2-D input).
-    fn as_channels(&self, x: &Tensor) -> Result<Array3<f32>> {
+    /// x as (N, C, S) (S = H·W, or 1 for 2-D input), taken over without a copy when it is in
+    /// standard layout.
+    fn as_channels(&self, x: Tensor) -> Result<Array3<f32>> {
         let c = self.config.num_features;
-        let shape = x.shape();
+        let shape = x.shape().to_vec();
         let ok = matches!(shape.len(), 2 | 4) && shape[1] == c;
         if !ok {
             return Err(bad_input(
                 self,
                 &format!("(N, {c}) or (N, {c}, H, W)"),
-                shape,
+                &shape,
             ));
         }
         let s: usize = shape[2..].iter().product();
-        x.as_standard_layout()
-            .into_owned()
-            .into_shape_with_order((shape[0], c, s))
-            .map_err(|_| bad_input(self, &format!("(N, {c}) or (N, {c}, H, W)"), shape))
+        let x = if x.is_standard_layout() {
+            x
+        } else {
+            x.as_standard_layout().into_owned()
+        };
+        x.into_shape_with_order((shape[0], c, s))
+            .map_err(|_| bad_input(self, &format!("(N, {c}) or (N, {c}, H, W)"), &shape))
     }
 
     fn affine(&self) -> (Array1<f32>, Array1<f32>) {
@@ -211,7 +215,15 @@ impl Layer for BatchNormalization {
         s + ")"
     }
 
+    /// Channels are independent and each is summed in order on one thread: rayon spreads the
+    /// channels, and the thread count never changes a bit.
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.forward_owned(x.clone(), mode)
+    }
+
+    /// The input's buffer becomes x̂ (train mode, kept for backward) or the output (eval mode).
+    fn forward_owned(&mut self, x: Tensor, mode: Mode) -> Result<Tensor> {
+        let in_shape = x.shape().to_vec();
         let mut x3 = self.as_channels(x)?;
         let (n, c, s) = x3.dim();
         let m = n * s;
@@ -223,22 +235,33 @@ impl Layer for BatchNormalization {
                     return Err(LayerError::Shape {
                         layer: self.describe(),
                         expected: "more than one value per channel in train mode".into(),
-                        got: x.shape().to_vec(),
+                        got: in_shape.clone(),
                     });
                 }
-                let mut inv_std = Array1::<f32>::zeros(c);
+                // Per channel: mean, biased variance, 1/√(σ² + eps).
+                let mut stats = Array1::<(f64, f64, f32)>::from_elem(c, (0.0, 0.0, 0.0));
+                let mut y = Array3::<f32>::zeros((n, c, s));
+                // x3 becomes x̂ (kept for backward), y = γ x̂ + β.
+                Zip::from(x3.axis_iter_mut(Axis(1)))
+                    .and(y.axis_iter_mut(Axis(1)))
+                    .and(&mut stats)
+                    .and(&gamma)
+                    .and(&beta)
+                    .par_for_each(|mut xc, mut yc, stats, &g, &b| {
+                        let xv = xc.view();
+                        let mean = lane_sum(&xv, &xv, |v, _| f64::from(v)) / m as f64;
+                        let var =
+                            lane_sum(&xv, &xv, |v, _| (f64::from(v) - mean).powi(2)) / m as f64;
+                        let inv = 1.0 / (var + eps).sqrt();
+                        Zip::from(&mut xc).and(&mut yc).for_each(|xv, yv| {
+                            let h = ((f64::from(*xv) - mean) * inv) as f32;
+                            *xv = h;
+                            *yv = g * h + b;
+                        });
+                        *stats = (mean, var, inv as f32);
+                    });
                 let momentum = f64::from(self.config.momentum);
-                for ch in 0..c {
-                    let mut xc = x3.index_axis_mut(Axis(1), ch);
-                    let mean = xc.iter().map(|&v| f64::from(v)).sum::<f64>() / m as f64;
-                    let var = xc
-                        .iter()
-                        .map(|&v| (f64::from(v) - mean).powi(2))
-                        .sum::<f64>()
-                        / m as f64;
-                    let inv = 1.0 / (var + eps).sqrt();
-                    xc.mapv_inplace(|v| ((f64::from(v) - mean) * inv) as f32);
-                    inv_std[ch] = inv as f32;
+                for (ch, &(mean, var, _)) in stats.iter().enumerate() {
                     let rm = &mut self.running_mean[ch];
                     *rm = ((1.0 - momentum) * f64::from(*rm) + momentum * mean) as f32;
                     let unbiased = var * m as f64 / (m as f64 - 1.0);
@@ -246,32 +269,33 @@ impl Layer for BatchNormalization {
                     *rv = ((1.0 - momentum) * f64::from(*rv) + momentum * unbiased) as f32;
                 }
                 self.num_batches_tracked = self.num_batches_tracked.saturating_add(1);
-                // x3 now holds x̂.
-                let mut y = x3.clone();
-                for ch in 0..c {
-                    let (g, b) = (gamma[ch], beta[ch]);
-                    y.index_axis_mut(Axis(1), ch).mapv_inplace(|v| g * v + b);
-                }
                 self.cache = Some(Cache {
                     xhat: x3,
-                    inv_std,
-                    shape: x.shape().to_vec(),
+                    inv_std: stats.mapv(|(_, _, inv)| inv),
+                    shape: in_shape.clone(),
                 });
-                Ok(y.into_shape_with_order(x.shape())
-                    .map_err(|_| bad_input(self, "(N, C, ...)", x.shape()))?)
+                Ok(y.into_shape_with_order(in_shape.clone())
+                    .map_err(|_| bad_input(self, "(N, C, ...)", &in_shape))?)
             }
             Mode::Eval => {
                 self.cache = None;
-                for ch in 0..c {
-                    let mean = self.running_mean[ch];
-                    let inv = (1.0 / (f64::from(self.running_var[ch]) + eps).sqrt()) as f32;
-                    let (g, b) = (gamma[ch], beta[ch]);
-                    x3.index_axis_mut(Axis(1), ch)
-                        .mapv_inplace(|v| g * ((v - mean) * inv) + b);
-                }
+                let inv_std: Array1<f32> = self
+                    .running_var
+                    .iter()
+                    .map(|&v| (1.0 / (f64::from(v) + eps).sqrt()) as f32)
+                    .collect();
+                let mean = self.running_mean.iter().copied().collect::<Array1<f32>>();
+                Zip::from(x3.axis_iter_mut(Axis(1)))
+                    .and(&mean)
+                    .and(&inv_std)
+                    .and(&gamma)
+                    .and(&beta)
+                    .par_for_each(|mut xc, &mean, &inv, &g, &b| {
+                        xc.mapv_inplace(|v| g * ((v - mean) * inv) + b);
+                    });
                 Ok(x3
-                    .into_shape_with_order(x.shape())
-                    .map_err(|_| bad_input(self, "(N, C, ...)", x.shape()))?)
+                    .into_shape_with_order(in_shape.clone())
+                    .map_err(|_| bad_input(self, "(N, C, ...)", &in_shape))?)
             }
         }
     }
@@ -281,38 +305,40 @@ impl Layer for BatchNormalization {
         check_grad(self, &cache.shape, grad)?;
         let (n, c, s) = cache.xhat.dim();
         let m = (n * s) as f64;
-        let dy = grad
-            .as_standard_layout()
-            .into_owned()
+        let dy = grad.as_standard_layout();
+        let dy = dy
+            .view()
             .into_shape_with_order((n, c, s))
             .map_err(|_| bad_input(self, "(N, C, ...)", grad.shape()))?;
         let (gamma, _) = self.affine();
         let mut dx = Array3::<f32>::zeros((n, c, s));
-        let mut dgamma = Array1::<f32>::zeros(c);
-        let mut dbeta = Array1::<f32>::zeros(c);
-        for ch in 0..c {
-            let xh = cache.xhat.index_axis(Axis(1), ch);
-            let d = dy.index_axis(Axis(1), ch);
-            let (mut sum_dy, mut sum_dy_xh) = (0.0_f64, 0.0_f64);
-            for (&g, &h) in d.iter().zip(xh.iter()) {
-                sum_dy += f64::from(g);
-                sum_dy_xh += f64::from(g) * f64::from(h);
-            }
-            dgamma[ch] = sum_dy_xh as f32;
-            dbeta[ch] = sum_dy as f32;
-            let gm = f64::from(gamma[ch]);
-            let scale = f64::from(cache.inv_std[ch]) / m;
-            let mut out = dx.index_axis_mut(Axis(1), ch);
-            for ((o, &g), &h) in out.iter_mut().zip(d.iter()).zip(xh.iter()) {
-                // (1/m)/σ · (m·γ·dy - γ·Σdy - x̂·γ·Σ(dy·x̂))
-                *o = (scale * gm * (m * f64::from(g) - sum_dy - f64::from(h) * sum_dy_xh)) as f32;
-            }
-        }
+        // Per channel: (dγ, dβ) out, (γ, 1/σ) in.
+        let mut sums = Array1::<(f32, f32)>::from_elem(c, (0.0, 0.0));
+        let gamma_inv = Zip::from(&gamma)
+            .and(&cache.inv_std)
+            .map_collect(|&g, &inv| (g, inv));
+        Zip::from(dx.axis_iter_mut(Axis(1)))
+            .and(cache.xhat.axis_iter(Axis(1)))
+            .and(dy.axis_iter(Axis(1)))
+            .and(&mut sums)
+            .and(&gamma_inv)
+            .par_for_each(|mut out, xh, d, sums, &(gm, inv)| {
+                let sum_dy = lane_sum(&d, &d, |g, _| f64::from(g));
+                let sum_dy_xh = lane_sum(&d, &xh, |g, h| f64::from(g) * f64::from(h));
+                *sums = (sum_dy_xh as f32, sum_dy as f32);
+                let gm = f64::from(gm);
+                let scale = f64::from(inv) / m;
+                Zip::from(&mut out).and(&d).and(&xh).for_each(|o, &g, &h| {
+                    // (1/m)/σ · (m·γ·dy - γ·Σdy - x̂·γ·Σ(dy·x̂))
+                    *o = (scale * gm * (m * f64::from(g) - sum_dy - f64::from(h) * sum_dy_xh))
+                        as f32;
+                });
+            });
         if let Some(gm) = &mut self.gamma {
-            gm.grad += &dgamma.into_dyn();
+            gm.grad += &sums.mapv(|(dg, _)| dg).into_dyn();
         }
         if let Some(bt) = &mut self.beta {
-            bt.grad += &dbeta.into_dyn();
+            bt.grad += &sums.mapv(|(_, db)| db).into_dyn();
         }
         let shape = grad.shape().to_vec();
         dx.into_shape_with_order(shape.clone())
@@ -353,3 +379,39 @@ impl Layer for BatchNormalization {
         );
     }
 }
+
+/// Σ f(a, b) over a channel's values (N, S), in f64, in a fixed order: each row in
+/// [`LANES`] interleaved partial sums (so that the sum vectorises), rows in order, the lanes added
+/// last in order. The order depends on the shapes only, never on the thread count.
+fn lane_sum(
+    a: &ndarray::ArrayView2<'_, f32>,
+    b: &ndarray::ArrayView2<'_, f32>,
+    f: impl Fn(f32, f32) -> f64,
+) -> f64 {
+    let mut acc = [0.0_f64; LANES];
+    for (ra, rb) in a.rows().into_iter().zip(b.rows()) {
+        match (ra.as_slice(), rb.as_slice()) {
+            (Some(sa), Some(sb)) => {
+                let (ca, cb) = (sa.chunks_exact(LANES), sb.chunks_exact(LANES));
+                let (ta, tb) = (ca.remainder(), cb.remainder());
+                for (xa, xb) in ca.zip(cb) {
+                    for k in 0..LANES {
+                        acc[k] += f(xa[k], xb[k]);
+                    }
+                }
+                for (k, (&x, &y)) in ta.iter().zip(tb).enumerate() {
+                    acc[k] += f(x, y);
+                }
+            }
+            _ => {
+                for (k, (&x, &y)) in ra.iter().zip(rb.iter()).enumerate() {
+                    acc[k % LANES] += f(x, y);
+                }
+            }
+        }
+    }
+    acc.iter().sum()
+}
+
+/// The partial sums of [`lane_sum`].
+const LANES: usize = 8;
