@@ -169,15 +169,19 @@ def main():
         model.train()
         perm = torch.randperm(xtr.shape[0], generator=g)
         t0 = time.perf_counter()
+        loss_sum = torch.zeros(())
         for i in range(0, xtr.shape[0], 64):
             b = perm[i:i + 64]
             loss = F.cross_entropy(model(xtr[b]), ytr[b])
             opt.zero_grad(set_to_none=False)
             loss.backward()
             opt.step()
+            loss_sum += loss.detach() * len(b)
         train_s = time.perf_counter() - t0
         acc, _ = accuracy(model, xte, yte)
-        print(f"peer=pytorch threads={args.threads} epoch={epoch} train_s={train_s:.2f} test_acc={acc:.4f}")
+        train_loss = loss_sum.item() / xtr.shape[0]
+        print(f"peer=pytorch threads={args.threads} epoch={epoch} train_loss={train_loss:.4f} "
+              f"train_s={train_s:.2f} test_acc={acc:.4f}")
 
 
 if __name__ == "__main__":
