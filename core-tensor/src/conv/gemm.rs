@@ -22,9 +22,10 @@ use crate::scratch::with_scratch_to_overwrite;
 use crate::window::add_columns;
 
 /// `c = a · b + beta · c`: every matrix product of the convolutions goes through here, to the
-/// `gemm` crate's kernel on one thread (the chunks of images are the parallelism), which
-/// measured faster than `matrixmultiply` at every convolution shape and several times faster
-/// on matrices of few rows.
+/// `gemm` family's f32 kernel (`gemm-f32`, the kernel of the `gemm` crate without its f64,
+/// complex and f16 siblings, which cost a cold build minutes) on one thread (the chunks of
+/// images are the parallelism). It measured faster than `matrixmultiply` at every convolution
+/// shape and several times faster on matrices of few rows.
 ///
 /// `beta` is 0 (overwrite `c`) or 1 (add to it). Shapes that do not chain are a bug of this
 /// crate, caught in debug builds; `gemm` is then not called.
@@ -54,35 +55,50 @@ pub(crate) fn mat_mul(
         }
         return;
     }
+    let strides = [a.strides(), b.strides(), c.strides()];
+    if strides.iter().flat_map(|s| s.iter()).any(|&s| s < 0) {
+        // Never built by this crate (its views run forwards); ndarray's product takes them.
+        ndarray::linalg::general_mat_mul(1.0, a, b, beta, c);
+        return;
+    }
     let [a_rs, a_cs] = [a.strides()[0], a.strides()[1]];
     let [b_rs, b_cs] = [b.strides()[0], b.strides()[1]];
     let [c_rs, c_cs] = [c.strides()[0], c.strides()[1]];
+    let (a_ptr, b_ptr, c_ptr) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    // The kernel prefers a destination stored by columns: a row-major product is computed as
+    // its transpose, cᵀ = bᵀ · aᵀ (what the `gemm` crate's own entry point does first).
+    let (m, n, lhs, [l_rs, l_cs], rhs, [r_rs, r_cs], [d_rs, d_cs]) = if c_cs.abs() < c_rs.abs() {
+        (n, m, b_ptr, [b_cs, b_rs], a_ptr, [a_cs, a_rs], [c_cs, c_rs])
+    } else {
+        (m, n, a_ptr, [a_rs, a_cs], b_ptr, [b_rs, b_cs], [c_rs, c_cs])
+    };
     #[allow(unsafe_code)]
-    // SAFETY: `a`, `b` and `c` are ndarray views of (m, k), (k, n) and (m, n) elements: for
-    // every index in those ranges, the pointer plus index times stride lies in the view's
-    // memory, which is all `gemm` reads (a, b) and writes (c). `c` is borrowed mutably, so it
-    // overlaps neither `a` nor `b`.
+    // SAFETY: `a`, `b` and `c` are ndarray views of (m, k), (k, n) and (m, n) elements with
+    // non-negative strides: for every index in those ranges, the pointer plus index times stride
+    // lies in the view's memory, which is all the kernel reads (a, b) and writes (c); swapping
+    // the operands and their strides (the transpose) keeps that so. `c` is borrowed mutably, so
+    // it overlaps neither `a` nor `b`.
     unsafe {
-        gemm::gemm(
+        gemm_f32::gemm::f32::get_gemm_fn()(
             m,
             n,
             k,
-            c.as_mut_ptr(),
-            c_cs,
-            c_rs,
+            c_ptr,
+            d_cs,
+            d_rs,
             beta != 0.0,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
+            lhs,
+            l_cs,
+            l_rs,
+            rhs,
+            r_cs,
+            r_rs,
             1.0,
             1.0,
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            gemm_common::Parallelism::None,
         );
     }
 }
