@@ -2,7 +2,7 @@
 //! exported and trained like the built-in ones, without changing this crate.
 //!
 //! The design: a process-wide table from a kind's name to a builder that reads the kind's
-//! configuration. A layer of your own returns [`LayerSpec::Custom`] from [`Layer::spec`] with
+//! configuration. A layer of your own returns [`LayerSpec::Custom`](crate::LayerSpec::Custom) from [`Layer::spec`] with
 //! its kind and configuration (any `serde` value, kept as JSON text); whoever meets that spec
 //! later (loading a model file, a checkpoint, a JSON network file) asks the table for the
 //! builder. A table rather than a trait object in the spec keeps specs plain data (comparable,
@@ -75,7 +75,7 @@ const BUILT_IN: [&str; 16] = [
     "Custom",
 ];
 
-/// Registers the layer kind `kind`: a [`LayerSpec::Custom`] of that kind is built by `build`
+/// Registers the layer kind `kind`: a [`LayerSpec::Custom`](crate::LayerSpec::Custom) of that kind is built by `build`
 /// from its configuration (read as a `C`) and a generator for initial parameters. Registering a
 /// kind again replaces its builder.
 ///

@@ -201,9 +201,9 @@ impl CustomSpec {
 /// The shapes of a layer's or a network's state, from its spec.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateShapes {
-    /// The parameters' shapes, in [`Layer::params`] order.
+    /// The parameters' shapes, in [`NamedState::params`](crate::NamedState::params) order.
     pub params: Vec<Vec<usize>>,
-    /// The buffers' shapes, in [`Layer::buffers`] order.
+    /// The buffers' shapes, in [`NamedState::buffers`](crate::NamedState::buffers) order.
     pub buffers: Vec<Vec<usize>>,
 }
 
