@@ -216,15 +216,7 @@ fn export_writes_safetensors_and_onnx_of_the_saved_model() {
     save_tiny_model(&model);
     let st = dir.path().join("m.safetensors");
     let onnx = dir.path().join("m.onnx");
-    let out = ok(&lenet5(&[
-        "export",
-        "--model",
-        path(&model),
-        "--safetensors",
-        path(&st),
-        "--onnx",
-        path(&onnx),
-    ]));
+    let out = export_both(&model, &st, &onnx);
     assert!(out.contains("(10 tensors, PyTorch names)"), "{out}");
     assert!(
         out.contains("ONNX opset 17") && out.contains("(batch, 1, 28, 28)"),

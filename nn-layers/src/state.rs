@@ -103,55 +103,68 @@ pub trait NamedState {
     fn num_params(&self) -> usize;
 }
 
+/// The pieces of `layer`'s state that `pick` keeps, by name, in the order of the visit.
+fn collect<'a, L: Layer + ?Sized, T>(
+    layer: &'a L,
+    pick: impl Fn(State<'a>) -> Option<T>,
+) -> Vec<(String, T)> {
+    let mut out = Vec::new();
+    layer.visit(&mut |name, state| {
+        if let Some(t) = pick(state) {
+            out.push((name.to_string(), t));
+        }
+    });
+    out
+}
+
+/// [`collect`], mutably.
+fn collect_mut<'a, L: Layer + ?Sized, T>(
+    layer: &'a mut L,
+    pick: impl Fn(StateMut<'a>) -> Option<T>,
+) -> Vec<(String, T)> {
+    let mut out = Vec::new();
+    layer.visit_mut(&mut |name, state| {
+        if let Some(t) = pick(state) {
+            out.push((name.to_string(), t));
+        }
+    });
+    out
+}
+
 impl<L: Layer + ?Sized> NamedState for L {
     fn params(&self) -> Vec<(String, &Param)> {
-        let mut out = Vec::new();
-        self.visit(&mut |name, state| {
-            if let State::Param(p) = state {
-                out.push((name.to_string(), p));
-            }
-        });
-        out
+        collect(self, |s| match s {
+            State::Param(p) => Some(p),
+            _ => None,
+        })
     }
 
     fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        let mut out = Vec::new();
-        self.visit_mut(&mut |name, state| {
-            if let StateMut::Param(p) = state {
-                out.push((name.to_string(), p));
-            }
-        });
-        out
+        collect_mut(self, |s| match s {
+            StateMut::Param(p) => Some(p),
+            _ => None,
+        })
     }
 
     fn buffers(&self) -> Vec<(String, &Tensor)> {
-        let mut out = Vec::new();
-        self.visit(&mut |name, state| {
-            if let State::Buffer(b) = state {
-                out.push((name.to_string(), b));
-            }
-        });
-        out
+        collect(self, |s| match s {
+            State::Buffer(b) => Some(b),
+            _ => None,
+        })
     }
 
     fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor)> {
-        let mut out = Vec::new();
-        self.visit_mut(&mut |name, state| {
-            if let StateMut::Buffer(b) = state {
-                out.push((name.to_string(), b));
-            }
-        });
-        out
+        collect_mut(self, |s| match s {
+            StateMut::Buffer(b) => Some(b),
+            _ => None,
+        })
     }
 
     fn counters(&self) -> Vec<(String, u64)> {
-        let mut out = Vec::new();
-        self.visit(&mut |name, state| {
-            if let State::Counter(c) = state {
-                out.push((name.to_string(), c));
-            }
-        });
-        out
+        collect(self, |s| match s {
+            State::Counter(c) => Some(c),
+            _ => None,
+        })
     }
 
     fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
@@ -170,13 +183,10 @@ impl<L: Layer + ?Sized> NamedState for L {
     }
 
     fn rng_positions(&self) -> Vec<(String, u128)> {
-        let mut out = Vec::new();
-        self.visit(&mut |name, state| {
-            if let State::Rng(r) = state {
-                out.push((name.to_string(), r.get_word_pos()));
-            }
-        });
-        out
+        collect(self, |s| match s {
+            State::Rng(r) => Some(r.get_word_pos()),
+            _ => None,
+        })
     }
 
     fn set_rng_position(&mut self, name: &str, position: u128) -> Result<()> {

@@ -79,6 +79,19 @@ pub fn save_tiny_model(model: &Path) {
     ok(&lenet5(&one_epoch("256", &["--save", path(model)])));
 }
 
+/// `lenet5 export --model MODEL --safetensors ST --onnx ONNX`, succeeded; what it printed.
+pub fn export_both(model: &Path, st: &Path, onnx: &Path) -> String {
+    ok(&lenet5(&[
+        "export",
+        "--model",
+        path(model),
+        "--safetensors",
+        path(st),
+        "--onnx",
+        path(onnx),
+    ]))
+}
+
 pub fn path(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
 }
