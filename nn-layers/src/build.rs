@@ -3,14 +3,15 @@
 
 use core_tensor::random::{SeededRng, seeded_rng};
 
+use crate::config::{StateShapes, check_sizes};
 use crate::error::{LayerError, Result};
-use crate::layer::{Layer, check_sizes};
+use crate::layer::Layer;
 use crate::layers::{
     Dropout, Flatten, GlobalAvgPooling, LeakyRelu, Relu, Residual, Sigmoid, Softmax, Tanh,
 };
 use crate::registry;
 use crate::sequential::Sequential;
-use crate::spec::{LayerSpec, NamedLayerSpec, NetworkSpec, ResidualSpec, StateShapes};
+use crate::spec::{LayerSpec, NamedLayerSpec, NetworkSpec, ResidualSpec};
 use crate::state::NamedState;
 
 impl LayerSpec {

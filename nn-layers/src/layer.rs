@@ -1,9 +1,10 @@
-//! The `Layer` trait, the train/eval [`Mode`] and trainable [`Param`]s.
+//! The `Layer` trait and the train/eval [`Mode`].
 
 use core_tensor::Tensor;
-use ndarray::{ArrayD, Dimension};
+use ndarray::Dimension;
 
 use crate::error::{LayerError, Result};
+use crate::param::Param;
 use crate::spec::LayerSpec;
 use crate::state::{State, StateMut, Visitor, VisitorMut};
 
@@ -19,41 +20,6 @@ pub enum Mode {
     Train,
     /// Evaluation / inference.
     Eval,
-}
-
-/// A trainable tensor and the gradient accumulated for it.
-///
-/// `backward` adds into `grad`; [`Param::zero_grad`] (or the optimizer's `zero_grad`) clears it
-/// explicitly, as in PyTorch.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Param {
-    /// The values.
-    pub value: Tensor,
-    /// dL/dvalue, accumulated over backward passes since the last zeroing.
-    pub grad: Tensor,
-}
-
-impl Param {
-    /// A parameter with these values and a zero gradient.
-    pub fn new(value: Tensor) -> Self {
-        let grad = ArrayD::zeros(value.raw_dim());
-        Self { value, grad }
-    }
-
-    /// Sets the gradient to zero.
-    pub fn zero_grad(&mut self) {
-        self.grad.fill(0.0);
-    }
-
-    /// Replaces the values, keeping the shape.
-    ///
-    /// # Errors
-    /// A tensor of another shape.
-    pub fn set(&mut self, value: Tensor) -> Result<()> {
-        check_same_shape("parameter", self.value.shape(), value.shape())?;
-        self.value = value;
-        Ok(())
-    }
 }
 
 /// A layer with a hand-written backward pass.
@@ -123,42 +89,6 @@ pub trait Layer: Send + std::fmt::Debug {
     /// [`Layer::visit`], mutably, in the same order and with the same names.
     fn visit_mut<'a>(&'a mut self, visitor: &mut VisitorMut<'_, 'a>) {
         let _ = visitor;
-    }
-}
-
-/// Checks that two shapes are equal, naming `what` otherwise.
-/// Checks each `(name, value, least)` of a layer configuration against
-/// `least..=core_tensor::limits::MAX_DIMENSION`.
-pub(crate) fn check_sizes(layer: &str, sizes: &[(&str, usize, usize)]) -> Result<()> {
-    for &(what, value, least) in sizes {
-        let max = core_tensor::limits::MAX_DIMENSION;
-        if !(least..=max).contains(&value) {
-            return Err(LayerError::Config {
-                layer: layer.into(),
-                message: format!("{what} must be in {least}..={max}, got {value}"),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The element count of a parameter of `shape`, checked against
-/// `core_tensor::limits::MAX_PARAMETER_ELEMENTS`.
-pub(crate) fn parameter_elements(layer: &str, shape: &[usize]) -> Result<usize> {
-    core_tensor::limits::parameter_elements("parameter", shape).map_err(|e| LayerError::Config {
-        layer: layer.into(),
-        message: e.to_string(),
-    })
-}
-
-pub(crate) fn check_same_shape(what: &str, expected: &[usize], got: &[usize]) -> Result<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(LayerError::State {
-            what: what.to_string(),
-            message: format!("shape {got:?} does not match {expected:?}"),
-        })
     }
 }
 

@@ -2,12 +2,14 @@
 
 pub mod bounded_serde;
 mod build;
+mod config;
 mod error;
 mod gradcheck;
 mod layer;
 mod layers;
 mod loss;
 pub mod models;
+mod param;
 pub mod registry;
 mod sequential;
 mod spec;
@@ -15,20 +17,20 @@ mod spec_json;
 mod spec_wire;
 pub mod state;
 
+pub use config::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig, StateShapes};
 pub use core_tensor::Tensor;
 pub use error::{LayerError, Result};
 pub use gradcheck::{GradCheckOptions, GradCheckReport, gradcheck};
-pub use layer::{Layer, Mode, Param};
+pub use layer::{Layer, Mode};
 pub use layers::{
-    AvgPooling, BatchNormConfig, BatchNormalization, Conv2D, Conv2DConfig, Dropout, Flatten,
-    GlobalAvgPooling, LeakyRelu, Linear, LinearConfig, MaxPooling, PoolConfig, Relu, Residual,
-    Sigmoid, Softmax, Tanh,
+    AvgPooling, BatchNormalization, Conv2D, Dropout, Flatten, GlobalAvgPooling, LeakyRelu, Linear,
+    MaxPooling, Relu, Residual, Sigmoid, Softmax, Tanh,
 };
 pub use loss::{CrossEntropyLoss, LossOutput, MseLoss};
+pub use param::Param;
 pub use sequential::{EVAL_SLICE, Sequential};
 pub use spec::{
     CustomSpec, LayerSpec, MAX_CONFIG_LEN, MAX_NAME_LEN, NamedLayerSpec, NetworkSpec, ResidualSpec,
-    StateShapes,
 };
 pub use spec_wire::MAX_DEPTH;
 pub use state::{NamedState, State, StateMut};

@@ -2,8 +2,8 @@
 
 use core_tensor::random::SeededRng;
 
+use crate::config::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
 use crate::error::Result;
-use crate::layers::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
 use crate::sequential::Sequential;
 use crate::spec::{LayerSpec, NetworkSpec};
 

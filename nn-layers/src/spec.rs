@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::layers::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
+use crate::config::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
 
 /// One layer of a [`NetworkSpec`].
 ///
@@ -195,29 +195,6 @@ impl CustomSpec {
             message: format!("the configuration does not serialise: {e}"),
         })?;
         Ok(Self { kind, config })
-    }
-}
-
-/// The shapes of a layer's or a network's state, from its spec.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StateShapes {
-    /// The parameters' shapes, in [`NamedState::params`](crate::NamedState::params) order.
-    pub params: Vec<Vec<usize>>,
-    /// The buffers' shapes, in [`NamedState::buffers`](crate::NamedState::buffers) order.
-    pub buffers: Vec<Vec<usize>>,
-}
-
-impl StateShapes {
-    /// Every shape: the parameters', then the buffers' (the order of a model file).
-    pub fn all(&self) -> impl Iterator<Item = &[usize]> {
-        self.params.iter().chain(&self.buffers).map(Vec::as_slice)
-    }
-
-    /// The number of values of all of them, or `None` when it overflows `usize`.
-    pub fn elements(&self) -> Option<usize> {
-        self.all().try_fold(0_usize, |total, shape| {
-            total.checked_add(core_tensor::limits::element_count(shape)?)
-        })
     }
 }
 

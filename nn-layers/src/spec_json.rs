@@ -23,7 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::layers::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
+use crate::config::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
 use crate::spec::{CustomSpec, LayerSpec, NamedLayerSpec, ResidualSpec};
 
 const fn one() -> [usize; 2] {

@@ -15,7 +15,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::bounded_serde::{MAX_LAYERS, vec_at_most};
-use crate::layers::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
+use crate::config::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig};
 use crate::spec::{
     CustomSpec, LayerSpec, MAX_CONFIG_LEN, MAX_NAME_LEN, NamedLayerSpec, ResidualSpec,
 };

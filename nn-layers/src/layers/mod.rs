@@ -15,14 +15,14 @@ pub(crate) mod sigmoid;
 pub(crate) mod softmax;
 mod tanh;
 
-pub use batch_norm::{BatchNormConfig, BatchNormalization};
-pub use conv2d::{Conv2D, Conv2DConfig};
+pub use batch_norm::BatchNormalization;
+pub use conv2d::Conv2D;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_avg_pool::GlobalAvgPooling;
 pub use leaky_relu::LeakyRelu;
-pub use linear::{Linear, LinearConfig};
-pub use pooling::{AvgPooling, MaxPooling, PoolConfig};
+pub use linear::Linear;
+pub use pooling::{AvgPooling, MaxPooling};
 pub use relu::Relu;
 pub use residual::Residual;
 pub use sigmoid::Sigmoid;
