@@ -3,7 +3,7 @@
 use crate::config::{StateShapes, check_sizes};
 use crate::error::{LayerError, Result};
 
-/// The configuration of a [`BatchNormalization`] layer.
+/// The configuration of a [`BatchNormalization`](crate::BatchNormalization) layer.
 ///
 /// PyTorch equivalent: `torch.nn.BatchNorm2d(num_features, eps, momentum, affine)` for 4-D input,
 /// `torch.nn.BatchNorm1d` for 2-D input.

@@ -5,7 +5,7 @@ use core_tensor::Conv2dParams;
 use crate::config::{check_sizes, parameter_elements};
 use crate::error::Result;
 
-/// The configuration of a [`Conv2D`] layer.
+/// The configuration of a [`Conv2D`](crate::Conv2D) layer.
 ///
 /// PyTorch equivalent: `torch.nn.Conv2d(in_channels, out_channels, kernel, stride, padding,
 /// dilation, groups, bias)`.

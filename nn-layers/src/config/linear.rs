@@ -3,7 +3,7 @@
 use crate::config::{check_sizes, parameter_elements};
 use crate::error::Result;
 
-/// The configuration of a [`Linear`] layer.
+/// The configuration of a [`Linear`](crate::Linear) layer.
 ///
 /// PyTorch equivalent: `torch.nn.Linear(in_features, out_features, bias)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -18,7 +18,7 @@ use crate::param::Param;
 
 pub use named::{NamedState, visit_child, visit_child_mut};
 
-/// One piece of a layer's state, read-only, as [`Layer::visit`] shows it.
+/// One piece of a layer's state, read-only, as [`Layer::visit`](crate::Layer::visit) shows it.
 #[derive(Debug, Clone, Copy)]
 pub enum State<'a> {
     /// A trainable parameter and its gradient.
@@ -31,7 +31,7 @@ pub enum State<'a> {
     Rng(&'a SeededRng),
 }
 
-/// One piece of a layer's state, mutably, as [`Layer::visit_mut`] shows it.
+/// One piece of a layer's state, mutably, as [`Layer::visit_mut`](crate::Layer::visit_mut) shows it.
 #[derive(Debug)]
 pub enum StateMut<'a> {
     /// A trainable parameter and its gradient.
