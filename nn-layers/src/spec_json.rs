@@ -224,8 +224,7 @@ impl JsonLayer {
     /// # Errors
     /// A nested layer's error, naming it.
     pub(crate) fn into_spec(self) -> Result<LayerSpec, String> {
-        let _depth = crate::spec_wire::DepthGuard::enter::<serde_json::Error>()
-            .map_err(|e| e.to_string())?;
+        let _depth = crate::spec_wire::DepthGuard::enter()?;
         let spec = self.into_unchecked_spec()?;
         crate::spec_wire::check_names(&spec)?;
         Ok(spec)

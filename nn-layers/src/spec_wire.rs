@@ -171,16 +171,15 @@ pub(crate) struct DepthGuard;
 
 impl DepthGuard {
     /// One level deeper, or an error past [`MAX_DEPTH`].
-    pub(crate) fn enter<E: serde::de::Error>() -> Result<Self, E> {
+    pub(crate) fn enter() -> Result<Self, String> {
         let depth = DEPTH.with(|d| {
             d.set(d.get() + 1);
             d.get()
         });
+        // Made before the check, so that dropping it on the error undoes the count.
         let guard = Self;
         if depth > MAX_DEPTH {
-            return Err(E::custom(format!(
-                "layers nest more than {MAX_DEPTH} containers deep"
-            )));
+            return Err(format!("layers nest more than {MAX_DEPTH} containers deep"));
         }
         Ok(guard)
     }
@@ -210,7 +209,7 @@ impl<'de> Deserialize<'de> for LayerSpec {
                 .into_spec()
                 .map_err(D::Error::custom)?
         } else {
-            let _depth = DepthGuard::enter::<D::Error>()?;
+            let _depth = DepthGuard::enter().map_err(D::Error::custom)?;
             LayerSpec::from(StoredLayerSpec::deserialize(deserializer)?)
         };
         check_names(&spec).map_err(D::Error::custom)?;
