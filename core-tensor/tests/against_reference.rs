@@ -110,7 +110,7 @@ fn every_kernel_choice(plan: &ct::Conv2dPlan) -> Vec<ct::Kernels> {
     let mut all = Vec::new();
     for forward in [F::Direct, F::Winograd, F::Gemm] {
         for input_grad in [I::Col2Im, I::DilatedConv] {
-            for weight_grad in [W::Direct, W::FilterLanes, W::Gemm] {
+            for weight_grad in [W::Direct, W::FilterLanes, W::Winograd, W::Gemm] {
                 let k = ct::Kernels {
                     forward,
                     input_grad,
@@ -299,8 +299,8 @@ fn sixteen_filter_layer_takes_filter_lanes() {
 
 /// Winograd's F(2x2, 3x3) at the widths where plans take it (32 channels and more), on outputs of
 /// odd and even sizes (small ones forced: plans leave planes under 8x8 to the GEMM) and every
-/// padding of a 3x3 kernel: forward, and dL/dx through the Winograd convolution of the padded
-/// gradient.
+/// padding of a 3x3 kernel: forward, dL/dx through the Winograd convolution of the padded
+/// gradient, and dL/dw and dL/db through the transforms backwards.
 #[test]
 fn winograd_layers_match_reference() {
     for (padding, [h, w]) in [(1, [11, 14]), (0, [9, 8]), (2, [6, 7])] {
@@ -317,8 +317,9 @@ fn winograd_layers_match_reference() {
         let kernels = ct::Kernels {
             forward: ct::ForwardKernel::Winograd,
             input_grad: ct::InputGradKernel::DilatedConv,
-            weight_grad: planned.kernels().weight_grad,
+            weight_grad: ct::WeightGradKernel::Winograd,
         };
+        assert_eq!(planned.kernels().weight_grad == kernels.weight_grad, big);
         let mut plan = planned.with_kernels(kernels).unwrap();
         let y = plan
             .forward_train(x.view(), wt.view(), Some(b.view()))
@@ -329,6 +330,15 @@ fn winograd_layers_match_reference() {
         let dx = plan.input_grad(dy.view(), wt.view()).unwrap();
         let want = reference::conv2d_input_grad(dy.view(), wt.view(), [h, w], &params).unwrap();
         assert_close("Winograd dx", &dx, &want, 1e-5);
+        let (dw, db) = plan.param_grads(dy.view()).unwrap();
+        let want = reference::conv2d_weight_grad(x.view(), dy.view(), [3, 3], &params).unwrap();
+        assert_close("Winograd dw", &dw, &want, 1e-5);
+        assert_close(
+            "Winograd db",
+            &db,
+            &reference::conv2d_bias_grad(dy.view()),
+            1e-5,
+        );
     }
 }
 

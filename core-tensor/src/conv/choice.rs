@@ -85,6 +85,9 @@ pub enum WeightGradKernel {
     /// One group, a multiple of 16 filters: the padded images read in place, vectorised over
     /// the filters.
     FilterLanes,
+    /// 3x3 kernels, stride 1, no dilation, one group: Winograd's F(2x2, 3x3) backwards, 16
+    /// GEMMs over the transformed images and output gradients, 2.25 times fewer multiply-adds.
+    Winograd,
     /// Any geometry: `dW = dY · colsᵀ` per group and chunk of images.
     Gemm,
 }
@@ -126,16 +129,14 @@ impl Kernels {
             WeightGradKernel::Direct if !direct::supports(g) => Some(
                 "WeightGradKernel::Direct (needs stride 1, a kernel at most 8 wide and output rows of at least 8)",
             ),
+            WeightGradKernel::Winograd if !winograd::supports(g) => Some(
+                "WeightGradKernel::Winograd (needs a 3x3 kernel, stride 1, no dilation and one group)",
+            ),
             WeightGradKernel::FilterLanes if !filter_lanes::supports(g) => Some(
                 "WeightGradKernel::FilterLanes (needs one group, a multiple of 16 filters and a kernel at most 8 wide)",
             ),
             _ => None,
         }
-    }
-
-    /// Whether the weight-gradient kernel reads the padded images (else the window matrix).
-    pub(crate) fn weight_grad_reads_padded(&self) -> bool {
-        self.weight_grad != WeightGradKernel::Gemm
     }
 }
 
@@ -169,6 +170,8 @@ fn forward_for(g: &Geometry) -> ForwardKernel {
 fn weight_grad_for(g: &Geometry) -> WeightGradKernel {
     if direct_pays(g) {
         WeightGradKernel::Direct
+    } else if winograd_pays(g) {
+        WeightGradKernel::Winograd
     } else if filter_lanes::supports(g)
         && g.out_channels <= FILTER_LANES_MAX_FILTERS
         && g.patch_len() >= FILTER_LANES_MIN_PATCH

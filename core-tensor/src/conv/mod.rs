@@ -16,7 +16,7 @@
 //! - `direct.rs`: stride-1 forward and weight gradient on the padded images, vectorised along
 //!   output rows.
 //! - `filter_lanes.rs`: weight gradient vectorised over the filters, on the padded images.
-//! - `winograd.rs`: Winograd's F(2x2, 3x3) forward for stride-1 3x3 layers.
+//! - `winograd.rs`: Winograd's F(2x2, 3x3) forward and weight gradient for stride-1 3x3 layers.
 //! - `dilated.rs`: dL/dx as a stride-1 convolution of the spread-out gradient.
 
 mod choice;

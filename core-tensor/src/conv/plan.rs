@@ -60,7 +60,11 @@ pub struct Conv2dPlan {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Keep {
     Nothing,
+    /// The images with their padding ([`direct::pad_images`]).
     PaddedImages,
+    /// The images as they are, a copy of the chunk's (count, C, H, W) data.
+    Images,
+    /// The window matrix.
     Columns,
 }
 
@@ -78,6 +82,17 @@ impl Keep {
             Self::Nothing => Ok(None),
             Self::Columns => columns(x, g, images, spare).map(Some),
             Self::PaddedImages => direct::pad_images(x, g, images, spare).map(Some),
+            Self::Images => {
+                let image = g.channels * g.input[0] * g.input[1];
+                let mut kept = spare
+                    .filter(|s| s.len() == images.len() * image)
+                    .unwrap_or_else(|| Array2::zeros((images.len(), image)));
+                let src = &x[images.start * image..images.end * image];
+                kept.as_slice_mut()
+                    .ok_or_else(internal)?
+                    .copy_from_slice(src);
+                Ok(Some(kept))
+            }
         }
     }
 }
@@ -216,6 +231,10 @@ impl Conv2dPlan {
                 WeightGradKernel::FilterLanes => {
                     filter_lanes::param_grads_chunk(kept, dy, &g, images)
                 }
+                WeightGradKernel::Winograd => {
+                    let x = kept.as_slice().ok_or_else(internal)?;
+                    winograd::weight_grad_chunk(x, dy, &g, images)
+                }
                 WeightGradKernel::Gemm => gemm::weight_grad_chunk(&kept.view(), dy, &g, images),
             }
         })?;
@@ -285,10 +304,10 @@ impl Conv2dPlan {
     }
 
     fn keep(&self) -> Keep {
-        if self.kernels.weight_grad_reads_padded() {
-            Keep::PaddedImages
-        } else {
-            Keep::Columns
+        match self.kernels.weight_grad {
+            WeightGradKernel::Direct | WeightGradKernel::FilterLanes => Keep::PaddedImages,
+            WeightGradKernel::Winograd => Keep::Images,
+            WeightGradKernel::Gemm => Keep::Columns,
         }
     }
 
@@ -463,12 +482,12 @@ mod tests {
             (k.forward, k.input_grad, k.weight_grad),
             (F::Gemm, I::Col2Im, W::FilterLanes)
         );
-        // A wide stride-1 3x3 layer: Winograd forward, and dL/dx as the Winograd convolution of
-        // the padded gradient; the GEMM for the weight gradient.
+        // A wide stride-1 3x3 layer: Winograd for all three, dL/dx as the Winograd convolution
+        // of the padded gradient.
         let k = kernels([64, 64, 16, 16], [128, 64, 3, 3], same3);
         assert_eq!(
             (k.forward, k.input_grad, k.weight_grad),
-            (F::Winograd, I::DilatedConv, W::Gemm)
+            (F::Winograd, I::DilatedConv, W::Winograd)
         );
         // Wide 5x5 layers: the GEMM for everything.
         let k = kernels([64, 32, 14, 14], [64, 32, 5, 5], same5);

@@ -1,4 +1,5 @@
-//! Winograd's minimal filtering F(2x2, 3x3) for stride-1 3x3 convolutions.
+//! Winograd's minimal filtering F(2x2, 3x3) for stride-1 3x3 convolutions: the forward pass and
+//! the weight gradient.
 //!
 //! Each 2x2 block of outputs (a tile) of each filter is computed from the 4x4 input block under
 //! it with 16 multiplications per channel instead of 36 (Lavin and Gray, "Fast Algorithms for
@@ -17,11 +18,16 @@
 //! transforms. Every constant is a power of two or a sum of them, so the transforms round no more
 //! than the additions they are; the results stay within 1e-5 of the direct sum at the sizes of
 //! the tests (and of PyTorch's vectors within their 1e-4).
+//!
+//! The weight gradient runs the same algebra backwards: with `M = U ⊙ V` and `Y = Aᵀ M A`,
+//! `dM = A dY Aᵀ` per tile, `dU_ξ (F x C) = Σ_tiles dM_ξ (F x tiles) · V_ξᵀ (tiles x C)` (16
+//! matrix products whose inner dimension is the tiles), and `dg = Gᵀ dU G`.
 
 use std::ops::Range;
 
-use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
+use crate::conv::bias_grad_chunk;
 use crate::conv::gemm::mat_mul;
 use crate::error::{Result, layout_error, not_contiguous};
 use crate::geometry::Geometry;
@@ -117,6 +123,138 @@ pub(crate) fn forward_chunk(
     Ok(())
 }
 
+/// Tiles at least this many per product of the weight gradient (its inner dimension): images
+/// are transformed together until they have as many.
+const WEIGHT_GRAD_MIN_TILES: usize = 256;
+
+/// dL/dw (as F x C·3·3) and dL/db of the images `images`, whose input `x` holds (their
+/// (count, C, H, W) data, standard layout): their partial sums. `dy` is the whole batch's
+/// (N, F, OH, OW) data.
+pub(crate) fn weight_grad_chunk(
+    x: &[f32],
+    dy: &[f32],
+    g: &Geometry,
+    images: Range<usize>,
+) -> Result<(Array2<f32>, Array1<f32>)> {
+    let [th, tw] = tiles(g);
+    let per_image = th * tw;
+    let step = WEIGHT_GRAD_MIN_TILES.div_ceil(per_image.max(1)).max(1);
+    let (c, f) = (g.channels, g.out_channels);
+    let out_image = f * g.out_plane();
+    let mut du = vec![0.0_f32; XI * f * c];
+    for first in (0..images.len()).step_by(step) {
+        let part = first..(first + step).min(images.len());
+        let t = part.len() * per_image;
+        let dy_part = &dy[(images.start + part.start) * out_image..][..part.len() * out_image];
+        with_scratch_to_overwrite(XI * (c + f) * t, |buf| {
+            let (v, dm) = buf.split_at_mut(XI * c * t);
+            transform_input(x, g, part.clone(), v);
+            transform_output_grad(dy_part, g, part.len(), dm);
+            for xi in 0..XI {
+                let dm_xi = ArrayView2::from_shape((f, t), &dm[xi * f * t..][..f * t])
+                    .map_err(layout_error(OP))?;
+                let v_xi = ArrayView2::from_shape((c, t), &v[xi * c * t..][..c * t])
+                    .map_err(layout_error(OP))?;
+                let mut du_xi = ArrayViewMut2::from_shape((f, c), &mut du[xi * f * c..][..f * c])
+                    .map_err(layout_error(OP))?;
+                mat_mul(&dm_xi, &v_xi.t(), 1.0, &mut du_xi);
+            }
+            Ok::<_, crate::error::TensorError>(())
+        })?;
+    }
+    let dw = kernel_grad(&du, g);
+    let dw = Array2::from_shape_vec((f, c * 9), dw).map_err(layout_error(OP))?;
+    Ok((dw, bias_grad_chunk(dy, g, images)))
+}
+
+/// `dM = A dY Aᵀ` of every filter and tile of `count` images (`dy`, their (count, F, OH, OW)
+/// data), as 16 matrices of F x tiles (ξ-major); outputs past the last row or column (odd
+/// output sizes) count as zero.
+fn transform_output_grad(dy: &[f32], g: &Geometry, count: usize, dm: &mut [f32]) {
+    transform_output_grad_kernel(dy, g, count, dm);
+}
+
+simd_kernel! {
+    fn transform_output_grad_kernel(dy: &[f32], g: &Geometry, count: usize, dm: &mut [f32]) {
+    let [oh, ow] = g.output;
+    let [th, tw] = tiles(g);
+    let f = g.out_channels;
+    let t = count * th * tw;
+    // A row of tiles' two output rows, zero past the output's last column (and row).
+    let mut rows = [vec![0.0_f32; 2 * tw], vec![0.0_f32; 2 * tw]];
+    for bi in 0..count {
+        for fi in 0..f {
+            let plane = &dy[(bi * f + fi) * oh * ow..][..oh * ow];
+            for ty in 0..th {
+                for (r, row) in rows.iter_mut().enumerate() {
+                    let oy = 2 * ty + r;
+                    if oy < oh {
+                        row[..ow].copy_from_slice(&plane[oy * ow..][..ow]);
+                    } else {
+                        row[..ow].fill(0.0);
+                    }
+                }
+                let first = (bi * th + ty) * tw;
+                let (top, bottom) = (&rows[0][..2 * tw], &rows[1][..2 * tw]);
+                let at = |k: usize| {
+                    let at = |col: usize| ((k * 4 + col) * f + fi) * t + first;
+                    [at(0), at(1), at(2), at(3)]
+                };
+                grad_row::<0>(top, bottom, four_mut(dm, at(0), tw));
+                grad_row::<1>(top, bottom, four_mut(dm, at(1), tw));
+                grad_row::<2>(top, bottom, four_mut(dm, at(2), tw));
+                grad_row::<3>(top, bottom, four_mut(dm, at(3), tw));
+            }
+        }
+    }
+    }
+}
+
+/// Row `K` of `A dY Aᵀ` for a row of tiles, from their two output rows: row `K` of `A dY` is
+/// `(a, b)`, `(a + c, b + d)`, `(a - c, b - d)` or `(-c, -d)` for the tile `[a b; c d]`, and
+/// `· Aᵀ` makes `(p, q)` into `(p, p + q, p - q, -q)`.
+#[inline(always)]
+fn grad_row<const K: usize>(top: &[f32], bottom: &[f32], m: [&mut [f32]; 4]) {
+    let [m0, m1, m2, m3] = m;
+    for tx in 0..m0.len() {
+        let (a, b) = (top[2 * tx], top[2 * tx + 1]);
+        let (c, d) = (bottom[2 * tx], bottom[2 * tx + 1]);
+        let (p, q) = match K {
+            0 => (a, b),
+            1 => (a + c, b + d),
+            2 => (a - c, b - d),
+            _ => (-c, -d),
+        };
+        m0[tx] = p;
+        m1[tx] = p + q;
+        m2[tx] = p - q;
+        m3[tx] = -q;
+    }
+}
+
+/// `dg = Gᵀ dU G` for every filter and channel: the (F, C, 3, 3) weight gradient from the 16
+/// matrices of F x C that [`weight_grad_chunk`] sums.
+fn kernel_grad(du: &[f32], g: &Geometry) -> Vec<f32> {
+    let fc = g.out_channels * g.channels;
+    let mut dw = vec![0.0_f32; fc * 9];
+    for (k, dg) in dw.chunks_exact_mut(9).enumerate() {
+        let u = |row: usize, col: usize| du[(row * 4 + col) * fc + k];
+        // Gᵀ dU: 3 x 4, from the rows u0..u3 as (u0 + ½u1 + ½u2, ½u1 - ½u2, ½u1 + ½u2 + u3).
+        let t: [[f32; 4]; 3] = [
+            std::array::from_fn(|col| u(0, col) + 0.5 * (u(1, col) + u(2, col))),
+            std::array::from_fn(|col| 0.5 * (u(1, col) - u(2, col))),
+            std::array::from_fn(|col| 0.5 * (u(1, col) + u(2, col)) + u(3, col)),
+        ];
+        // (Gᵀ dU) G: the same along each row.
+        for (row, r) in t.iter().enumerate() {
+            dg[row * 3] = r[0] + 0.5 * (r[1] + r[2]);
+            dg[row * 3 + 1] = 0.5 * (r[1] - r[2]);
+            dg[row * 3 + 2] = 0.5 * (r[1] + r[2]) + r[3];
+        }
+    }
+    dw
+}
+
 /// `V_ξ = (Bᵀ d B)_ξ` of every channel and tile of the images, as 16 matrices of C x tiles
 /// (ξ-major); input outside the image (the padding, and past the last row or column when the
 /// output size is odd) is zero. Each plane is first padded, then transformed a row of tiles at a
@@ -133,8 +271,11 @@ simd_kernel! {
     let [ph, pw] = g.padding;
     let c = g.channels;
     let t = images.len() * th * tw;
-    // The padded plane covers every tile's 4x4 block: 2·tiles + 2 in each direction.
+    // The padded plane covers every tile's 4x4 block: 2·tiles + 2 in each direction. Each of
+    // its rows is stored deinterleaved, its even columns then its odd ones, so that the tiles'
+    // columns (0, 1, 2, 3 at 2·tx) are contiguous runs at tx and tx + 1 of each half.
     let (hp, wp) = (2 * th + 2, 2 * tw + 2);
+    let half = tw + 1;
     let mut padded = vec![0.0_f32; hp * wp];
     let mut rows = [
         vec![0.0_f32; wp],
@@ -147,8 +288,22 @@ simd_kernel! {
             let plane = &x[(n * c + ch) * h * w..][..h * w];
             for (y, src) in plane.chunks_exact(w).enumerate() {
                 if y + ph < hp {
-                    let len = w.min(wp - pw);
-                    padded[(y + ph) * wp + pw..][..len].copy_from_slice(&src[..len]);
+                    let (even, odd) = padded[(y + ph) * wp..][..wp].split_at_mut(half);
+                    // Image column x lands at column x + pw: src[2k] in one half from pw / 2
+                    // on, src[2k + 1] in the other from (pw + 1) / 2 on.
+                    let (first, second) = if pw % 2 == 0 { (even, odd) } else { (odd, even) };
+                    let first = &mut first[pw / 2..];
+                    let second = &mut second[pw.div_ceil(2)..];
+                    let src = &src[..w.min(wp - pw)];
+                    let pairs = src.chunks_exact(2);
+                    let tail = pairs.remainder();
+                    for ((pair, a), b) in pairs.zip(first.iter_mut()).zip(second.iter_mut()) {
+                        *a = pair[0];
+                        *b = pair[1];
+                    }
+                    if let [last] = tail {
+                        first[src.len() / 2] = *last;
+                    }
                 }
             }
             for ty in 0..th {
@@ -166,9 +321,26 @@ simd_kernel! {
                 for (r, row) in rows.iter().enumerate() {
                     let at = |col: usize| (r * 4 + col) * c * t + ch * t + first;
                     let [v0, v1, v2, v3] = four_mut(v, [at(0), at(1), at(2), at(3)], tw);
-                    let row = &row[..2 * tw + 2];
-                    for tx in 0..tw {
-                        let (a, b, c, d) = (row[2 * tx], row[2 * tx + 1], row[2 * tx + 2], row[2 * tx + 3]);
+                    let (even, odd) = row[..wp].split_at(half);
+                    // Blocks of TILE_BLOCK tiles as fixed-size arrays (vectorised whatever the
+                    // register width), then the rest one at a time.
+                    let full = tw / TILE_BLOCK * TILE_BLOCK;
+                    for tx in (0..full).step_by(TILE_BLOCK) {
+                        // Copies in registers: the products below then cannot alias `v`.
+                        let (a, c) = (block(&even[tx..]), block(&even[tx + 1..]));
+                        let (b, d) = (block(&odd[tx..]), block(&odd[tx + 1..]));
+                        let out: [[f32; TILE_BLOCK]; 4] = [
+                            std::array::from_fn(|k| a[k] - c[k]),
+                            std::array::from_fn(|k| b[k] + c[k]),
+                            std::array::from_fn(|k| c[k] - b[k]),
+                            std::array::from_fn(|k| b[k] - d[k]),
+                        ];
+                        for (dst, src) in [&mut *v0, &mut *v1, &mut *v2, &mut *v3].into_iter().zip(&out) {
+                            dst[tx..tx + TILE_BLOCK].copy_from_slice(src);
+                        }
+                    }
+                    for tx in full..tw {
+                        let (a, b, c, d) = (even[tx], odd[tx], even[tx + 1], odd[tx + 1]);
                         v0[tx] = a - c;
                         v1[tx] = b + c;
                         v2[tx] = c - b;
@@ -179,6 +351,19 @@ simd_kernel! {
         }
     }
     }
+}
+
+/// Tiles transformed together along a row: one AVX2 register of each of the four results.
+const TILE_BLOCK: usize = 8;
+
+/// The first [`TILE_BLOCK`] values of `s`, copied. Callers slice `s` to at least that many; a
+/// shorter one is a bug, caught in debug builds.
+#[inline(always)]
+fn block(s: &[f32]) -> [f32; TILE_BLOCK] {
+    debug_assert!(s.len() >= TILE_BLOCK, "a transform read past its row");
+    s.first_chunk::<TILE_BLOCK>()
+        .copied()
+        .unwrap_or([0.0; TILE_BLOCK])
 }
 
 /// Four disjoint runs of `len` values of `v` starting at `starts` (increasing, `len` apart or
