@@ -155,27 +155,35 @@ pub(crate) fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &
 
 /// Copies `src` into `dst` (same length) inline. A run is one output row of one kernel tap: a
 /// few to a few dozen floats, and a training step copies some 10^5 of them, too many for a call
-/// to `memcpy` each. Lengths of 8 or more go in blocks of 8 with a last, overlapping block.
+/// to `memcpy` each. Runs of 8 to 32 floats go in up to four blocks of 8 written out one by one
+/// (a loop of them would be turned back into a `memcpy` call by the compiler), the last block
+/// ending at the run's end; longer runs go to `memcpy`.
 #[inline]
 fn copy_run(dst: &mut [f32], src: &[f32]) {
     let n = dst.len().min(src.len());
     let (dst, src) = (&mut dst[..n], &src[..n]);
-    if n >= 8 {
-        let mut k = 0;
-        while k + 8 <= n {
-            dst[k..k + 8].copy_from_slice(&src[k..k + 8]);
-            k += 8;
+    let mut block = |at: usize| dst[at..at + 8].copy_from_slice(&src[at..at + 8]);
+    match n {
+        0..4 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
         }
-        if k < n {
-            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        4..8 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..].copy_from_slice(&src[n - 4..]);
         }
-    } else if n >= 4 {
-        dst[..4].copy_from_slice(&src[..4]);
-        dst[n - 4..].copy_from_slice(&src[n - 4..]);
-    } else {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = *s;
+        8..=32 => {
+            block(0);
+            if n > 16 {
+                block(8);
+            }
+            if n > 24 {
+                block(16);
+            }
+            block(n - 8);
         }
+        _ => dst.copy_from_slice(src),
     }
 }
 
