@@ -109,18 +109,29 @@ pub(crate) fn forward_chunk(
             let (v, m) = buf.split_at_mut(XI * c * t);
             transform_input(x, g, part_images.clone(), v);
             for xi in 0..XI {
-                let u_xi = ArrayView2::from_shape((f, c), &u[xi * f * c..][..f * c])
-                    .map_err(layout_error(OP))?;
-                let v_xi = ArrayView2::from_shape((c, t), &v[xi * c * t..][..c * t])
-                    .map_err(layout_error(OP))?;
-                let mut m_xi = ArrayViewMut2::from_shape((f, t), &mut m[xi * f * t..][..f * t])
-                    .map_err(layout_error(OP))?;
-                mat_mul(&u_xi, &v_xi, 0.0, &mut m_xi);
+                let (u_xi, v_xi) = (at_position(u, xi, (f, c))?, at_position(v, xi, (c, t))?);
+                mat_mul(&u_xi, &v_xi, 0.0, &mut at_position_mut(m, xi, (f, t))?);
             }
             transform_output(m, b, g, part_images.len(), out)
         })?;
     }
     Ok(())
+}
+
+/// The matrix of position `xi` in `data`, 16 matrices of `shape` one after the other.
+fn at_position(data: &[f32], xi: usize, shape: (usize, usize)) -> Result<ArrayView2<'_, f32>> {
+    let len = shape.0 * shape.1;
+    ArrayView2::from_shape(shape, &data[xi * len..][..len]).map_err(layout_error(OP))
+}
+
+/// [`at_position`], mutably.
+fn at_position_mut(
+    data: &mut [f32],
+    xi: usize,
+    shape: (usize, usize),
+) -> Result<ArrayViewMut2<'_, f32>> {
+    let len = shape.0 * shape.1;
+    ArrayViewMut2::from_shape(shape, &mut data[xi * len..][..len]).map_err(layout_error(OP))
 }
 
 /// Tiles at least this many per product of the weight gradient (its inner dimension): images
@@ -151,13 +162,13 @@ pub(crate) fn weight_grad_chunk(
             transform_input(x, g, part.clone(), v);
             transform_output_grad(dy_part, g, part.len(), dm);
             for xi in 0..XI {
-                let dm_xi = ArrayView2::from_shape((f, t), &dm[xi * f * t..][..f * t])
-                    .map_err(layout_error(OP))?;
-                let v_xi = ArrayView2::from_shape((c, t), &v[xi * c * t..][..c * t])
-                    .map_err(layout_error(OP))?;
-                let mut du_xi = ArrayViewMut2::from_shape((f, c), &mut du[xi * f * c..][..f * c])
-                    .map_err(layout_error(OP))?;
-                mat_mul(&dm_xi, &v_xi.t(), 1.0, &mut du_xi);
+                let (dm_xi, v_xi) = (at_position(dm, xi, (f, t))?, at_position(v, xi, (c, t))?);
+                mat_mul(
+                    &dm_xi,
+                    &v_xi.t(),
+                    1.0,
+                    &mut at_position_mut(&mut du, xi, (f, c))?,
+                );
             }
             Ok::<_, crate::error::TensorError>(())
         })?;
