@@ -23,10 +23,10 @@ const OP: &str = "conv2d";
 /// Building the plan picks the forward, input-gradient and weight-gradient kernels, each on its
 /// own, by what the kernels support and what they cost ([`Conv2dPlan::kernels`]). A training
 /// step runs [`forward_train`](Conv2dPlan::forward_train), which keeps what the weight gradient
-/// reads (the window matrix or the padded images) in buffers the plan reuses every step, then
-/// [`param_grads`](Conv2dPlan::param_grads) and [`input_grad`](Conv2dPlan::input_grad) (or both
-/// with [`backward`](Conv2dPlan::backward)). Inference runs [`forward`](Conv2dPlan::forward),
-/// which keeps nothing.
+/// reads (the window matrix, the padded images or the images) in buffers the plan reuses every
+/// step, then [`param_grads`](Conv2dPlan::param_grads) and
+/// [`input_grad`](Conv2dPlan::input_grad) (or both with [`backward`](Conv2dPlan::backward)).
+/// Inference runs [`forward`](Conv2dPlan::forward), which keeps nothing.
 ///
 /// Results do not depend on the thread count (see [`crate::parallel`]).
 ///
