@@ -54,6 +54,18 @@ impl Conv2DConfig {
         }
     }
 
+    /// Sets the stride.
+    pub fn with_stride(mut self, stride: [usize; 2]) -> Self {
+        self.stride = stride;
+        self
+    }
+
+    /// Sets the padding.
+    pub fn with_padding(mut self, padding: [usize; 2]) -> Self {
+        self.padding = padding;
+        self
+    }
+
     /// Sets the dilation.
     pub fn with_dilation(mut self, dilation: [usize; 2]) -> Self {
         self.dilation = dilation;
@@ -84,18 +96,6 @@ impl Conv2DConfig {
             self.kernel[0],
             self.kernel[1],
         ]
-    }
-
-    /// Sets the stride.
-    pub fn with_stride(mut self, stride: [usize; 2]) -> Self {
-        self.stride = stride;
-        self
-    }
-
-    /// Sets the padding.
-    pub fn with_padding(mut self, padding: [usize; 2]) -> Self {
-        self.padding = padding;
-        self
     }
 
     /// Turns the bias on or off.
