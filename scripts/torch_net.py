@@ -62,6 +62,8 @@ def layer(d):
         return nn.Dropout(d["p"])
     if t == "GlobalAvgPooling":
         return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    if t == "Standardize":
+        return Standardize(d["mean"], d["std"])
     if t == "Sequential":
         return chain(d["layers"])
     if t == "Residual":
@@ -75,6 +77,17 @@ def chain(layers):
     for name, m in named:
         seq.add_module(name, m)
     return seq
+
+
+class Standardize(nn.Module):
+    """(x - mean) / std, as torchvision's Normalize on one channel."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.mean, self.std = mean, std
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
 
 
 class Residual(nn.Module):

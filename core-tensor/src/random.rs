@@ -45,6 +45,15 @@ pub mod streams {
     pub const fn shuffle(epoch: u64) -> u64 {
         FIRST_SHUFFLE.wrapping_add(epoch)
     }
+
+    /// The first of the data loader's augmentation streams; see [`augment`].
+    pub const FIRST_AUGMENT: u64 = 2 << 32;
+
+    /// The stream of the data loader's random augmentation (shifts) for epoch `epoch` (0-based),
+    /// clear of the shuffle streams, so that adding augmentation does not change the order.
+    pub const fn augment(epoch: u64) -> u64 {
+        FIRST_AUGMENT.wrapping_add(epoch)
+    }
 }
 
 /// A [`SeededRng`] from a seed and a stream number: independent sequences for, say, each epoch of

@@ -35,6 +35,15 @@ pub enum Normalization {
 }
 
 impl Normalization {
+    /// The value of a pixel: exactly `x / 255` for [`Normalization::Unit`], as the PyTorch
+    /// reference computes it.
+    pub fn apply(&self, pixel: u8) -> f32 {
+        match *self {
+            Self::Unit => f32::from(pixel) / 255.0,
+            Self::Standardize { mean, std } => (f32::from(pixel) / 255.0 - mean) / std,
+        }
+    }
+
     /// Checks the values: a finite mean and a finite std > 0.
     ///
     /// # Errors
@@ -256,13 +265,7 @@ impl Dataset {
         let mut data = Vec::with_capacity(indices.len() * size);
         for &i in indices {
             let image = &self.pixels[i * size..(i + 1) * size];
-            match normalization {
-                // Exactly x / 255, as the PyTorch reference computes it.
-                Normalization::Unit => data.extend(image.iter().map(|&p| f32::from(p) / 255.0)),
-                Normalization::Standardize { mean, std } => {
-                    data.extend(image.iter().map(|&p| (f32::from(p) / 255.0 - mean) / std));
-                }
-            }
+            data.extend(image.iter().map(|&p| normalization.apply(p)));
         }
         // `data` holds exactly indices.len() * rows * cols values, so the shape always fits.
         let images = Array4::from_shape_vec((indices.len(), 1, self.rows, self.cols), data)

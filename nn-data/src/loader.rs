@@ -1,7 +1,8 @@
 //! Batches in a seeded order.
 
-use core_tensor::random::{seeded_stream, streams, uniform_below};
+use core_tensor::random::{SeededRng, seeded_stream, streams, uniform_below};
 
+use crate::augment::RandomShift;
 use crate::dataset::{Batch, Dataset, Normalization};
 use crate::error::{DataError, Result};
 
@@ -27,6 +28,7 @@ pub struct DataLoader<'a> {
     seed: Option<u64>,
     drop_last: bool,
     normalization: Normalization,
+    shift: Option<RandomShift>,
 }
 
 impl<'a> DataLoader<'a> {
@@ -47,6 +49,7 @@ impl<'a> DataLoader<'a> {
             seed: None,
             drop_last: false,
             normalization: Normalization::Unit,
+            shift: None,
         })
     }
 
@@ -71,6 +74,22 @@ impl<'a> DataLoader<'a> {
         normalization.validate()?;
         self.normalization = normalization;
         Ok(self)
+    }
+
+    /// Moves every image of every batch by a random shift, drawn from the stream
+    /// [`streams::augment`]`(epoch)` of the shuffle seed (0 when the loader does not shuffle).
+    ///
+    /// ```
+    /// use nn_data::{DataLoader, Dataset, RandomShift};
+    /// let data = Dataset::new(vec![255; 8 * 16], vec![0; 8], 4, 4).unwrap();
+    /// let loader = DataLoader::new(&data, 8).unwrap().shuffle(1).random_shift(RandomShift::new(1).unwrap());
+    /// let a = loader.epoch(3).next().unwrap().images;
+    /// assert_eq!(a, loader.epoch(3).next().unwrap().images); // the same draws every time
+    /// assert!(a.iter().any(|&v| v == 0.0)); // black pixels shifted in
+    /// ```
+    pub fn random_shift(mut self, shift: RandomShift) -> Self {
+        self.shift = (shift.max() > 0).then_some(shift);
+        self
     }
 
     /// The batch size.
@@ -110,6 +129,10 @@ impl<'a> DataLoader<'a> {
             next: 0,
             remaining: self.num_batches(),
             normalization: self.normalization,
+            shift: self.shift.map(|shift| {
+                let stream = streams::augment(epoch as u64);
+                (shift, seeded_stream(self.seed.unwrap_or(0), stream))
+            }),
         }
     }
 }
@@ -123,6 +146,7 @@ pub struct Batches<'a> {
     next: usize,
     remaining: usize,
     normalization: Normalization,
+    shift: Option<(RandomShift, SeededRng)>,
 }
 
 impl Iterator for Batches<'_> {
@@ -134,9 +158,12 @@ impl Iterator for Batches<'_> {
         }
         self.remaining -= 1;
         let end = (self.next + self.batch_size).min(self.order.len());
-        let batch = self
+        let mut batch = self
             .data
             .gather(&self.order[self.next..end], self.normalization);
+        if let Some((shift, rng)) = &mut self.shift {
+            shift.apply(&mut batch.images, rng, self.normalization.apply(0));
+        }
         self.next = end;
         Some(batch)
     }

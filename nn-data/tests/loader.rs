@@ -138,3 +138,44 @@ fn normalisation() {
         "{zmean} {zvar}"
     );
 }
+
+#[test]
+fn random_shifts_move_whole_images_within_range_and_repeat_per_epoch() {
+    use nn_data::RandomShift;
+    // 64 images of 7 x 7, each black but for one bright pixel at the centre.
+    let mut pixels = vec![0_u8; 64 * 49];
+    for i in 0..64 {
+        pixels[i * 49 + 24] = 255;
+    }
+    let data = Dataset::new(pixels, vec![0; 64], 7, 7).unwrap();
+    let loader = DataLoader::new(&data, 64)
+        .unwrap()
+        .shuffle(5)
+        .random_shift(RandomShift::new(2).unwrap());
+    let batch = loader.epoch(0).next().unwrap().images;
+    let mut seen = std::collections::BTreeSet::new();
+    for image in batch.outer_iter() {
+        let lit: Vec<usize> = image
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v == 1.0)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(lit.len(), 1, "a shift of 2 keeps the centre pixel of 7 x 7");
+        assert_eq!(image.iter().filter(|v| **v == 0.0).count(), 48);
+        let (dy, dx) = (lit[0] as isize / 7 - 3, lit[0] as isize % 7 - 3);
+        assert!(dy.abs() <= 2 && dx.abs() <= 2);
+        seen.insert((dy, dx));
+    }
+    assert!(seen.len() > 10, "64 draws cover many of the 25 shifts");
+    assert_eq!(batch, loader.epoch(0).next().unwrap().images);
+    assert_ne!(batch, loader.epoch(1).next().unwrap().images);
+    // The order is the shuffle's alone: shifting does not change which images come.
+    let plain = DataLoader::new(&data, 64).unwrap().shuffle(5);
+    assert_eq!(plain.order(0), loader.order(0));
+    // Standardised images get the standardised black shifted in.
+    let norm = nn_data::Normalization::Standardize { mean: 0.5, std: 0.25 };
+    let std_batch = loader.clone().normalization(norm).unwrap().epoch(0).next().unwrap().images;
+    assert!(std_batch.iter().all(|&v| v == -2.0 || v == 2.0));
+    assert!(RandomShift::new(nn_data::MAX_SHIFT + 1).is_err());
+}

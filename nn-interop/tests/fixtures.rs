@@ -147,6 +147,10 @@ fn every_layer_spec() -> NetworkSpec {
     NetworkSpec {
         input: vec![1, 28, 28],
         layers: vec![
+            Standardize {
+                mean: 0.13,
+                std: 0.31,
+            },
             Conv2D(
                 Conv2DConfig::new(1, 3, [3, 3])
                     .with_stride([2, 1])

@@ -7,7 +7,7 @@ use crate::config::{StateShapes, check_sizes};
 use crate::error::{LayerError, Result};
 use crate::layer::Layer;
 use crate::layers::{
-    Dropout, Flatten, GlobalAvgPooling, LeakyRelu, Relu, Residual, Sigmoid, Softmax, Tanh,
+    Dropout, Flatten, GlobalAvgPooling, LeakyRelu, Relu, Residual, Sigmoid, Softmax, Standardize, Tanh,
 };
 use crate::registry;
 use crate::sequential::Sequential;
@@ -103,6 +103,7 @@ impl LayerSpec {
             Self::Flatten => Box::new(Flatten::new()),
             Self::Dropout { p, seed } => Box::new(Dropout::new(*p, *seed)?),
             Self::GlobalAvgPooling => Box::new(GlobalAvgPooling::new()),
+            Self::Standardize { mean, std } => Box::new(Standardize::new(*mean, *std)?),
             Self::Custom(c) => registry::build(c, rng)?,
             Self::Sequential(_) | Self::Residual(_) => {
                 return Err(LayerError::Config {

@@ -24,7 +24,7 @@ pub use gradcheck::{GradCheckOptions, GradCheckReport, gradcheck};
 pub use layer::{Layer, Mode};
 pub use layers::{
     AvgPooling, BatchNormalization, Conv2D, Dropout, Flatten, GlobalAvgPooling, LeakyRelu, Linear,
-    MaxPooling, Relu, Residual, Sigmoid, Softmax, Tanh,
+    MaxPooling, Relu, Residual, Sigmoid, Softmax, Standardize, Tanh,
 };
 pub use loss::{CrossEntropyLoss, LossOutput, MseLoss};
 pub use param::Param;

@@ -56,7 +56,7 @@ type Builder = Arc<dyn Fn(&str, &mut SeededRng) -> Result<Box<dyn Layer>> + Send
 static REGISTRY: RwLock<Option<HashMap<String, Builder>>> = RwLock::new(None);
 
 /// The names built-in kinds use, which a registered kind cannot take.
-const BUILT_IN: [&str; 16] = [
+const BUILT_IN: [&str; 17] = [
     "Conv2D",
     "Linear",
     "MaxPooling",
@@ -70,6 +70,7 @@ const BUILT_IN: [&str; 16] = [
     "Flatten",
     "Dropout",
     "GlobalAvgPooling",
+    "Standardize",
     "Sequential",
     "Residual",
     "Custom",

@@ -55,6 +55,13 @@ pub enum LayerSpec {
     Sequential(Vec<NamedLayerSpec>),
     /// [`crate::Residual`].
     Residual(ResidualSpec),
+    /// [`crate::Standardize`] with its mean and standard deviation.
+    Standardize {
+        /// Subtracted from every input value.
+        mean: f32,
+        /// What the difference is divided by.
+        std: f32,
+    },
     /// A layer kind registered with [`crate::registry::register_layer`].
     Custom(CustomSpec),
 }
@@ -78,6 +85,7 @@ impl LayerSpec {
             Self::GlobalAvgPooling => "GlobalAvgPooling",
             Self::Sequential(_) => "Sequential",
             Self::Residual(_) => "Residual",
+            Self::Standardize { .. } => "Standardize",
             Self::Custom(c) => &c.kind,
         }
     }

@@ -10,6 +10,7 @@
 //! | `MaxPooling`, `AvgPooling` | `kernel`, `stride` (the kernel) |
 //! | `BatchNormalization` | `num_features`, `eps` (1e-5), `momentum` (0.1), `affine` (true) |
 //! | `Relu`, `Sigmoid`, `Tanh`, `Softmax`, `Flatten`, `GlobalAvgPooling` | none |
+//! | `Standardize` | `mean`, `std` |
 //! | `LeakyRelu` | `slope` (0.01) |
 //! | `Dropout` | `p`, `seed` (0) |
 //! | `Sequential` | `layers`: a list of layers |
@@ -107,6 +108,10 @@ pub(crate) enum JsonLayer {
         seed: u64,
     },
     GlobalAvgPooling {},
+    Standardize {
+        mean: f32,
+        std: f32,
+    },
     Sequential {
         layers: Vec<JsonNamed>,
     },
@@ -199,6 +204,7 @@ impl From<LayerSpec> for JsonLayer {
             LayerSpec::Flatten => Self::Flatten {},
             LayerSpec::Dropout { p, seed } => Self::Dropout { p, seed },
             LayerSpec::GlobalAvgPooling => Self::GlobalAvgPooling {},
+            LayerSpec::Standardize { mean, std } => Self::Standardize { mean, std },
             LayerSpec::Sequential(layers) => Self::Sequential {
                 layers: to_json_list(layers),
             },
@@ -279,6 +285,7 @@ impl JsonLayer {
             Self::Flatten {} => LayerSpec::Flatten,
             Self::Dropout { p, seed } => LayerSpec::Dropout { p, seed },
             Self::GlobalAvgPooling {} => LayerSpec::GlobalAvgPooling,
+            Self::Standardize { mean, std } => LayerSpec::Standardize { mean, std },
             Self::Sequential { layers } => LayerSpec::Sequential(from_json_list(layers)?),
             Self::Residual {
                 body,

@@ -55,6 +55,7 @@ pub(crate) enum StoredLayerSpec {
     Sequential(#[serde(deserialize_with = "vec_at_most::<MAX_LAYERS, _, _>")] Vec<StoredNamed>),
     Residual(StoredResidual),
     Custom(CustomSpec),
+    Standardize { mean: f32, std: f32 },
 }
 
 /// [`NamedLayerSpec`] as stored.
@@ -124,6 +125,7 @@ impl From<LayerSpec> for StoredLayerSpec {
                 activation: r.activation,
             }),
             LayerSpec::Custom(c) => Self::Custom(c),
+            LayerSpec::Standardize { mean, std } => Self::Standardize { mean, std },
         }
     }
 }
@@ -157,6 +159,7 @@ impl From<StoredLayerSpec> for LayerSpec {
                 activation: r.activation,
             }),
             StoredLayerSpec::Custom(c) => Self::Custom(c),
+            StoredLayerSpec::Standardize { mean, std } => Self::Standardize { mean, std },
         }
     }
 }

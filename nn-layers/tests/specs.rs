@@ -29,6 +29,10 @@ fn every_kind() -> NetworkSpec {
             LayerSpec::MaxPooling(PoolConfig::new([2, 2]).with_stride([1, 1])),
             LayerSpec::AvgPooling(PoolConfig::new([2, 2])),
             LayerSpec::Tanh,
+            LayerSpec::Standardize {
+                mean: 0.25,
+                std: 2.0,
+            },
             LayerSpec::Relu,
             LayerSpec::GlobalAvgPooling,
             LayerSpec::Dropout { p: 0.25, seed: 3 },

@@ -45,6 +45,21 @@ pub enum Schedule {
         #[serde(deserialize_with = "nested")]
         then: Box<Schedule>,
     },
+    /// The one-cycle policy over `total` steps: from `base / div` up to `base` along a half
+    /// cosine for the first `pct_start` of the steps, then down to `base / (div · final_div)`
+    /// along a half cosine; constant at that rate after `total`. PyTorch:
+    /// `OneCycleLR(max_lr=base, total_steps, pct_start, anneal_strategy='cos', div_factor,
+    /// final_div_factor, cycle_momentum=False)`.
+    OneCycle {
+        /// Steps in the whole cycle.
+        total: u64,
+        /// Fraction of the steps spent rising (PyTorch's default 0.3).
+        pct_start: f32,
+        /// `base / div` is the first rate (PyTorch's default 25).
+        div: f32,
+        /// `base / (div · final_div)` is the last rate (PyTorch's default 10⁴).
+        final_div: f32,
+    },
 }
 
 /// How deep [`Schedule::Warmup`]s may nest, in a value and in a file.
@@ -126,6 +141,35 @@ impl Schedule {
                     eta_min.is_finite() && *eta_min >= 0.0,
                 )
             }
+            Self::OneCycle {
+                total,
+                pct_start,
+                div,
+                final_div,
+            } => {
+                check(NAME, "total", *total as f32, "at least 2", *total >= 2)?;
+                check(
+                    NAME,
+                    "pct_start",
+                    *pct_start,
+                    "a number in (0, 1)",
+                    *pct_start > 0.0 && *pct_start < 1.0,
+                )?;
+                check(
+                    NAME,
+                    "div",
+                    *div,
+                    "a finite number >= 1",
+                    div.is_finite() && *div >= 1.0,
+                )?;
+                check(
+                    NAME,
+                    "final_div",
+                    *final_div,
+                    "a finite number >= 1",
+                    final_div.is_finite() && *final_div >= 1.0,
+                )
+            }
             Self::Warmup {
                 start_factor, then, ..
             } => {
@@ -177,8 +221,39 @@ impl Schedule {
                     f64::from(then.lr_at(base, t - steps))
                 }
             }
+            Self::OneCycle {
+                total,
+                pct_start,
+                div,
+                final_div,
+            } => one_cycle(
+                base64,
+                t,
+                *total,
+                f64::from(*pct_start),
+                f64::from(*div),
+                f64::from(*final_div),
+            ),
         };
         lr as f32
+    }
+}
+
+/// [`Schedule::OneCycle`]'s rate, as PyTorch's `OneCycleLR` computes it: the phase ends at
+/// steps `pct_start · total - 1` and `total - 1`, each phase a cosine between its two rates.
+fn one_cycle(base: f64, t: u64, total: u64, pct_start: f64, div: f64, final_div: f64) -> f64 {
+    let initial = base / div;
+    let last = initial / final_div;
+    let rise_end = pct_start * total as f64 - 1.0;
+    let end = total as f64 - 1.0;
+    let t = (t as f64).min(end);
+    let cos = |from: f64, to: f64, frac: f64| {
+        to + (from - to) * (1.0 + (std::f64::consts::PI * frac).cos()) / 2.0
+    };
+    if t <= rise_end {
+        cos(initial, base, t / rise_end.max(f64::MIN_POSITIVE))
+    } else {
+        cos(base, last, (t - rise_end) / (end - rise_end))
     }
 }
 

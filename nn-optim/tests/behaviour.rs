@@ -175,6 +175,47 @@ fn invalid_hyperparameters_name_the_value() {
         .is_err()
     );
     assert!(clip_grad_norm(std::iter::empty(), f32::NAN).is_err());
+    let cycle = |total, pct_start, div, final_div| Schedule::OneCycle {
+        total,
+        pct_start,
+        div,
+        final_div,
+    };
+    assert!(cycle(10, 0.3, 25.0, 1e4).validate().is_ok());
+    assert!(cycle(1, 0.3, 25.0, 1e4).validate().is_err());
+    assert!(cycle(10, 1.0, 25.0, 1e4).validate().is_err());
+    assert!(cycle(10, 0.3, 0.5, 1e4).validate().is_err());
+    assert!(cycle(10, 0.3, 25.0, f32::NAN).validate().is_err());
+}
+
+#[test]
+fn one_cycle_follows_pytorch() {
+    // torch.optim.lr_scheduler.OneCycleLR(max_lr=1, total_steps=10, cycle_momentum=False): the
+    // rate before each of the ten steps, printed by PyTorch 2.
+    let torch = [
+        0.04,
+        0.52,
+        1.0,
+        0.950_484_632_013_473_7,
+        0.811_745_653_949_763_1,
+        0.611_262_021_936_289_3,
+        0.388_741_978_063_710_75,
+        0.188_258_346_050_236_97,
+        0.049_519_367_986_526_286,
+        4e-6,
+    ];
+    let s = Schedule::OneCycle {
+        total: 10,
+        pct_start: 0.3,
+        div: 25.0,
+        final_div: 1e4,
+    };
+    for (t, want) in torch.iter().enumerate() {
+        let got = f64::from(s.lr_at(1.0, t as u64));
+        assert!((got - want).abs() <= 1e-6 * want.max(1e-3), "t={t}: {got} against {want}");
+    }
+    // After the cycle the last rate holds.
+    assert_eq!(s.lr_at(1.0, 10), s.lr_at(1.0, 9));
 }
 
 #[test]

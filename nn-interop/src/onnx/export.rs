@@ -31,8 +31,8 @@ pub const ONNX_BATCH_DIM: &str = "batch";
 /// Layer by layer: Conv2D → `Conv`, Linear → `Gemm` (transB = 1, weights as PyTorch stores
 /// them), MaxPooling → `MaxPool`, AvgPooling → `AveragePool`, BatchNormalization → inference
 /// `BatchNormalization` with the running statistics, Relu, LeakyRelu, Sigmoid, Tanh, Softmax
-/// (axis 1), Flatten (axis 1), Dropout → `Identity`, GlobalAvgPooling → `GlobalAveragePool`
-/// and `Flatten`; a nested Sequential is its layers in order, a Residual its body, its shortcut,
+/// (axis 1), Flatten (axis 1), Dropout → `Identity`, Standardize → `Sub` and `Div`,
+/// GlobalAvgPooling → `GlobalAveragePool` and `Flatten`; a nested Sequential is its layers in order, a Residual its body, its shortcut,
 /// an `Add` and its activation. Initialisers carry the state names. The same network gives the
 /// same bytes.
 ///
@@ -151,6 +151,14 @@ impl Emitter<'_> {
                     self.node(path, "GlobalAveragePool", vec![input], Vec::new(), "pooled");
                 let flat = vec![int("axis", 1)];
                 Ok(self.node(path, "Flatten", vec![pooled], flat, "output"))
+            }
+            LayerSpec::Standardize { mean, std } => {
+                let mut sub = vec![input];
+                self.constant(path, "mean", 1, *mean, &mut sub);
+                let centred = self.node(path, "Sub", sub, Vec::new(), "centred");
+                let mut div = vec![centred];
+                self.constant(path, "std", 1, *std, &mut div);
+                Ok(self.node(path, "Div", div, Vec::new(), "output"))
             }
             LayerSpec::Custom(custom) => {
                 let nodes = super::custom::lower(path, custom)?;
@@ -271,7 +279,7 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Adds a constant vector (batch norm without affine parameters).
+    /// Adds a constant vector (batch norm without affine parameters, standardisation).
     fn constant(
         &mut self,
         path: &str,

@@ -12,6 +12,7 @@ mod pooling;
 mod relu;
 mod residual;
 pub(crate) mod sigmoid;
+mod standardize;
 pub(crate) mod softmax;
 mod tanh;
 
@@ -27,4 +28,5 @@ pub use relu::Relu;
 pub use residual::Residual;
 pub use sigmoid::Sigmoid;
 pub use softmax::Softmax;
+pub use standardize::Standardize;
 pub use tanh::Tanh;
