@@ -8,7 +8,9 @@
 //! | 4 | format version, little-endian `u32` |
 //! | 8 | payload length, little-endian `u64` |
 //! | n | payload: bincode 2 (standard config) of the serde structure, then (version 2 on) of the |
-//! |   | network's counters (batch norm's `num_batches_tracked`) as `(name, u64)` pairs |
+//! |   | network's counters (batch norm's `num_batches_tracked`) as `(name, u64)` pairs; a |
+//! |   | checkpoint then holds its loss (version 3 on) and its training settings: weight decay, |
+//! |   | how the schedule steps, the [`crate::Recipe`] and the best epoch's values (version 4) |
 //! | 8 | FNV-1a 64 checksum of the payload, little-endian |
 //!
 //! Reading is bounded by the file, whoever wrote it (the checksum catches accidents, not
@@ -42,6 +44,7 @@ use crate::history::History;
 use crate::loss_kind::LossKind;
 use crate::model::Model;
 use crate::optimizer_spec::OptimizerSpec;
+use crate::recipe::{BestEpoch, Recipe};
 pub use nn_atomic_write::{
     WriteError, check_writable, resolve_output, write_atomically, write_atomically_with,
 };
@@ -53,8 +56,10 @@ const CHECKPOINT_MAGIC: &[u8; 8] = b"NNRSCKPT";
 /// Version 2 added the counters after the payload; version 1 files still load, with every counter
 /// at 0. Version 3 added the loss after the counters of a checkpoint; model files are still
 /// written as version 2 (they hold no loss), and checkpoints of versions 1 and 2 load with the
-/// cross-entropy loss they were trained with.
-pub const FORMAT_VERSION: u32 = 3;
+/// cross-entropy loss they were trained with. Version 4 added the training settings after the
+/// loss; checkpoints of earlier versions load with none (the optimizer's default weight decay,
+/// a schedule stepped per epoch, the default recipe).
+pub const FORMAT_VERSION: u32 = 4;
 /// The version of the model files this build writes.
 const MODEL_VERSION: u32 = 2;
 /// The largest model or checkpoint file [`load_network`] and [`Model::load_checkpoint`] read:
@@ -91,6 +96,95 @@ struct CheckpointFile {
     #[serde(deserialize_with = "vec_at_most::<MAX_TENSORS, _, _>")]
     rng_positions: Vec<(String, u128)>,
     history: History,
+}
+
+/// A checkpoint's training settings as stored (version 4 on).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct StoredTraining {
+    weight_decay: Option<f32>,
+    schedule_per_batch: bool,
+    recipe: Recipe,
+    best: Option<StoredBest>,
+}
+
+/// [`BestEpoch`] as stored: its tensors under the network's names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredBest {
+    epoch: u64,
+    accuracy: f32,
+    #[serde(deserialize_with = "vec_at_most::<MAX_TENSORS, _, _>")]
+    tensors: Vec<StoredTensor>,
+    #[serde(deserialize_with = "vec_at_most::<MAX_TENSORS, _, _>")]
+    counters: Counters,
+}
+
+/// What a checkpoint holds after its counters: nothing (versions 1 and 2), the loss (3), the
+/// loss and the training settings (4).
+type Trailer = Option<(LossKind, StoredTraining)>;
+
+/// The names of `net`'s parameters then buffers, the order [`BestEpoch`] keeps them in.
+fn state_names(net: &Sequential) -> Vec<String> {
+    let params = net.params().into_iter().map(|(n, _)| n);
+    params.chain(net.buffers().into_iter().map(|(n, _)| n)).collect()
+}
+
+fn store_best(net: &Sequential, best: &BestEpoch) -> StoredBest {
+    let tensors = state_names(net)
+        .into_iter()
+        .zip(best.tensors())
+        .map(|(name, t)| StoredTensor {
+            name,
+            shape: t.shape().to_vec(),
+            data: t.iter().copied().collect(),
+        })
+        .collect();
+    StoredBest {
+        epoch: best.epoch as u64,
+        accuracy: best.accuracy,
+        tensors,
+        counters: best.counters.clone(),
+    }
+}
+
+/// The best epoch of a checkpoint, its tensors checked against the network's names and shapes.
+fn load_best(path: &Path, net: &Sequential, stored: StoredBest) -> Result<BestEpoch> {
+    let mismatch = |reason: String| TrainError::Mismatch {
+        path: path.to_path_buf(),
+        reason: format!("the best epoch's values: {reason}"),
+    };
+    let names = state_names(net);
+    if names.len() != stored.tensors.len() {
+        return Err(mismatch(format!(
+            "{} tensors for a network of {}",
+            stored.tensors.len(),
+            names.len()
+        )));
+    }
+    let shapes = net
+        .params()
+        .into_iter()
+        .map(|(_, p)| p.value.shape().to_vec())
+        .chain(net.buffers().into_iter().map(|(_, t)| t.shape().to_vec()));
+    let mut tensors = Vec::with_capacity(names.len());
+    for ((name, shape), t) in names.iter().zip(shapes).zip(stored.tensors) {
+        if &t.name != name {
+            return Err(mismatch(format!("expected tensor {name}, found {}", t.name)));
+        }
+        check_stored(&t, &shape).map_err(mismatch)?;
+        if t.data.iter().any(|v| !v.is_finite()) {
+            return Err(mismatch(format!("tensor {name} holds a NaN or infinite value")));
+        }
+        tensors.push(Tensor::from_shape_vec(t.shape, t.data).map_err(|e| mismatch(e.to_string()))?);
+    }
+    if !stored.accuracy.is_finite() {
+        return Err(mismatch(format!("accuracy {}", stored.accuracy)));
+    }
+    Ok(BestEpoch {
+        epoch: usize::try_from(stored.epoch).unwrap_or(usize::MAX),
+        accuracy: stored.accuracy,
+        tensors,
+        counters: stored.counters,
+    })
 }
 
 fn network_file(spec: &NetworkSpec, net: &Sequential) -> NetworkFile {
@@ -280,12 +374,18 @@ impl Model {
             rng_positions: self.net.rng_positions(),
             history: self.history.clone(),
         };
+        let training = StoredTraining {
+            weight_decay: self.weight_decay,
+            schedule_per_batch: self.schedule_per_batch,
+            recipe: self.recipe,
+            best: self.best.as_ref().map(|b| store_best(&self.net, b)),
+        };
         write_file(
             path,
             CHECKPOINT_MAGIC,
             &file,
             &self.net.counters(),
-            Some(self.loss),
+            Some((self.loss, training)),
         )
     }
 
@@ -303,8 +403,9 @@ impl Model {
     /// # Errors
     /// As [`Model::load_checkpoint`]; a larger file is refused before it is read.
     pub fn load_checkpoint_with_limit(path: &Path, max_bytes: u64) -> Result<Self> {
-        let (file, counters, loss): (CheckpointFile, _, _) =
+        let (file, counters, trailer): (CheckpointFile, _, _) =
             read_file(path, CHECKPOINT_MAGIC, "checkpoint", max_bytes)?;
+        let (loss, training) = trailer.unwrap_or_default();
         let spec = file.network.spec.clone();
         let mut net = restore_network(path, file.network)?;
         restore_counters(path, &mut net, counters)?;
@@ -315,7 +416,25 @@ impl Model {
                     reason: e.to_string(),
                 })?;
         }
+        let mismatch = |reason: String| TrainError::Mismatch {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let best = match training.best {
+            Some(b) => Some(load_best(path, &net, b)?),
+            None => None,
+        };
         let mut model = Model::from_parts(spec, net, file.optimizer_spec, file.init_seed)?;
+        if let Some(wd) = training.weight_decay {
+            model = model
+                .with_weight_decay(wd)
+                .map_err(|e| mismatch(e.to_string()))?;
+        }
+        model = model
+            .with_recipe(training.recipe)
+            .map_err(|e| mismatch(e.to_string()))?;
+        model.best = best;
+        model.schedule_per_batch = training.schedule_per_batch;
         model
             .optimizer
             .load_state(file.optimizer_state, &model.net)
@@ -324,7 +443,7 @@ impl Model {
                 reason: e.to_string(),
             })?;
         model.scheduler = file.scheduler;
-        model.loss = loss.unwrap_or_default();
+        model.loss = loss;
         model.epochs_done = usize::try_from(file.epochs_done).unwrap_or(usize::MAX);
         model.history = file.history;
         Ok(model)
@@ -346,19 +465,19 @@ type Counters = Vec<(String, u64)>;
 #[derive(Deserialize)]
 struct StoredCounters(#[serde(deserialize_with = "vec_at_most::<MAX_TENSORS, _, _>")] Counters);
 
-/// Writes a file of `magic` holding `value` and `counters`, and `loss` for a checkpoint.
+/// Writes a file of `magic` holding `value` and `counters`, and the trailer of a checkpoint.
 fn write_file<T: Serialize>(
     path: &Path,
     magic: &[u8; 8],
     value: &T,
     counters: &Counters,
-    loss: Option<LossKind>,
+    trailer: Trailer,
 ) -> Result<()> {
     let config = bincode::config::standard();
-    let (version, payload) = match loss {
-        Some(loss) => (
+    let (version, payload) = match trailer {
+        Some((loss, training)) => (
             FORMAT_VERSION,
-            bincode::serde::encode_to_vec((value, counters, loss), config),
+            bincode::serde::encode_to_vec((value, counters, loss, training), config),
         ),
         None => (
             MODEL_VERSION,
@@ -386,7 +505,7 @@ fn read_file<T: DeserializeOwned>(
     magic: &[u8; 8],
     kind: &str,
     max_bytes: u64,
-) -> Result<(T, Counters, Option<LossKind>)> {
+) -> Result<(T, Counters, Trailer)> {
     let bad = |reason: String| TrainError::BadFile {
         path: path.to_path_buf(),
         reason,
@@ -459,8 +578,12 @@ fn read_file<T: DeserializeOwned>(
     let decoded = match version {
         1 => decode_bounded(payload).map(|(v, used)| ((v, Vec::new(), None), used)),
         2 => decode_bounded(payload).map(|((v, StoredCounters(c)), used)| ((v, c, None), used)),
-        _ => decode_bounded(payload)
-            .map(|((v, StoredCounters(c), loss), used)| ((v, c, Some(loss)), used)),
+        3 => decode_bounded(payload).map(|((v, StoredCounters(c), loss), used)| {
+            ((v, c, Some((loss, StoredTraining::default()))), used)
+        }),
+        _ => decode_bounded(payload).map(|((v, StoredCounters(c), loss, training), used)| {
+            ((v, c, Some((loss, training))), used)
+        }),
     };
     let (value, used) = decoded.map_err(|e| bad(format!("cannot decode the {kind}: {e}")))?;
     if used != payload.len() {

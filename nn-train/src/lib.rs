@@ -10,6 +10,7 @@ mod optimizer_spec;
 #[cfg(feature = "plot")]
 mod plot;
 mod progress;
+mod recipe;
 
 pub use allocator::settle_allocator;
 pub use error::{Result, TrainError};
@@ -21,3 +22,4 @@ pub use optimizer_spec::{OptimizerKind, OptimizerSpec};
 #[cfg(feature = "plot")]
 pub use plot::plot_history;
 pub use progress::Progress;
+pub use recipe::Recipe;

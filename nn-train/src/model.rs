@@ -13,6 +13,7 @@ use crate::history::{BatchRecord, EpochRecord, History, PhaseTimings};
 use crate::loss_kind::LossKind;
 use crate::optimizer_spec::OptimizerSpec;
 use crate::progress::{EpochBar, Progress};
+use crate::recipe::{BestEpoch, Recipe};
 
 /// How [`Model::fit`] runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,7 +38,8 @@ pub struct Evaluation {
 }
 
 /// A classifier: any network, its loss ([`LossKind`], cross-entropy by default), an optimizer
-/// and an optional schedule, with the history of its training.
+/// (with optional weight decay) and an optional schedule, a [`Recipe`] (augmentation, early
+/// stopping, keeping the best epoch), with the history of its training.
 ///
 /// ```
 /// use nn_data::Dataset;
@@ -70,6 +72,10 @@ pub struct Model {
     mode: Mode,
     pub(crate) loss: LossKind,
     eval_batch_size: usize,
+    pub(crate) weight_decay: Option<f32>,
+    pub(crate) schedule_per_batch: bool,
+    pub(crate) recipe: Recipe,
+    pub(crate) best: Option<BestEpoch>,
 }
 
 /// The batch size [`Model::fit`] evaluates the validation set with, unless set otherwise.
@@ -107,7 +113,60 @@ impl Model {
             mode: Mode::Train,
             loss: LossKind::default(),
             eval_batch_size: DEFAULT_EVAL_BATCH_SIZE,
+            weight_decay: None,
+            schedule_per_batch: false,
+            recipe: Recipe::default(),
+            best: None,
         })
+    }
+
+    /// Trains with weight decay `weight_decay` (PyTorch's `weight_decay`: L2 for Adam and SGD,
+    /// decoupled for AdamW) instead of the optimizer's default. Call it before training: it
+    /// builds the optimizer afresh.
+    ///
+    /// # Errors
+    /// A negative or non-finite value.
+    pub fn with_weight_decay(mut self, weight_decay: f32) -> Result<Self> {
+        self.optimizer = self
+            .optimizer_spec
+            .build_with_weight_decay(Some(weight_decay))?;
+        self.weight_decay = Some(weight_decay);
+        Ok(self)
+    }
+
+    /// The weight decay set by [`Model::with_weight_decay`], if any.
+    pub fn weight_decay(&self) -> Option<f32> {
+        self.weight_decay
+    }
+
+    /// Trains with `recipe` (augmentation, keeping the best epoch, early stopping).
+    ///
+    /// # Errors
+    /// An invalid recipe ([`Recipe::validate`]).
+    pub fn with_recipe(mut self, recipe: Recipe) -> Result<Self> {
+        recipe.validate()?;
+        self.recipe = recipe;
+        Ok(self)
+    }
+
+    /// The recipe it trains with.
+    pub fn recipe(&self) -> &Recipe {
+        &self.recipe
+    }
+
+    /// The epoch with the best validation accuracy so far and that accuracy, when the recipe
+    /// keeps the best epoch or stops early.
+    pub fn best_epoch(&self) -> Option<(usize, f32)> {
+        self.best.as_ref().map(|b| (b.epoch, b.accuracy))
+    }
+
+    /// Whether early stopping ended training: [`Recipe::patience`] epochs have passed since the
+    /// best one. [`Model::fit`] then trains no further.
+    pub fn stopped_early(&self) -> bool {
+        match (self.recipe.patience, &self.best) {
+            (Some(patience), Some(best)) => self.epochs_done.saturating_sub(best.epoch) >= patience,
+            _ => false,
+        }
     }
 
     /// Trains with `loss` instead of the default cross-entropy.
@@ -141,13 +200,44 @@ impl Model {
         self.eval_batch_size
     }
 
-    /// Adds a learning-rate schedule, stepped once per epoch.
+    /// Adds a learning-rate schedule, stepped once per epoch (its `t` counts epochs).
     ///
     /// # Errors
     /// An invalid schedule.
     pub fn with_schedule(mut self, schedule: Schedule) -> Result<Self> {
         self.scheduler = Some(Scheduler::new(schedule, self.optimizer_spec.lr)?);
+        self.schedule_per_batch = false;
         Ok(self)
+    }
+
+    /// Adds a learning-rate schedule stepped after every batch (its `t` counts optimizer steps),
+    /// as PyTorch's `OneCycleLR` is used.
+    ///
+    /// ```
+    /// use nn_optim::Schedule;
+    /// use nn_train::{Model, OptimizerKind, OptimizerSpec};
+    /// let spec = nn_layers::models::lenet5_spec();
+    /// let opt = OptimizerSpec { kind: OptimizerKind::AdamW, lr: 3e-3 };
+    /// let cycle = Schedule::OneCycle { total: 938 * 15, pct_start: 0.3, div: 25.0, final_div: 1e4 };
+    /// let model = Model::new(spec, opt, 0).unwrap().with_schedule_per_batch(cycle).unwrap();
+    /// assert!(model.optimizer().lr() < 3e-3 / 24.0); // the cycle starts at lr / 25
+    /// ```
+    ///
+    /// # Errors
+    /// An invalid schedule.
+    pub fn with_schedule_per_batch(mut self, schedule: Schedule) -> Result<Self> {
+        let scheduler = Scheduler::new(schedule, self.optimizer_spec.lr)?;
+        self.optimizer.set_lr(scheduler.lr())?;
+        self.scheduler = Some(scheduler);
+        self.schedule_per_batch = true;
+        Ok(self)
+    }
+
+    /// The schedule and whether it is stepped per batch (else per epoch).
+    pub fn schedule(&self) -> Option<(&Schedule, bool)> {
+        self.scheduler
+            .as_ref()
+            .map(|s| (&s.schedule, self.schedule_per_batch))
     }
 
     /// The network.
@@ -269,7 +359,9 @@ impl Model {
 
     /// Trains until `config.epochs` epochs are done (continuing from [`Model::epochs_done`]),
     /// evaluating on `validation` after each epoch and then calling `on_epoch` (to print, to
-    /// write a checkpoint ...).
+    /// write a checkpoint ...). With the [`Recipe`]'s patience it stops early; with its
+    /// `keep_best` it leaves the best epoch's network in the model at the end (the optimizer
+    /// and a checkpoint written by `on_epoch` keep the last epoch's state, to resume from).
     ///
     /// Epoch `e` visits the training set in the order `DataLoader::shuffle(shuffle_seed)` gives
     /// for `e`, so a resumed run sees exactly the batches an uninterrupted one would.
@@ -279,8 +371,8 @@ impl Model {
     /// the batch and the tensor, before the network is saved or stepped further.
     ///
     /// # Errors
-    /// An empty training set, a zero batch size, [`TrainError::Diverged`], or whatever `on_epoch`
-    /// returns.
+    /// An empty training set, a zero batch size, a recipe that needs a validation set without
+    /// one, [`TrainError::Diverged`], or whatever `on_epoch` returns.
     pub fn fit(
         &mut self,
         train: &Dataset,
@@ -293,21 +385,39 @@ impl Model {
                 "cannot train on an empty data set".into(),
             ));
         }
-        let loader = DataLoader::new(train, config.batch_size)?.shuffle(config.shuffle_seed);
-        while self.epochs_done < config.epochs {
+        if self.recipe.needs_validation() && validation.is_none() {
+            return Err(TrainError::InvalidArgument(
+                "keeping the best epoch or stopping early needs a validation set".into(),
+            ));
+        }
+        let loader = DataLoader::new(train, config.batch_size)?
+            .shuffle(config.shuffle_seed)
+            .random_shift(nn_data::RandomShift::new(self.recipe.random_shift)?);
+        while self.epochs_done < config.epochs && !self.stopped_early() {
             let epoch = self.epochs_done + 1;
             let mut record = self.train_epoch(&loader, epoch, config)?;
             if let Some(val) = validation {
                 let ev = self.evaluate(val, self.eval_batch_size)?;
                 record.val_loss = Some(ev.loss);
                 record.val_accuracy = Some(ev.accuracy);
+                let better = self.best.as_ref().is_none_or(|b| ev.accuracy > b.accuracy);
+                if self.recipe.needs_validation() && better {
+                    self.best = Some(BestEpoch::capture(&self.net, epoch, ev.accuracy));
+                }
             }
             self.history.epochs.push(record.clone());
             self.epochs_done = epoch;
-            if let Some(s) = &mut self.scheduler {
+            if let Some(s) = &mut self.scheduler
+                && !self.schedule_per_batch
+            {
                 s.step(self.optimizer.as_mut())?;
             }
             on_epoch(self, &record)?;
+        }
+        if self.recipe.keep_best
+            && let Some(best) = &self.best
+        {
+            best.restore(&mut self.net)?;
         }
         Ok(())
     }
@@ -354,6 +464,11 @@ impl Model {
             self.optimizer.step(&mut self.net)?;
             if let Some(what) = first_non_finite(&self.net, |p| &p.value, "parameter") {
                 return Err(diverged(what));
+            }
+            if let Some(s) = &mut self.scheduler
+                && self.schedule_per_batch
+            {
+                s.step(self.optimizer.as_mut())?;
             }
             let t4 = Instant::now();
             t.data_s += (t1 - t0).as_secs_f64();

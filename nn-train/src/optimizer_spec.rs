@@ -72,14 +72,33 @@ impl OptimizerSpec {
     /// # Errors
     /// An invalid learning rate.
     pub fn build(&self) -> Result<Box<dyn Optimizer>> {
+        self.build_with_weight_decay(None)
+    }
+
+    /// Builds the optimizer with weight decay `weight_decay` (L2 added to the gradient, or
+    /// decoupled for AdamW, as in PyTorch), or the kind's default (0; AdamW's 0.01) for `None`.
+    ///
+    /// # Errors
+    /// An invalid learning rate or weight decay (negative or not finite).
+    pub fn build_with_weight_decay(&self, weight_decay: Option<f32>) -> Result<Box<dyn Optimizer>> {
         let lr = self.lr;
+        let Some(wd) = weight_decay else {
+            return Ok(match self.kind {
+                OptimizerKind::Adam => Box::new(Adam::new(lr)?),
+                OptimizerKind::AdamW => Box::new(AdamW::new(lr)?),
+                OptimizerKind::Sgd => Box::new(Sgd::new(lr)?),
+                OptimizerKind::Momentum => Box::new(Momentum::new(lr, 0.9)?),
+                OptimizerKind::Adagrad => Box::new(Adagrad::new(lr)?),
+                OptimizerKind::RmsProp => Box::new(RmsProp::new(lr)?),
+            });
+        };
         Ok(match self.kind {
-            OptimizerKind::Adam => Box::new(Adam::new(lr)?),
-            OptimizerKind::AdamW => Box::new(AdamW::new(lr)?),
-            OptimizerKind::Sgd => Box::new(Sgd::new(lr)?),
-            OptimizerKind::Momentum => Box::new(Momentum::new(lr, 0.9)?),
-            OptimizerKind::Adagrad => Box::new(Adagrad::new(lr)?),
-            OptimizerKind::RmsProp => Box::new(RmsProp::new(lr)?),
+            OptimizerKind::Adam => Box::new(Adam::new(lr)?.with_weight_decay(wd)?),
+            OptimizerKind::AdamW => Box::new(AdamW::new(lr)?.with_weight_decay(wd)?),
+            OptimizerKind::Sgd => Box::new(Sgd::new(lr)?.with_weight_decay(wd)?),
+            OptimizerKind::Momentum => Box::new(Momentum::new(lr, 0.9)?.with_weight_decay(wd)?),
+            OptimizerKind::Adagrad => Box::new(Adagrad::new(lr)?.with_weight_decay(wd)?),
+            OptimizerKind::RmsProp => Box::new(RmsProp::new(lr)?.with_weight_decay(wd)?),
         })
     }
 }

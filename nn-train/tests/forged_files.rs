@@ -72,16 +72,18 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// A whole file: magic, version 2, payload length, payload (the value and the counters),
+/// A whole file: magic, version, payload length, payload (the value and the counters),
 /// checksum.
 fn file_bytes<T: Serialize>(magic: &[u8; 8], value: &T, counters: &[(String, u64)]) -> Vec<u8> {
     let config = bincode::config::standard();
-    // A checkpoint (format 3) ends with its loss; a model file (format 2) with the counters.
+    // A checkpoint (format 4) ends with its loss and training settings (weight decay, schedule
+    // per batch, recipe, best epoch: all unset here); a model file (format 2) with the counters.
     let (version, payload) = if magic == b"NNRSCKPT" {
         let loss = nn_train::LossKind::CrossEntropy;
+        let training = (None::<f32>, false, nn_train::Recipe::default(), None::<()>);
         (
-            3_u32,
-            bincode::serde::encode_to_vec((value, counters, loss), config),
+            4_u32,
+            bincode::serde::encode_to_vec((value, counters, loss, training), config),
         )
     } else {
         (
