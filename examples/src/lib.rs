@@ -11,7 +11,13 @@
 //!
 //! `lenet5 export` writes a saved model as safetensors and ONNX (`nn-interop`).
 //!
-//! Dependencies: the framework's crates; `clap` (the command line); `rayon` (the thread count).
+//! Dependencies: the framework's crates; `clap` (the command line); `rayon` (the thread count);
+//! `image` (reading PNG, JPEG and PGM files for `lenet5 predict`; built with those three
+//! decoders only).
+
+pub mod classes;
+pub mod image_input;
+pub mod schedule_arg;
 
 use std::fmt::Display;
 use std::io::Write;
@@ -103,17 +109,18 @@ where
     pool.install(main)
 }
 
-/// The line printed after each epoch.
-pub fn epoch_line(r: &EpochRecord) -> String {
+/// The line printed after each epoch; `label` names the evaluated set (`test`, `val`).
+pub fn epoch_line(r: &EpochRecord, label: &str) -> String {
     let opt = |v: Option<f32>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
     let t = &r.timings;
     format!(
-        "epoch={} train_loss={:.4} train_acc={:.4} test_loss={} test_acc={} train_s={:.2} data_s={:.2} forward_s={:.2} backward_s={:.2} update_s={:.2}",
+        "epoch={} train_loss={:.4} train_acc={:.4} {label}_loss={} {label}_acc={} lr={:.4e} train_s={:.2} data_s={:.2} forward_s={:.2} backward_s={:.2} update_s={:.2}",
         r.epoch,
         r.train_loss,
         r.train_accuracy,
         opt(r.val_loss),
         opt(r.val_accuracy),
+        r.lr,
         r.train_s,
         t.data_s,
         t.forward_s,

@@ -174,8 +174,18 @@ fn random_shifts_move_whole_images_within_range_and_repeat_per_epoch() {
     let plain = DataLoader::new(&data, 64).unwrap().shuffle(5);
     assert_eq!(plain.order(0), loader.order(0));
     // Standardised images get the standardised black shifted in.
-    let norm = nn_data::Normalization::Standardize { mean: 0.5, std: 0.25 };
-    let std_batch = loader.clone().normalization(norm).unwrap().epoch(0).next().unwrap().images;
+    let norm = nn_data::Normalization::Standardize {
+        mean: 0.5,
+        std: 0.25,
+    };
+    let std_batch = loader
+        .clone()
+        .normalization(norm)
+        .unwrap()
+        .epoch(0)
+        .next()
+        .unwrap()
+        .images;
     assert!(std_batch.iter().all(|&v| v == -2.0 || v == 2.0));
     assert!(RandomShift::new(nn_data::MAX_SHIFT + 1).is_err());
 }

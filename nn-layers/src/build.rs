@@ -7,7 +7,8 @@ use crate::config::{StateShapes, check_sizes};
 use crate::error::{LayerError, Result};
 use crate::layer::Layer;
 use crate::layers::{
-    Dropout, Flatten, GlobalAvgPooling, LeakyRelu, Relu, Residual, Sigmoid, Softmax, Standardize, Tanh,
+    Dropout, Flatten, GlobalAvgPooling, LeakyRelu, Relu, Residual, Sigmoid, Softmax, Standardize,
+    Tanh,
 };
 use crate::registry;
 use crate::sequential::Sequential;

@@ -175,5 +175,8 @@ fn residual_blocks_and_global_pooling() {
         .unwrap();
     check(block.as_mut(), &[3, 4]);
     check(&mut GlobalAvgPooling::new(), &[2, 3, 3, 4]);
-    check(&mut nn_layers::Standardize::new(0.1, 0.3).unwrap(), &[2, 1, 3, 3]);
+    check(
+        &mut nn_layers::Standardize::new(0.1, 0.3).unwrap(),
+        &[2, 1, 3, 3],
+    );
 }

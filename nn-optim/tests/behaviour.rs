@@ -212,7 +212,10 @@ fn one_cycle_follows_pytorch() {
     };
     for (t, want) in torch.iter().enumerate() {
         let got = f64::from(s.lr_at(1.0, t as u64));
-        assert!((got - want).abs() <= 1e-6 * want.max(1e-3), "t={t}: {got} against {want}");
+        assert!(
+            (got - want).abs() <= 1e-6 * want.max(1e-3),
+            "t={t}: {got} against {want}"
+        );
     }
     // After the cycle the last rate holds.
     assert_eq!(s.lr_at(1.0, 10), s.lr_at(1.0, 9));

@@ -125,7 +125,9 @@ type Trailer = Option<(LossKind, StoredTraining)>;
 /// The names of `net`'s parameters then buffers, the order [`BestEpoch`] keeps them in.
 fn state_names(net: &Sequential) -> Vec<String> {
     let params = net.params().into_iter().map(|(n, _)| n);
-    params.chain(net.buffers().into_iter().map(|(n, _)| n)).collect()
+    params
+        .chain(net.buffers().into_iter().map(|(n, _)| n))
+        .collect()
 }
 
 fn store_best(net: &Sequential, best: &BestEpoch) -> StoredBest {
@@ -168,11 +170,16 @@ fn load_best(path: &Path, net: &Sequential, stored: StoredBest) -> Result<BestEp
     let mut tensors = Vec::with_capacity(names.len());
     for ((name, shape), t) in names.iter().zip(shapes).zip(stored.tensors) {
         if &t.name != name {
-            return Err(mismatch(format!("expected tensor {name}, found {}", t.name)));
+            return Err(mismatch(format!(
+                "expected tensor {name}, found {}",
+                t.name
+            )));
         }
         check_stored(&t, &shape).map_err(mismatch)?;
         if t.data.iter().any(|v| !v.is_finite()) {
-            return Err(mismatch(format!("tensor {name} holds a NaN or infinite value")));
+            return Err(mismatch(format!(
+                "tensor {name} holds a NaN or infinite value"
+            )));
         }
         tensors.push(Tensor::from_shape_vec(t.shape, t.data).map_err(|e| mismatch(e.to_string()))?);
     }

@@ -1,4 +1,5 @@
-//! Loss and accuracy curves, to SVG and PNG.
+//! Loss and accuracy curves, to SVG and PNG, and what the other pictures share: the bundled
+//! font and atomic drawing to PNG or SVG by extension.
 
 use std::path::{Path, PathBuf};
 
@@ -12,11 +13,69 @@ use nn_atomic_write::write_atomically_with;
 /// The font the PNG text is drawn with, shipped with the crate (DejaVu Sans, Bitstream Vera
 /// licence, see `assets/DejaVuSans-LICENSE.txt`), so that plots need no system fonts.
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+
+pub(crate) const FAMILY: &str = "sans-serif";
 
 fn register_font() -> std::result::Result<(), String> {
     plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
         .map_err(|_| "cannot load the bundled font".to_string())
+}
+
+/// A picture that can be drawn on any plotters backend.
+pub(crate) trait Picture {
+    /// Draws the picture on `root`.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String>;
+}
+
+/// Draws `picture` to `path` as PNG or SVG by its extension, `size` pixels, atomically.
+pub(crate) fn save_picture(picture: &impl Picture, path: &Path, size: (u32, u32)) -> Result<()> {
+    let fail = |reason: String| TrainError::Plot {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let svg = match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("svg") => true,
+        Some(e) if e.eq_ignore_ascii_case("png") => false,
+        _ => return Err(fail("give a file name ending in .png or .svg".into())),
+    };
+    register_font().map_err(fail)?;
+    write_atomically_with(path, |_, tmp| {
+        let result = if svg {
+            render_picture(picture, SVGBackend::new(tmp, size))
+        } else {
+            render_picture(picture, BitMapBackend::new(tmp, size))
+        };
+        drawn(path, tmp, result)
+    })?;
+    Ok(())
+}
+
+fn render_picture<DB: DrawingBackend>(
+    picture: &impl Picture,
+    backend: DB,
+) -> std::result::Result<(), String> {
+    let root = backend.into_drawing_area();
+    picture.draw(&root)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Checks a picture drawn by a backend into `tmp` (for `target`): no drawing error, and a file
+/// that holds something.
+fn drawn(
+    target: &Path,
+    tmp: &Path,
+    result: std::result::Result<(), String>,
+) -> std::io::Result<()> {
+    result
+        .map_err(|reason| std::io::Error::other(format!("plot {}: {reason}", target.display())))?;
+    // The backend wrote `tmp` through its own handle; it must hold the whole picture.
+    if std::fs::metadata(tmp)?.len() == 0 {
+        return Err(std::io::Error::other("the plotting backend wrote nothing"));
+    }
+    Ok(())
 }
 
 /// Draws the training curves of `history` to `<stem>.svg` and `<stem>.png` (`path` may end in
@@ -46,35 +105,26 @@ pub fn plot_history(history: &History, path: &Path) -> Result<[PathBuf; 2]> {
     register_font().map_err(fail(&png))?;
     // Each picture is drawn to a temporary file and renamed into place, like every file written
     // here: an earlier picture is never half overwritten.
-    let drawn = |target: &Path, tmp: &Path, result: std::result::Result<(), String>| {
-        result.map_err(|reason| {
-            std::io::Error::other(format!("plot {}: {reason}", target.display()))
-        })?;
-        // The backend wrote `tmp` through its own handle; it must hold the whole picture.
-        if std::fs::metadata(tmp)?.len() == 0 {
-            return Err(std::io::Error::other("the plotting backend wrote nothing"));
-        }
-        Ok(())
-    };
-    write_atomically_with(&svg, |_, tmp| {
-        drawn(&svg, tmp, render(history, SVGBackend::new(tmp, SIZE)))
-    })?;
-    write_atomically_with(&png, |_, tmp| {
-        drawn(&png, tmp, render(history, BitMapBackend::new(tmp, SIZE)))
-    })?;
+    let curves = Curves(history);
+    save_picture(&curves, &svg, SIZE)?;
+    save_picture(&curves, &png, SIZE)?;
     Ok([svg, png])
+}
+
+/// The training curves of a history, as a [`Picture`].
+struct Curves<'a>(&'a History);
+
+impl Picture for Curves<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
+        draw(self.0, root)
+    }
 }
 
 /// The pictures' size in pixels.
 const SIZE: (u32, u32) = (1200, 500);
-
-/// Draws the curves on `backend` and finishes the picture (the backend writes its file when it
-/// is presented and dropped, both before this returns).
-fn render<DB: DrawingBackend>(history: &History, backend: DB) -> std::result::Result<(), String> {
-    let root = backend.into_drawing_area();
-    draw(history, &root)?;
-    root.present().map_err(|e| e.to_string())
-}
 
 fn draw<DB: DrawingBackend>(
     history: &History,

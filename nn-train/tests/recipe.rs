@@ -9,7 +9,9 @@ use nn_train::*;
 /// 48 images of 28 x 28 in two classes, bright left or right half, with noise; `flip` swaps
 /// the labels (a validation set the model cannot get better at).
 fn toy(flip: bool) -> Dataset {
-    let labels: Vec<u8> = (0..48).map(|i| ((i % 2) ^ usize::from(flip)) as u8).collect();
+    let labels: Vec<u8> = (0..48)
+        .map(|i| ((i % 2) ^ usize::from(flip)) as u8)
+        .collect();
     let mut pixels = Vec::new();
     for (i, &l) in labels.iter().enumerate() {
         let l = l ^ u8::from(flip);
@@ -79,16 +81,25 @@ fn a_recipe_run_resumed_from_each_epoch_equals_the_uninterrupted_one() {
         let ck = dir.path().join("ck.bin");
         let mut first = recipe_model(3e-3, None);
         first
-            .fit(&train, Some(&val), &config(stop), |m, _| m.save_checkpoint(&ck))
+            .fit(&train, Some(&val), &config(stop), |m, _| {
+                m.save_checkpoint(&ck)
+            })
             .unwrap();
         let mut resumed = Model::load_checkpoint(&ck).unwrap();
         assert_eq!(resumed.weight_decay(), Some(1e-3));
         assert_eq!(resumed.recipe(), straight.recipe());
-        assert!(matches!(resumed.schedule(), Some((Schedule::OneCycle { .. }, true))));
+        assert!(matches!(
+            resumed.schedule(),
+            Some((Schedule::OneCycle { .. }, true))
+        ));
         resumed
             .fit(&train, Some(&val), &config(4), |_, _| Ok(()))
             .unwrap();
-        assert_eq!(values(&resumed), values(&straight), "resumed after epoch {stop}");
+        assert_eq!(
+            values(&resumed),
+            values(&straight),
+            "resumed after epoch {stop}"
+        );
         assert_eq!(resumed.best_epoch(), straight.best_epoch());
         assert_eq!(resumed.history().epochs.len(), 4);
     }
@@ -128,12 +139,21 @@ fn keep_best_leaves_the_best_epoch_and_patience_stops() {
     let (best, acc) = m.best_epoch().unwrap();
     assert_eq!(best, 1);
     assert!(m.stopped_early());
-    assert_eq!(m.epochs_done(), 3, "patience 2: epochs 2 and 3 bring nothing better");
-    assert_eq!(Some(values(&m)), after_first, "the model holds epoch 1's network");
+    assert_eq!(
+        m.epochs_done(),
+        3,
+        "patience 2: epochs 2 and 3 bring nothing better"
+    );
+    assert_eq!(
+        Some(values(&m)),
+        after_first,
+        "the model holds epoch 1's network"
+    );
     let now = m.evaluate(&val, 16).unwrap().accuracy;
     assert_eq!(now, acc);
     // Asking for more epochs trains no further once stopped.
-    m.fit(&train, Some(&val), &config(12), |_, _| Ok(())).unwrap();
+    m.fit(&train, Some(&val), &config(12), |_, _| Ok(()))
+        .unwrap();
     assert_eq!(m.epochs_done(), 3);
 }
 

@@ -5,8 +5,13 @@
 //! lenet5 train [--net FILE.json] [--data DIR] [--epochs 2] [--batch-size 64] [--lr 0.001]
 //!              [--optimizer adam|adamw|sgd|momentum|adagrad|rmsprop] [--loss cross-entropy|mse]
 //!              [--seed 42] [--threads N] [--limit N] [--test-limit N] [--eval-batch-size 1000]
-//!              [--save FILE] [--checkpoint FILE] [--resume FILE] [--plot FILE] [--quiet]
-//! lenet5 eval  --model FILE [--data DIR] [--threads N] [--test-limit N]
+//!              [--schedule constant|step:EPOCHS:GAMMA|cosine|one-cycle] [--weight-decay W]
+//!              [--standardize] [--shift PIXELS] [--val-split N [--keep-best] [--patience N]]
+//!              [--save FILE] [--checkpoint FILE] [--resume FILE] [--plot FILE] [--log FILE]
+//!              [--classes A,B,..] [--confusion FILE] [--errors FILE] [--quiet]
+//! lenet5 eval  --model FILE [--data DIR] [--threads N] [--test-limit N] [--classes A,B,..]
+//!              [--confusion FILE] [--errors FILE]
+//! lenet5 predict --model FILE [--classes A,B,..] [--no-invert] IMAGE...
 //! lenet5 export --model FILE [--safetensors OUT] [--onnx OUT]
 //! ```
 //!
@@ -22,6 +27,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use examples::classes::{ClassNames, class_names, parse_classes};
+use examples::image_input::read_image;
+use examples::schedule_arg::{ScheduleArg, parse_schedule};
 use examples::{
     AnyError, UsageError, epoch_line, inference_rate, parse_threads, run, say, with_threads,
 };
@@ -30,8 +38,9 @@ use nn_interop::{ONNX_INPUT, ONNX_OPSET, save_onnx, save_safetensors};
 use nn_layers::{NamedState, NetworkSpec, models};
 use nn_train::files::{check_writable, resolve_output};
 use nn_train::{
-    FitConfig, LossKind, Model, OptimizerKind, OptimizerSpec, Progress, Result, TrainError,
-    load_network, plot_history, settle_allocator,
+    Classification, ConfusionMatrix, FitConfig, LossKind, MetricsLog, Model, OptimizerKind,
+    OptimizerSpec, Progress, Recipe, Result, TrainError, load_network, plot_confusion, plot_errors,
+    plot_history, settle_allocator,
 };
 
 /// The defaults of `train` (documented in its `--help`).
@@ -74,9 +83,11 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train a network (LeNet5 by default) and report test accuracy after every epoch.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Evaluate a saved model on the test set.
     Eval(EvalArgs),
+    /// Classify image files (PNG, JPEG, PGM) with a saved model.
+    Predict(PredictArgs),
     /// Write a saved model as safetensors (PyTorch's names) and/or ONNX.
     Export(ExportArgs),
 }
@@ -92,6 +103,21 @@ struct DataArgs {
     /// Evaluate on the first N test images only.
     #[arg(long, value_name = "N", value_parser = positive)]
     test_limit: Option<usize>,
+}
+
+/// What `train` and `eval` report about the test set beyond its accuracy.
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// Class names, in class order, for the tables and pictures [default: the lines of
+    /// classes.txt beside the data files, else the class indices].
+    #[arg(long, value_name = "A,B,..", value_parser = parse_classes)]
+    classes: Option<ClassNames>,
+    /// Draw the test set's confusion matrix to FILE (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    confusion: Option<PathBuf>,
+    /// Draw up to 64 misclassified test images to FILE (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    errors: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -140,6 +166,38 @@ struct TrainArgs {
     /// Draw the loss and accuracy curves to FILE (.svg and .png).
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
+    /// Write a row per epoch to FILE (.csv or .jsonl) as training goes; a resumed run appends.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// Learning-rate schedule: constant, step:EPOCHS:GAMMA (per epoch), cosine or one-cycle
+    /// (both per batch over the whole run) [default: constant; with --resume, the checkpoint's].
+    #[arg(long, value_name = "SCHEDULE", value_parser = parse_schedule)]
+    schedule: Option<ScheduleArg>,
+    /// Weight decay (L2 for adam, sgd ...; decoupled for adamw) [default: the optimizer's: 0,
+    /// adamw 0.01; with --resume, the checkpoint's].
+    #[arg(long, value_name = "W", value_parser = weight_decay)]
+    weight_decay: Option<f32>,
+    /// Standardise the inputs by the training images' mean and std (a Standardize layer put
+    /// first in the network, so saved models carry it).
+    #[arg(long)]
+    standardize: bool,
+    /// Move each training image by up to PIXELS pixels each way, seeded (0 to 8) [default: 0;
+    /// with --resume, the checkpoint's].
+    #[arg(long, value_name = "PIXELS", value_parser = clap::value_parser!(u8).range(0..=8))]
+    shift: Option<u8>,
+    /// Hold out the last N training images as a validation set, evaluated after every epoch in
+    /// place of the test set [default: none; with --resume, the checkpoint's].
+    #[arg(long, value_name = "N", value_parser = positive)]
+    val_split: Option<usize>,
+    /// Keep the epoch with the best validation accuracy: it is what --save writes and what is
+    /// tested at the end.
+    #[arg(long, requires = "val_split")]
+    keep_best: bool,
+    /// Stop when N epochs in a row bring no better validation accuracy.
+    #[arg(long, value_name = "N", value_parser = positive, requires = "val_split")]
+    patience: Option<usize>,
+    #[command(flatten)]
+    report: ReportArgs,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -152,6 +210,28 @@ struct EvalArgs {
     model: PathBuf,
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct PredictArgs {
+    /// The model file saved by `train --save`.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Class names, in class order [default: the class indices].
+    #[arg(long, value_name = "A,B,..", value_parser = parse_classes)]
+    classes: Option<ClassNames>,
+    /// Keep the images as they are: no inversion of dark-on-light images to MNIST's
+    /// light-on-dark.
+    #[arg(long)]
+    no_invert: bool,
+    /// Threads for the kernels, 1 to 256; default: all cores.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    threads: Option<usize>,
+    /// The image files (PNG, JPEG, PGM/PPM), made grayscale and resized to the model's input.
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -180,6 +260,14 @@ fn learning_rate(s: &str) -> std::result::Result<f32, String> {
     match s.parse::<f32>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         Ok(v) => Err(format!("must be a finite number greater than 0, got {v}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn weight_decay(s: &str) -> std::result::Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(v) => Err(format!("must be a finite number >= 0, got {v}")),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -280,11 +368,17 @@ fn show_predictions(model: &mut Model, test: &Dataset) -> Result<()> {
 /// The files `train` writes, by flag; `--plot FILE` writes FILE's `.svg` and `.png`.
 fn train_outputs(args: &TrainArgs) -> Vec<(&'static str, PathBuf)> {
     let mut outputs = Vec::new();
-    if let Some(p) = &args.save {
-        outputs.push(("--save", p.clone()));
-    }
-    if let Some(p) = &args.checkpoint {
-        outputs.push(("--checkpoint", p.clone()));
+    let single = [
+        ("--save", &args.save),
+        ("--checkpoint", &args.checkpoint),
+        ("--log", &args.log),
+        ("--confusion", &args.report.confusion),
+        ("--errors", &args.report.errors),
+    ];
+    for (flag, p) in single {
+        if let Some(p) = p {
+            outputs.push((flag, p.clone()));
+        }
     }
     if let Some(p) = &args.plot {
         outputs.push(("--plot", p.with_extension("svg")));
@@ -293,9 +387,39 @@ fn train_outputs(args: &TrainArgs) -> Vec<(&'static str, PathBuf)> {
     outputs
 }
 
+/// Fails with a usage error when a picture's file does not end in .png or .svg, or the log's in
+/// .csv or .jsonl.
+fn check_extensions(
+    report: &ReportArgs,
+    log: Option<&Path>,
+) -> std::result::Result<(), UsageError> {
+    for (flag, p) in [
+        ("--confusion", &report.confusion),
+        ("--errors", &report.errors),
+    ] {
+        if let Some(p) = p {
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            if !matches!(ext.as_deref(), Some("png" | "svg")) {
+                return Err(UsageError(format!(
+                    "{flag} {}: give a file name ending in .png or .svg",
+                    p.display()
+                )));
+            }
+        }
+    }
+    if let Some(p) = log {
+        nn_train::LogFormat::of(p).map_err(|e| UsageError(format!("--log {e}")))?;
+    }
+    Ok(())
+}
+
 /// Checks the command line before anything is loaded or trained: distinct, writable outputs,
 /// and a resume that does not overwrite its own checkpoint with a model file.
 fn check_train_args(args: &TrainArgs) -> std::result::Result<(), AnyError> {
+    check_extensions(&args.report, args.log.as_deref())?;
     let outputs = train_outputs(args);
     let named: Vec<(&str, &Path)> = outputs.iter().map(|(f, p)| (*f, p.as_path())).collect();
     if let Some(resume) = &args.resume {
@@ -314,29 +438,20 @@ fn check_train_args(args: &TrainArgs) -> std::result::Result<(), AnyError> {
     Ok(())
 }
 
-/// The model to train: the checkpoint of `--resume` (whose optimizer, learning rate and seed an
-/// explicit flag must not contradict), else a new LeNet5.
-fn start_model(args: &TrainArgs) -> std::result::Result<Model, AnyError> {
+/// The checkpoint of `--resume`, whose settings an explicit flag must not contradict.
+fn resume_model(args: &TrainArgs, path: &Path) -> std::result::Result<Model, AnyError> {
     let net = match &args.net {
         Some(path) => Some(read_network_file(path)?),
         None => None,
     };
-    let Some(path) = &args.resume else {
-        let spec = net.unwrap_or_else(models::lenet5_spec);
-        let model = Model::new(
-            spec,
-            OptimizerSpec {
-                kind: args.optimizer.unwrap_or(DEFAULT_OPTIMIZER),
-                lr: args.lr.unwrap_or(DEFAULT_LR),
-            },
-            args.seed.unwrap_or(DEFAULT_SEED),
-        )
-        .map_err(|e| in_network_file(args.net.as_deref(), e))?;
-        return Ok(model
-            .with_loss(args.loss.map_or(LossKind::default(), LossKind::from))
-            .with_eval_batch_size(args.eval_batch_size)?);
-    };
     let model = Model::load_checkpoint(path)?.with_eval_batch_size(args.eval_batch_size)?;
+    let conflict = |flag: &str, given: String, stored: String| {
+        UsageError(format!(
+            "--{flag} {given} contradicts the checkpoint {} ({stored}); a resumed run \
+             continues with the checkpoint's settings: drop --{flag}",
+            path.display()
+        ))
+    };
     if net.is_some_and(|n| &n != model.spec()) {
         return Err(UsageError(format!(
             "--net describes another network than the checkpoint {}; a resumed run continues \
@@ -346,36 +461,149 @@ fn start_model(args: &TrainArgs) -> std::result::Result<Model, AnyError> {
         .into());
     }
     if let Some(loss) = args.loss.map(LossKind::from).filter(|&l| l != model.loss()) {
-        return Err(UsageError(format!(
-            "--loss {loss:?} contradicts the checkpoint {} (loss {:?}); a resumed run continues \
-             with the checkpoint's settings: drop --loss",
-            path.display(),
-            model.loss()
-        ))
-        .into());
+        let stored = format!("loss {:?}", model.loss());
+        return Err(conflict("loss", format!("{loss:?}"), stored).into());
     }
     let saved = model.optimizer_spec();
-    let conflict = |flag: &str, given: String, stored: String| {
-        UsageError(format!(
-            "--{flag} {given} contradicts the checkpoint {} ({flag} {stored}); a resumed run \
-             continues with the checkpoint's settings: drop --{flag}",
-            path.display()
-        ))
-    };
     if let Some(kind) = args.optimizer.filter(|&k| k != saved.kind) {
-        return Err(conflict("optimizer", kind.name().into(), saved.kind.name().into()).into());
+        let stored = format!("optimizer {}", saved.kind.name());
+        return Err(conflict("optimizer", kind.name().into(), stored).into());
     }
     if let Some(lr) = args.lr.filter(|&lr| lr != saved.lr) {
-        return Err(conflict("lr", lr.to_string(), saved.lr.to_string()).into());
+        return Err(conflict("lr", lr.to_string(), format!("lr {}", saved.lr)).into());
     }
     if let Some(seed) = args.seed.filter(|&s| s != model.init_seed()) {
-        return Err(conflict("seed", seed.to_string(), model.init_seed().to_string()).into());
+        let stored = format!("seed {}", model.init_seed());
+        return Err(conflict("seed", seed.to_string(), stored).into());
     }
+    check_recipe_flags(args, &model)
+        .map_err(|(flag, given, stored)| conflict(flag, given, stored))?;
     say!(
         "resuming from {} after epoch {}",
         path.display(),
         model.epochs_done()
     );
+    Ok(model)
+}
+
+/// The first recipe flag that contradicts `model`'s settings: (flag, given, stored).
+fn check_recipe_flags(
+    args: &TrainArgs,
+    model: &Model,
+) -> std::result::Result<(), (&'static str, String, String)> {
+    let recipe = model.recipe();
+    if let Some(wd) = args
+        .weight_decay
+        .filter(|&w| Some(w) != model.weight_decay())
+    {
+        let stored = model
+            .weight_decay()
+            .map_or("the optimizer's default".into(), |w| w.to_string());
+        return Err((
+            "weight-decay",
+            wd.to_string(),
+            format!("weight decay {stored}"),
+        ));
+    }
+    if let Some(shift) = args
+        .shift
+        .filter(|&s| usize::from(s) != recipe.random_shift)
+    {
+        return Err((
+            "shift",
+            shift.to_string(),
+            format!("shift {}", recipe.random_shift),
+        ));
+    }
+    if let Some(n) = args.val_split.filter(|&n| n != recipe.validation_split) {
+        return Err((
+            "val-split",
+            n.to_string(),
+            format!("val-split {}", recipe.validation_split),
+        ));
+    }
+    if args.keep_best && !recipe.keep_best {
+        return Err(("keep-best", String::new(), "trained without it".into()));
+    }
+    if let Some(p) = args.patience.filter(|&p| Some(p) != recipe.patience) {
+        return Err((
+            "patience",
+            p.to_string(),
+            format!("patience {:?}", recipe.patience),
+        ));
+    }
+    let standardized = model
+        .spec()
+        .layers
+        .first()
+        .is_some_and(|l| l.kind() == "Standardize");
+    if args.standardize && !standardized {
+        return Err(("standardize", String::new(), "trained without it".into()));
+    }
+    if let Some(arg) = args.schedule {
+        let stored = model.schedule();
+        let same = match (arg, stored) {
+            (ScheduleArg::Constant, None) => true,
+            (
+                ScheduleArg::Step { epochs, gamma },
+                Some((
+                    nn_optim::Schedule::Step {
+                        step_size,
+                        gamma: g,
+                    },
+                    false,
+                )),
+            ) => epochs == *step_size && gamma == *g,
+            (ScheduleArg::Cosine, Some((nn_optim::Schedule::Cosine { .. }, true)))
+            | (ScheduleArg::OneCycle, Some((nn_optim::Schedule::OneCycle { .. }, true))) => true,
+            _ => false,
+        };
+        if !same {
+            return Err((
+                "schedule",
+                format!("{arg:?}"),
+                format!("schedule {stored:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A new model for `spec` with the command line's settings, the schedule sized for `train`.
+fn new_model(args: &TrainArgs, mut spec: NetworkSpec, train: &Dataset) -> Result<Model> {
+    if args.standardize {
+        let (mean, std) = train.mean_std();
+        if std <= 0.0 || std.is_nan() {
+            return Err(TrainError::InvalidArgument(
+                "--standardize: the training images are all one value (std 0)".into(),
+            ));
+        }
+        spec.layers
+            .insert(0, nn_layers::LayerSpec::Standardize { mean, std });
+    }
+    let optimizer = OptimizerSpec {
+        kind: args.optimizer.unwrap_or(DEFAULT_OPTIMIZER),
+        lr: args.lr.unwrap_or(DEFAULT_LR),
+    };
+    let mut model = Model::new(spec, optimizer, args.seed.unwrap_or(DEFAULT_SEED))
+        .map_err(|e| in_network_file(args.net.as_deref(), e))?
+        .with_loss(args.loss.map_or(LossKind::default(), LossKind::from))
+        .with_eval_batch_size(args.eval_batch_size)?
+        .with_recipe(Recipe {
+            random_shift: args.shift.map_or(0, usize::from),
+            keep_best: args.keep_best,
+            patience: args.patience,
+            validation_split: args.val_split.unwrap_or(0),
+        })?;
+    if let Some(wd) = args.weight_decay {
+        model = model.with_weight_decay(wd)?;
+    }
+    let batches = train.len().div_ceil(args.batch_size);
+    match args.schedule.and_then(|s| s.schedule(args.epochs, batches)) {
+        Some((schedule, true)) => model = model.with_schedule_per_batch(schedule)?,
+        Some((schedule, false)) => model = model.with_schedule(schedule)?,
+        None => {}
+    }
     Ok(model)
 }
 
@@ -435,18 +663,52 @@ fn check_classes(model: &Model, data: &Dataset) -> Result<()> {
 fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
     check_train_args(&args)?;
     // The checkpoint before the data: a contradicting flag is reported at once.
-    let mut model = start_model(&args)?;
+    let resumed = match &args.resume {
+        Some(path) => Some(resume_model(&args, path)?),
+        None => None,
+    };
+    let spec = match (&resumed, &args.net) {
+        (Some(m), _) => m.spec().clone(),
+        (None, Some(path)) => read_network_file(path)?,
+        (None, None) => models::lenet5_spec(),
+    };
     let dir = data_dir(&args.data);
-    let spec = model.spec().clone();
-    let train_set = load_split(&dir, Split::Train, args.limit, &spec)?;
+    let mut train_set = load_split(&dir, Split::Train, args.limit, &spec)?;
     let test_set = load_split(&dir, Split::Test, args.data.test_limit, &spec)?;
+    let held_out = resumed
+        .as_ref()
+        .map_or(args.val_split.unwrap_or(0), |m| m.recipe().validation_split);
+    let val_set = if held_out > 0 {
+        if held_out >= train_set.len() {
+            return Err(UsageError(format!(
+                "--val-split {held_out} leaves no training images of {}",
+                train_set.len()
+            ))
+            .into());
+        }
+        let (train, val) = train_set.split(held_out)?;
+        train_set = train;
+        Some(val)
+    } else {
+        None
+    };
+    let mut model = match resumed {
+        Some(m) => m,
+        None => new_model(&args, spec, &train_set)?,
+    };
     say!(
-        "data: {} training and {} test images from {}",
+        "data: {} training, {} validation and {} test images from {}",
         train_set.len(),
+        val_set.as_ref().map_or(0, Dataset::len),
         test_set.len(),
         dir.display()
     );
     check_classes(&model, &train_set)?;
+    let names = class_names(
+        args.report.classes.as_ref(),
+        Some(&dir),
+        num_classes(&model),
+    )?;
     say!("{}", model.net());
     let progress = if args.quiet || !std::io::stdout().is_terminal() {
         Progress::Quiet
@@ -460,22 +722,44 @@ fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
         shuffle_seed: model.init_seed(),
         progress,
     };
+    let label = if val_set.is_some() { "val" } else { "test" };
+    let mut log = match &args.log {
+        Some(path) => Some(MetricsLog::create(path, label, args.resume.is_some())?),
+        None => None,
+    };
     let mut train_s = 0.0;
     let start_epochs = model.epochs_done();
-    model.fit(&train_set, Some(&test_set), &config, |model, record| {
-        say!("{}", epoch_line(record));
+    let evaluated = val_set.as_ref().unwrap_or(&test_set);
+    model.fit(&train_set, Some(evaluated), &config, |model, record| {
+        say!("{}", epoch_line(record, label));
         train_s += record.train_s;
+        if let Some(log) = &mut log {
+            log.write(record)?;
+        }
         if let Some(path) = &args.checkpoint {
             model.save_checkpoint(path)?;
         }
         Ok(())
     })?;
-    if model.epochs_done() == start_epochs {
+    if model.epochs_done() == start_epochs && !model.stopped_early() {
         say!(
             "nothing to do: the model has {} epochs already (--epochs {})",
             start_epochs,
             args.epochs
         );
+    }
+    if model.stopped_early()
+        && let (Some((best, _)), Some(patience)) = (model.best_epoch(), model.recipe().patience)
+    {
+        say!(
+            "stopped early after epoch {}: no better validation accuracy in {patience} epochs since epoch {best}",
+            model.epochs_done()
+        );
+    }
+    if model.recipe().keep_best
+        && let Some((best, acc)) = model.best_epoch()
+    {
+        say!("kept the best epoch: {best} (val_acc={acc:.4})");
     }
     // Files first: whatever happens to the printing, the trained model is kept.
     if let Some(path) = &args.save {
@@ -495,6 +779,13 @@ fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
         "infer_imgs_per_s={:.0}",
         inference_rate(&mut model, &test_set)?
     );
+    report(
+        &mut model,
+        &test_set,
+        &args.report,
+        &names,
+        args.eval_batch_size,
+    )?;
     let ev = model.evaluate(&test_set, args.eval_batch_size)?;
     say!(
         "test_acc={:.4} test_loss={:.4} train_s={:.2}",
@@ -505,7 +796,56 @@ fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
     Ok(())
 }
 
-fn eval(args: EvalArgs) -> Result<()> {
+/// How many classes the network scores.
+fn num_classes(model: &Model) -> usize {
+    model
+        .net()
+        .output_sample_shape()
+        .first()
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Prints the test set's confusion matrix and per-class accuracy, and draws the pictures asked
+/// for.
+fn report(
+    model: &mut Model,
+    test: &Dataset,
+    args: &ReportArgs,
+    names: &[String],
+    batch_size: usize,
+) -> Result<()> {
+    let classified: Classification = model.classify(test, batch_size)?;
+    let matrix = ConfusionMatrix::new(num_classes(model), test.labels(), &classified.predicted)?;
+    if let Some(path) = &args.confusion {
+        plot_confusion(&matrix, names, path)?;
+        say!("drew the confusion matrix to {}", path.display());
+    }
+    if let Some(path) = &args.errors {
+        let drawn = plot_errors(test, &classified, names, path)?;
+        say!("drew {drawn} misclassified images to {}", path.display());
+    }
+    say!("confusion matrix of the test set (rows: true class, columns: predicted):");
+    say!("{}", matrix.table(names));
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> std::result::Result<(), AnyError> {
+    check_extensions(&args.report, None)?;
+    let outputs: Vec<(&str, &Path)> = [
+        ("--confusion", &args.report.confusion),
+        ("--errors", &args.report.errors),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
+    .collect();
+    let with_model: Vec<(&str, &Path)> = outputs
+        .iter()
+        .copied()
+        .chain([("--model", args.model.as_path())])
+        .collect();
+    distinct_outputs(&with_model)?;
+    check_outputs(&outputs)?;
     let (spec, net) = load_network(&args.model)?;
     let dir = data_dir(&args.data);
     let test_set = load_split(&dir, Split::Test, args.data.test_limit, &spec)?;
@@ -525,6 +865,12 @@ fn eval(args: EvalArgs) -> Result<()> {
         },
         0,
     )?;
+    check_classes(&model, &test_set)?;
+    let names = class_names(
+        args.report.classes.as_ref(),
+        Some(&dir),
+        num_classes(&model),
+    )?;
     say!("loaded {} ({params} parameters)", args.model.display());
     show_predictions(&mut model, &test_set)?;
     say!(
@@ -534,7 +880,70 @@ fn eval(args: EvalArgs) -> Result<()> {
     let started = Instant::now();
     let ev = model.evaluate(&test_set, 1000)?;
     say!("eval_s={:.2}", started.elapsed().as_secs_f64());
+    report(&mut model, &test_set, &args.report, &names, 1000)?;
     say!("test_acc={:.4} test_loss={:.4}", ev.accuracy, ev.loss);
+    Ok(())
+}
+
+/// Classifies each image file; a file that cannot be read is reported and the others still
+/// print. Fails (exit 1) when any file failed.
+fn predict(args: PredictArgs) -> std::result::Result<(), AnyError> {
+    let (spec, net) = load_network(&args.model)?;
+    let [1, rows, cols] = spec.input[..] else {
+        return Err(TrainError::InvalidArgument(format!(
+            "{}: the model takes input {:?}; predict reads grayscale images, one channel",
+            args.model.display(),
+            spec.input
+        ))
+        .into());
+    };
+    let mut model = Model::from_parts(
+        spec,
+        net,
+        OptimizerSpec {
+            kind: DEFAULT_OPTIMIZER,
+            lr: DEFAULT_LR,
+        },
+        0,
+    )?;
+    let classes = num_classes(&model);
+    let names = class_names(args.classes.as_ref(), None, classes)?;
+    let mut failed = 0;
+    for path in &args.images {
+        match read_image(path, rows, cols, !args.no_invert) {
+            Ok(pixels) => {
+                let image = Dataset::new(pixels, vec![0], rows, cols)?;
+                let x = image.batch(&[0], nn_data::Normalization::Unit)?.images;
+                let probs = model.predict_probabilities(&x.into_dyn())?;
+                let classification = Classification {
+                    predicted: nn_train::argmax_rows(&probs.clone().into_dyn()),
+                    probabilities: probs,
+                };
+                let top: Vec<String> = classification
+                    .top(0, 3)
+                    .iter()
+                    .map(|&(c, p)| format!("{} ({p:.4})", names[c]))
+                    .collect();
+                say!(
+                    "{}: class={} top3: {}",
+                    path.display(),
+                    names[classification.predicted[0]],
+                    top.join(", ")
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(TrainError::InvalidArgument(format!(
+            "{failed} of {} image files could not be read",
+            args.images.len()
+        ))
+        .into());
+    }
     Ok(())
 }
 
@@ -589,11 +998,15 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Train(args) => {
                 let threads = args.data.threads;
-                Ok(with_threads(threads, move || train(args))?)
+                Ok(with_threads(threads, move || train(*args))?)
             }
             Command::Eval(args) => {
                 let threads = args.data.threads;
-                Ok(with_threads(threads, move || eval(args))?)
+                with_threads(threads, move || eval(args))
+            }
+            Command::Predict(args) => {
+                let threads = args.threads;
+                with_threads(threads, move || predict(args))
             }
             Command::Export(args) => export(args),
         }

@@ -52,7 +52,7 @@ fn main_inner(args: Args) -> Result<()> {
         progress: Progress::Quiet,
     };
     model.fit(&mnist.train, Some(&mnist.test), &config, |_, r| {
-        say!("{}", epoch_line(r));
+        say!("{}", epoch_line(r, "test"));
         Ok(())
     })?;
 

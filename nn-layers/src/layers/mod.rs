@@ -12,8 +12,8 @@ mod pooling;
 mod relu;
 mod residual;
 pub(crate) mod sigmoid;
-mod standardize;
 pub(crate) mod softmax;
+mod standardize;
 mod tanh;
 
 pub use batch_norm::BatchNormalization;

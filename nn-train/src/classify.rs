@@ -1,0 +1,242 @@
+//! What a classifier gets right and wrong: each image's class and probabilities, the confusion
+//! matrix and per-class accuracy.
+
+use ndarray::Array2;
+use nn_data::{DataLoader, Dataset};
+use nn_layers::{Layer, Mode, Tensor};
+
+use crate::error::{Result, TrainError};
+use crate::model::{Model, argmax_rows};
+
+/// Every image's predicted class and class probabilities, from [`Model::classify`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    /// The predicted class of each image (the most probable).
+    pub predicted: Vec<usize>,
+    /// The probability of each class, one row per image (the softmax of the network's scores,
+    /// or the scores themselves when the network ends in a softmax).
+    pub probabilities: Array2<f32>,
+}
+
+impl Classification {
+    /// The indices of the images whose prediction differs from `labels`.
+    pub fn mistakes(&self, labels: &[u8]) -> Vec<usize> {
+        self.predicted
+            .iter()
+            .zip(labels)
+            .enumerate()
+            .filter(|(_, (p, l))| **p != usize::from(**l))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The `k` most probable classes of image `i`, most probable first, with their
+    /// probabilities.
+    pub fn top(&self, i: usize, k: usize) -> Vec<(usize, f32)> {
+        let mut ranked: Vec<(usize, f32)> = self
+            .probabilities
+            .row(i)
+            .iter()
+            .copied()
+            .enumerate()
+            .collect();
+        // Stable: equal probabilities keep the lower class first.
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        ranked.truncate(k);
+        ranked
+    }
+}
+
+impl Model {
+    /// Classifies every image of `data` in eval mode, in batches of `batch_size` (the results do
+    /// not depend on it); the mode is restored afterwards.
+    ///
+    /// # Errors
+    /// An empty data set, a zero batch size, or data the network cannot take.
+    pub fn classify(&mut self, data: &Dataset, batch_size: usize) -> Result<Classification> {
+        if data.is_empty() {
+            return Err(TrainError::InvalidArgument(
+                "cannot classify an empty data set".into(),
+            ));
+        }
+        let loader = DataLoader::new(data, batch_size)?;
+        let mut rows = Vec::new();
+        let mut classes = 0;
+        for batch in loader.epoch(0) {
+            let scores = self.net.forward(&batch.images.into_dyn(), Mode::Eval)?;
+            classes = scores.shape().get(1).copied().unwrap_or(0);
+            rows.extend(self.probabilities(&scores));
+        }
+        let probabilities = Array2::from_shape_vec((data.len(), classes), rows)
+            .map_err(|e| TrainError::InvalidArgument(format!("network output: {e}")))?;
+        Ok(Classification {
+            predicted: argmax_rows(&probabilities.clone().into_dyn()),
+            probabilities,
+        })
+    }
+
+    /// The class probabilities of `x`'s images (N, C, H, W) in eval mode.
+    ///
+    /// # Errors
+    /// An input the network cannot take.
+    pub fn predict_probabilities(&mut self, x: &Tensor) -> Result<Array2<f32>> {
+        let scores = self.net.forward(x, Mode::Eval)?;
+        let (n, c) = (
+            scores.shape()[0],
+            scores.shape().get(1).copied().unwrap_or(0),
+        );
+        Array2::from_shape_vec((n, c), self.probabilities(&scores))
+            .map_err(|e| TrainError::InvalidArgument(format!("network output: {e}")))
+    }
+
+    /// The rows of `scores` as probabilities, in order.
+    fn probabilities(&self, scores: &Tensor) -> Vec<f32> {
+        let ends_in_softmax = self
+            .net
+            .layers()
+            .last()
+            .and_then(|l| l.spec())
+            .is_some_and(|s| s.kind() == "Softmax");
+        let mut out = Vec::with_capacity(scores.len());
+        for row in scores.outer_iter() {
+            if ends_in_softmax {
+                out.extend(row.iter().copied());
+                continue;
+            }
+            // In f64 from the largest score down: no overflow, the same bits on every machine.
+            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let exps: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
+            let sum: f64 = exps.iter().sum();
+            out.extend(exps.iter().map(|e| (e / sum) as f32));
+        }
+        out
+    }
+}
+
+/// Counts of (true class, predicted class) pairs.
+///
+/// ```
+/// use nn_train::ConfusionMatrix;
+/// let m = ConfusionMatrix::new(3, &[0, 1, 2, 2], &[0, 2, 2, 2]).unwrap();
+/// assert_eq!(m.count(1, 2), 1);
+/// assert_eq!(m.per_class_accuracy(), vec![Some(1.0), Some(0.0), Some(1.0)]);
+/// assert_eq!(m.accuracy(), 0.75);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfusionMatrix {
+    classes: usize,
+    /// Row-major: `counts[t * classes + p]`.
+    counts: Vec<u64>,
+}
+
+impl ConfusionMatrix {
+    /// The matrix of `labels` against `predicted` over `classes` classes.
+    ///
+    /// # Errors
+    /// Lists of different lengths, or a class of `classes` or more.
+    pub fn new(classes: usize, labels: &[u8], predicted: &[usize]) -> Result<Self> {
+        if labels.len() != predicted.len() {
+            return Err(TrainError::InvalidArgument(format!(
+                "{} labels against {} predictions",
+                labels.len(),
+                predicted.len()
+            )));
+        }
+        let mut counts = vec![0; classes * classes];
+        for (&t, &p) in labels.iter().zip(predicted) {
+            let t = usize::from(t);
+            if t >= classes || p >= classes {
+                return Err(TrainError::InvalidArgument(format!(
+                    "class {} is outside the {classes} classes",
+                    t.max(p)
+                )));
+            }
+            counts[t * classes + p] += 1;
+        }
+        Ok(Self { classes, counts })
+    }
+
+    /// The number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// How many images of class `truth` were predicted as `predicted`.
+    pub fn count(&self, truth: usize, predicted: usize) -> u64 {
+        self.counts
+            .get(truth * self.classes + predicted)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many images of class `truth` there are.
+    pub fn support(&self, truth: usize) -> u64 {
+        (0..self.classes).map(|p| self.count(truth, p)).sum()
+    }
+
+    /// The fraction of each class's images classified correctly (recall), `None` for a class
+    /// without images.
+    pub fn per_class_accuracy(&self) -> Vec<Option<f32>> {
+        (0..self.classes)
+            .map(|c| {
+                let n = self.support(c);
+                (n > 0).then(|| self.count(c, c) as f32 / n as f32)
+            })
+            .collect()
+    }
+
+    /// The fraction of all images classified correctly.
+    pub fn accuracy(&self) -> f32 {
+        let right: u64 = (0..self.classes).map(|c| self.count(c, c)).sum();
+        let all: u64 = self.counts.iter().sum();
+        right as f32 / all.max(1) as f32
+    }
+
+    /// The matrix as a text table: a row per true class (its name, its counts by predicted
+    /// class, its accuracy), a column per predicted class headed by the first characters of its
+    /// name.
+    ///
+    /// ```
+    /// use nn_train::ConfusionMatrix;
+    /// let m = ConfusionMatrix::new(2, &[0, 1, 1], &[0, 1, 0]).unwrap();
+    /// let names = ["cat".to_string(), "dog".to_string()];
+    /// let table = m.table(&names);
+    /// assert!(table.contains("dog"));
+    /// assert!(table.lines().any(|l| l.starts_with("dog") && l.ends_with("50.0 %")));
+    /// ```
+    pub fn table(&self, names: &[String]) -> String {
+        let name = |c: usize| names.get(c).cloned().unwrap_or_else(|| c.to_string());
+        let row_width = (0..self.classes)
+            .map(|c| name(c).chars().count())
+            .max()
+            .unwrap_or(1)
+            .max(4);
+        let widest = self
+            .counts
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or(0)
+            .to_string()
+            .len();
+        let cell = widest.max(4);
+        let mut out = format!("{:<row_width$}", "true");
+        for p in 0..self.classes {
+            let head: String = name(p).chars().take(cell).collect();
+            out.push_str(&format!(" {head:>cell$}"));
+        }
+        out.push_str(" | accuracy\n");
+        for (t, acc) in self.per_class_accuracy().into_iter().enumerate() {
+            out.push_str(&format!("{:<row_width$}", name(t)));
+            for p in 0..self.classes {
+                out.push_str(&format!(" {:>cell$}", self.count(t, p)));
+            }
+            match acc {
+                Some(a) => out.push_str(&format!(" | {:5.1} %\n", a * 100.0)),
+                None => out.push_str(" |     -\n"),
+            }
+        }
+        out.pop();
+        out
+    }
+}
