@@ -696,10 +696,12 @@ fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
         Some(m) => m,
         None => new_model(&args, spec, &train_set)?,
     };
+    let held = val_set
+        .as_ref()
+        .map_or(String::new(), |v| format!(", {} validation", v.len()));
     say!(
-        "data: {} training, {} validation and {} test images from {}",
+        "data: {} training{held} and {} test images from {}",
         train_set.len(),
-        val_set.as_ref().map_or(0, Dataset::len),
         test_set.len(),
         dir.display()
     );
