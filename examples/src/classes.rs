@@ -74,17 +74,9 @@ fn read_classes_file(path: &Path) -> Result<Vec<String>> {
         path: path.to_path_buf(),
         reason,
     };
-    let meta = std::fs::metadata(path).map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if meta.len() > (MAX_CLASSES * (MAX_NAME_CHARS * 4 + 2)) as u64 {
-        return Err(bad("too large for a file of class names".into()));
-    }
-    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let max = (MAX_CLASSES * (MAX_NAME_CHARS * 4 + 2)) as u64;
+    let bytes = crate::read_bounded(path, max, "a file of class names", "a text file")?;
+    let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
     let names: Vec<String> = text
         .trim_end()
         .lines()

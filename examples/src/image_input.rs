@@ -24,19 +24,12 @@ pub fn read_image(path: &Path, rows: usize, cols: usize, invert: bool) -> Result
         path: path.to_path_buf(),
         reason,
     };
-    let meta = std::fs::metadata(path).map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if !meta.is_file() || meta.len() > MAX_IMAGE_FILE_BYTES {
-        return Err(bad(format!(
-            "not an image file: give a PNG, JPEG or PGM file of at most {MAX_IMAGE_FILE_BYTES} bytes"
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::read_bounded(
+        path,
+        MAX_IMAGE_FILE_BYTES,
+        "an image file",
+        "a PNG, JPEG or PGM file",
+    )?;
     let format = image::guess_format(&bytes)
         .ok()
         .filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Pnm))

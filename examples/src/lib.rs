@@ -156,6 +156,32 @@ pub fn inference_rate(model: &mut Model, data: &nn_data::Dataset) -> Result<f64>
     Ok(rates.get(1).copied().unwrap_or(0.0))
 }
 
+/// Reads the whole file at `path` when it is a regular file of at most `max_bytes` bytes;
+/// anything else is refused from its metadata, before it is opened, as "not `what`: give `hint`".
+///
+/// # Errors
+/// A missing or unreadable file ([`TrainError::Io`]), or a folder, device or larger file
+/// ([`TrainError::BadFile`]).
+pub fn read_bounded(
+    path: &std::path::Path,
+    max_bytes: u64,
+    what: &str,
+    hint: &str,
+) -> Result<Vec<u8>> {
+    let io = |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() || meta.len() > max_bytes {
+        return Err(TrainError::BadFile {
+            path: path.to_path_buf(),
+            reason: format!("not {what}: give {hint} of at most {max_bytes} bytes"),
+        });
+    }
+    std::fs::read(path).map_err(io)
+}
+
 /// Prints `error: ...` on stderr and gives exit code 1.
 pub fn fail(e: impl Display) -> ExitCode {
     eprintln!("error: {e}");

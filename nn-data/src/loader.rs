@@ -82,7 +82,8 @@ impl<'a> DataLoader<'a> {
     /// ```
     /// use nn_data::{DataLoader, Dataset, RandomShift};
     /// let data = Dataset::new(vec![255; 8 * 16], vec![0; 8], 4, 4).unwrap();
-    /// let loader = DataLoader::new(&data, 8).unwrap().shuffle(1).random_shift(RandomShift::new(1).unwrap());
+    /// let shift = RandomShift::new(1).unwrap();
+    /// let loader = DataLoader::new(&data, 8).unwrap().shuffle(1).random_shift(shift);
     /// let a = loader.epoch(3).next().unwrap().images;
     /// assert_eq!(a, loader.epoch(3).next().unwrap().images); // the same draws every time
     /// assert!(a.iter().any(|&v| v == 0.0)); // black pixels shifted in

@@ -218,7 +218,8 @@ impl Model {
     /// use nn_train::{Model, OptimizerKind, OptimizerSpec};
     /// let spec = nn_layers::models::lenet5_spec();
     /// let opt = OptimizerSpec { kind: OptimizerKind::AdamW, lr: 3e-3 };
-    /// let cycle = Schedule::OneCycle { total: 938 * 15, pct_start: 0.3, div: 25.0, final_div: 1e4 };
+    /// let total = 938 * 15; // batches per epoch times epochs
+    /// let cycle = Schedule::OneCycle { total, pct_start: 0.3, div: 25.0, final_div: 1e4 };
     /// let model = Model::new(spec, opt, 0).unwrap().with_schedule_per_batch(cycle).unwrap();
     /// assert!(model.optimizer().lr() < 3e-3 / 24.0); // the cycle starts at lr / 25
     /// ```

@@ -10,7 +10,7 @@ use crate::error::{Result, TrainError};
 ///
 /// ```
 /// use nn_train::Recipe;
-/// let recipe = Recipe { random_shift: 2, keep_best: true, patience: Some(3), ..Recipe::default() };
+/// let recipe = Recipe { random_shift: 2, keep_best: true, ..Recipe::default() };
 /// assert!(recipe.validate().is_ok());
 /// assert!(Recipe { patience: Some(0), ..Recipe::default() }.validate().is_err());
 /// ```

@@ -31,7 +31,8 @@ use examples::classes::{ClassNames, class_names, parse_classes};
 use examples::image_input::read_image;
 use examples::schedule_arg::{ScheduleArg, parse_schedule};
 use examples::{
-    AnyError, UsageError, epoch_line, inference_rate, parse_threads, run, say, with_threads,
+    AnyError, UsageError, epoch_line, inference_rate, parse_threads, read_bounded, run, say,
+    with_threads,
 };
 use nn_data::{DataError, Dataset, Split, SplitFiles, bundled_mnist_dir};
 use nn_interop::{ONNX_INPUT, ONNX_OPSET, save_onnx, save_safetensors};
@@ -340,6 +341,23 @@ fn distinct_outputs(outputs: &[(&str, &Path)]) -> std::result::Result<(), UsageE
     Ok(())
 }
 
+/// Checks the outputs given (flag, path) of a command that reads `model`: distinct from each
+/// other and from the model, and writable.
+fn check_outputs_beside_model(
+    outputs: &[(&str, Option<&Path>)],
+    model: &Path,
+) -> std::result::Result<(), AnyError> {
+    let given: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|&(flag, p)| p.map(|p| (flag, p)))
+        .collect();
+    let with_model: Vec<(&str, &Path)> =
+        given.iter().copied().chain([("--model", model)]).collect();
+    distinct_outputs(&with_model)?;
+    check_outputs(&given)?;
+    Ok(())
+}
+
 /// Fails before any work when an output could not be written.
 fn check_outputs(outputs: &[(&str, &Path)]) -> Result<()> {
     outputs
@@ -613,20 +631,13 @@ fn read_network_file(path: &Path) -> Result<NetworkSpec> {
         path: path.to_path_buf(),
         reason,
     };
-    let meta = std::fs::metadata(path).map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if !meta.is_file() || meta.len() > MAX_NETWORK_FILE_BYTES {
-        return Err(bad(format!(
-            "not a network file: give a JSON file of at most {MAX_NETWORK_FILE_BYTES} bytes"
-        )));
-    }
-    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let spec: NetworkSpec = serde_json::from_str(&text).map_err(|e| {
+    let bytes = read_bounded(
+        path,
+        MAX_NETWORK_FILE_BYTES,
+        "a network file",
+        "a JSON file",
+    )?;
+    let spec: NetworkSpec = serde_json::from_slice(&bytes).map_err(|e| {
         bad(format!(
             "not a valid network file: {e} (the format: examples/networks/README.md)"
         ))
@@ -834,20 +845,13 @@ fn report(
 
 fn eval(args: EvalArgs) -> std::result::Result<(), AnyError> {
     check_extensions(&args.report, None)?;
-    let outputs: Vec<(&str, &Path)> = [
-        ("--confusion", &args.report.confusion),
-        ("--errors", &args.report.errors),
-    ]
-    .into_iter()
-    .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
-    .collect();
-    let with_model: Vec<(&str, &Path)> = outputs
-        .iter()
-        .copied()
-        .chain([("--model", args.model.as_path())])
-        .collect();
-    distinct_outputs(&with_model)?;
-    check_outputs(&outputs)?;
+    check_outputs_beside_model(
+        &[
+            ("--confusion", args.report.confusion.as_deref()),
+            ("--errors", args.report.errors.as_deref()),
+        ],
+        &args.model,
+    )?;
     let (spec, net) = load_network(&args.model)?;
     let dir = data_dir(&args.data);
     let test_set = load_split(&dir, Split::Test, args.data.test_limit, &spec)?;
@@ -858,15 +862,7 @@ fn eval(args: EvalArgs) -> std::result::Result<(), AnyError> {
     );
     say!("{net}");
     let params = net.num_params();
-    let mut model = Model::from_parts(
-        spec,
-        net,
-        OptimizerSpec {
-            kind: DEFAULT_OPTIMIZER,
-            lr: DEFAULT_LR,
-        },
-        0,
-    )?;
+    let mut model = model_to_evaluate(spec, net)?;
     check_classes(&model, &test_set)?;
     let names = class_names(
         args.report.classes.as_ref(),
@@ -887,6 +883,15 @@ fn eval(args: EvalArgs) -> std::result::Result<(), AnyError> {
     Ok(())
 }
 
+/// A loaded network as a [`Model`] to evaluate and predict with (its optimizer is never used).
+fn model_to_evaluate(spec: NetworkSpec, net: nn_layers::Sequential) -> Result<Model> {
+    let optimizer = OptimizerSpec {
+        kind: DEFAULT_OPTIMIZER,
+        lr: DEFAULT_LR,
+    };
+    Model::from_parts(spec, net, optimizer, 0)
+}
+
 /// Classifies each image file; a file that cannot be read is reported and the others still
 /// print. Fails (exit 1) when any file failed.
 fn predict(args: PredictArgs) -> std::result::Result<(), AnyError> {
@@ -899,15 +904,7 @@ fn predict(args: PredictArgs) -> std::result::Result<(), AnyError> {
         ))
         .into());
     };
-    let mut model = Model::from_parts(
-        spec,
-        net,
-        OptimizerSpec {
-            kind: DEFAULT_OPTIMIZER,
-            lr: DEFAULT_LR,
-        },
-        0,
-    )?;
+    let mut model = model_to_evaluate(spec, net)?;
     let classes = num_classes(&model);
     let names = class_names(args.classes.as_ref(), None, classes)?;
     let mut failed = 0;
@@ -950,20 +947,13 @@ fn predict(args: PredictArgs) -> std::result::Result<(), AnyError> {
 }
 
 fn export(args: ExportArgs) -> std::result::Result<(), AnyError> {
-    let outputs: Vec<(&str, &Path)> = [
-        ("--safetensors", args.safetensors.as_deref()),
-        ("--onnx", args.onnx.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(flag, p)| p.map(|p| (flag, p)))
-    .collect();
-    let with_model: Vec<(&str, &Path)> = outputs
-        .iter()
-        .copied()
-        .chain([("--model", args.model.as_path())])
-        .collect();
-    distinct_outputs(&with_model)?;
-    check_outputs(&outputs)?;
+    check_outputs_beside_model(
+        &[
+            ("--safetensors", args.safetensors.as_deref()),
+            ("--onnx", args.onnx.as_deref()),
+        ],
+        &args.model,
+    )?;
     let (_, net) = load_network(&args.model)?;
     say!(
         "loaded {} ({} parameters)",
