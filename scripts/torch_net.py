@@ -2,7 +2,7 @@
 """The PyTorch module of a network file (the JSON of `lenet5 train --net`), to train it side by side
 and to check what our trainer exported.
 
-  torch_net.py NET.json --data RAW_MNIST [--epochs 1] [--threads 2] [--seed 0]
+  torch_net.py NET.json --data RAW_MNIST [--epochs 1] [--threads 2] [--seed 0] [--schedule one-cycle]
       trains the same network in PyTorch (Adam 1e-3, batch 64, cross-entropy, pixels / 255) and
       prints `train_s=` per epoch and `test_acc=`, as ../shared/peers/pytorch/lenet5.py does.
   torch_net.py NET.json --data RAW_MNIST --safetensors FILE [--onnx FILE] [--expect ACC]
@@ -148,6 +148,9 @@ def main():
     ap.add_argument("--onnx")
     ap.add_argument("--expect", type=float)
     ap.add_argument("--init", help="start training from these weights (safetensors of our trainer)")
+    ap.add_argument("--schedule", choices=["constant", "one-cycle"], default="constant",
+                    help="one-cycle: OneCycleLR(max_lr=1e-3, all steps, cycle_momentum=False) per "
+                         "batch, as `lenet5 train --schedule one-cycle`")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -177,6 +180,10 @@ def main():
     xtr = idx(os.path.join(args.data, "train-images-idx3-ubyte"), True)
     ytr = idx(os.path.join(args.data, "train-labels-idx1-ubyte"), False)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    steps = args.epochs * ((xtr.shape[0] + 63) // 64)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps,
+                                                 cycle_momentum=False)
+             if args.schedule == "one-cycle" else None)
     g = torch.Generator().manual_seed(args.seed)
     for epoch in range(1, args.epochs + 1):
         model.train()
@@ -189,6 +196,8 @@ def main():
             opt.zero_grad(set_to_none=False)
             loss.backward()
             opt.step()
+            if sched:
+                sched.step()
             loss_sum += loss.detach() * len(b)
         train_s = time.perf_counter() - t0
         acc, _ = accuracy(model, xte, yte)

@@ -105,7 +105,10 @@ fn every_recipe_option_trains_logs_and_draws() {
     );
 
     // JSON lines: one object per epoch, every figure a number.
-    ok(&lenet5(&recipe_run("2", &["--log", path(&jsonl)])));
+    ok(&lenet5(&recipe_run(
+        "2",
+        &["--schedule", "cosine", "--log", path(&jsonl)],
+    )));
     let text = std::fs::read_to_string(&jsonl).unwrap();
     let objects: Vec<serde_json::Value> = text
         .lines()
@@ -113,7 +116,36 @@ fn every_recipe_option_trains_logs_and_draws() {
         .collect();
     assert_eq!(objects.len(), 2);
     assert_eq!(objects[1]["epoch"], 2);
-    assert!(objects[1]["test_acc"].as_f64().unwrap() > 0.5, "{text}");
+    assert!(objects[1]["test_acc"].as_f64().unwrap() > 0.2, "{text}"); // above chance (0.1)
+    // Cosine over the run: the second epoch starts at half the rate.
+    let lr = |k: usize| objects[k]["lr"].as_f64().unwrap();
+    assert!((lr(1) / lr(0) - 0.5).abs() < 1e-3, "{text}");
+}
+
+#[test]
+fn patience_stops_a_run_that_no_longer_improves() {
+    // A rate so small that nothing changes: epoch 1 stays the best, patience 1 stops after 2.
+    let out = ok(&lenet5(&[
+        "train",
+        "--epochs",
+        "6",
+        "--limit",
+        "400",
+        "--test-limit",
+        "100",
+        "--quiet",
+        "--lr",
+        "1e-9",
+        "--val-split",
+        "100",
+        "--patience",
+        "1",
+    ]));
+    assert!(
+        out.contains("epoch=2 ") && !out.contains("epoch=3 "),
+        "{out}"
+    );
+    assert!(out.contains("stopped early after epoch 2"), "{out}");
 }
 
 #[test]
@@ -314,6 +346,18 @@ fn predict_on_image_files_agrees_with_eval_and_names_bad_files() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("junk.png"), "{}", stderr(&o));
     assert!(stdout(&o).contains(&files[0]), "{}", stdout(&o));
+    // Without inversion the dark-on-light image is still classified (the output names it).
+    let out = ok(&lenet5(&[
+        "predict",
+        "--model",
+        path(&model),
+        "--no-invert",
+        &files[1],
+    ]));
+    assert!(
+        out.starts_with(&files[1]) && out.contains("top3: "),
+        "{out}"
+    );
     // Names from --classes.
     let names = "a,b,c,d,e,f,g,h,i,j";
     let out = ok(&lenet5(&[
