@@ -159,7 +159,7 @@ pub(crate) fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &
 /// (a loop of them would be turned back into a `memcpy` call by the compiler), the last block
 /// ending at the run's end; longer runs go to `memcpy`.
 #[inline]
-fn copy_run(dst: &mut [f32], src: &[f32]) {
+pub(crate) fn copy_run(dst: &mut [f32], src: &[f32]) {
     let n = dst.len().min(src.len());
     let (dst, src) = (&mut dst[..n], &src[..n]);
     let mut block = |at: usize| dst[at..at + 8].copy_from_slice(&src[at..at + 8]);

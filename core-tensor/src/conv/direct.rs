@@ -25,6 +25,7 @@ use crate::error::{Result, layout_error, not_contiguous};
 use crate::geometry::Geometry;
 use crate::scratch::reuse_or_zeros;
 use crate::simd::simd_kernel;
+use crate::window::copy_run;
 
 const OP: &str = "conv2d (direct)";
 
@@ -69,7 +70,7 @@ pub(crate) fn fill_padded(x: &[f32], g: &Geometry, images: Range<usize>, xp: &mu
         for ch in 0..c {
             for y in 0..h {
                 let src = &x[((n * c + ch) * h + y) * w..][..w];
-                xp[((bi * c + ch) * hp + y + ph) * wp + pw..][..w].copy_from_slice(src);
+                copy_run(&mut xp[((bi * c + ch) * hp + y + ph) * wp + pw..][..w], src);
             }
         }
     }
@@ -134,11 +135,61 @@ simd_kernel! {
         for bi in 0..count {
             let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
             let out = &mut out[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
+            if d.cg == 1 && d.ow >= ROW_LANES && d.oh >= ROWS {
+                forward_one_channel(xp, w, bias, d, out);
+                continue;
+            }
             for group in 0..d.groups {
                 // This group's channels and filters.
                 let xg = &xp[group * d.cg * d.hp * d.wp..][..d.cg * d.hp * d.wp];
                 let filters = group * d.fg..(group + 1) * d.fg;
                 with_kernel_width!(d.kw, forward_group(xg, w, bias, d, filters, out));
+            }
+        }
+    }
+}
+
+/// Outputs along a row that [`forward_one_channel`] keeps in registers together.
+const ROW_LANES: usize = 16;
+/// Output rows that [`forward_one_channel`] computes together.
+const ROWS: usize = 4;
+
+/// All filters of one image where each reads one channel (depthwise layers, with any channel
+/// multiplier): blocks of [`ROWS`] rows by [`ROW_LANES`] outputs kept in registers while the
+/// taps go by (`acc[r, ..] += w[i, j] · xp[oh + r + i·DH, ob + j·DW ..]`; the last block of a
+/// row or of the rows overlapping the one before, recomputing the same values). Each output's
+/// sum runs in the order of [`forward_filters`] (bias, then kernel row and column), so both give
+/// the same bits. Needs output rows of at least [`ROW_LANES`] and at least [`ROWS`] rows.
+#[inline(always)]
+fn forward_one_channel(xp: &[f32], w: &[f32], bias: &[f32], d: &Dims, out: &mut [f32]) {
+    let taps = d.kh * d.kw;
+    let plane = d.oh * d.ow;
+    let (last_row, last_col) = (d.oh - ROWS, d.ow - ROW_LANES);
+    for f in 0..d.f {
+        // Filter f of group f / FG reads that group's one channel.
+        let xc = &xp[f / d.fg * d.hp * d.wp..][..d.hp * d.wp];
+        let wf = &w[f * taps..][..taps];
+        let outf = &mut out[f * plane..][..plane];
+        for k in 0..d.oh.div_ceil(ROWS) {
+            let oh0 = (k * ROWS).min(last_row);
+            for b in 0..d.ow.div_ceil(ROW_LANES) {
+                let ob = (b * ROW_LANES).min(last_col);
+                let mut acc = [[bias[f]; ROW_LANES]; ROWS];
+                for i in 0..d.kh {
+                    for j in 0..d.kw {
+                        let wv = wf[i * d.kw + j];
+                        for (r, a) in acc.iter_mut().enumerate() {
+                            let at = (oh0 + r + i * d.dh) * d.wp + ob + j * d.dw;
+                            let x = first::<ROW_LANES>(&xc[at..]);
+                            for l in 0..ROW_LANES {
+                                a[l] += wv * x[l];
+                            }
+                        }
+                    }
+                }
+                for (r, a) in acc.iter().enumerate() {
+                    outf[(oh0 + r) * d.ow + ob..][..ROW_LANES].copy_from_slice(a);
+                }
             }
         }
     }
@@ -296,5 +347,50 @@ fn weight_grad_image<const KW: usize>(xp: &[f32], dy: &[f32], d: &Dims, dw: &mut
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Conv2dParams;
+
+    /// The whole-row kernel of one-channel filters and the blocked kernel give the same bits.
+    #[test]
+    fn one_channel_rows_match_the_blocked_kernel_bit_for_bit() {
+        // Depthwise with a channel multiplier of 2, dilation 2, odd sizes: 3 channels, 6 filters.
+        let params = Conv2dParams::new()
+            .padding([2, 1])
+            .dilation([2, 1])
+            .groups(3);
+        let g = Geometry::conv(OP, &[2, 3, 9, 21], &[6, 1, 3, 3], &params).unwrap();
+        let d = Dims::of(&g);
+        assert!(d.cg == 1 && d.ow >= ROW_LANES && d.oh >= ROWS);
+        let x: Vec<f32> = (0..2 * 3 * 9 * 21)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let w: Vec<f32> = (0..6 * 9)
+            .map(|i| ((i * 13 % 17) as f32 - 8.0) / 3.0)
+            .collect();
+        let bias: Vec<f32> = (0..6).map(|i| i as f32 * 0.3 - 1.0).collect();
+        let (rows, wp) = padded_shape(&g, 2);
+        let mut xp = vec![0.0; rows * wp];
+        fill_padded(&x, &g, 0..2, &mut xp);
+        let plane = d.f * d.oh * d.ow;
+        let (mut rows_out, mut blocked) = (vec![0.0; 2 * plane], vec![0.0; 2 * plane]);
+        for n in 0..2 {
+            let xn = &xp[n * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
+            forward_one_channel(xn, &w, &bias, &d, &mut rows_out[n * plane..][..plane]);
+            for group in 0..d.groups {
+                let xg = &xn[group * d.hp * d.wp..][..d.hp * d.wp];
+                let filters = group * d.fg..(group + 1) * d.fg;
+                let out = &mut blocked[n * plane..][..plane];
+                forward_group::<3>(xg, &w, &bias, &d, filters, out);
+            }
+        }
+        assert_eq!(
+            rows_out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            blocked.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
     }
 }
