@@ -1,6 +1,7 @@
 //! # examples: the LeNet5 trainer and other runnable programs
 //!
-//! - `lenet5` (`src/bin/lenet5.rs`): trains and evaluates the seed's LeNet5 on MNIST-format data.
+//! - `lenet5` (`src/bin/lenet5/`): trains and evaluates the seed's LeNet5, or any network file,
+//!   on MNIST-format data.
 //!   `cargo run --release --bin lenet5 -- train` trains on the bundled MNIST; `--help` lists the
 //!   options.
 //! - `seed_bn_net` (`src/bin/seed_bn_net.rs`): the seed report's first network, with batch

@@ -122,7 +122,7 @@ impl Model {
 
     /// Trains with weight decay `weight_decay` (PyTorch's `weight_decay`: L2 for Adam and SGD,
     /// decoupled for AdamW) instead of the optimizer's default. Call it before training: it
-    /// builds the optimizer afresh.
+    /// builds the optimizer afresh (at the schedule's current rate, if one is set).
     ///
     /// # Errors
     /// A negative or non-finite value.
@@ -130,6 +130,9 @@ impl Model {
         self.optimizer = self
             .optimizer_spec
             .build_with_weight_decay(Some(weight_decay))?;
+        if let Some(s) = &self.scheduler {
+            self.optimizer.set_lr(s.lr())?;
+        }
         self.weight_decay = Some(weight_decay);
         Ok(self)
     }
