@@ -136,7 +136,7 @@ simd_kernel! {
             let xp = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
             let out = &mut out[bi * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
             if d.cg == 1 && d.ow >= ROW_LANES && d.oh >= ROWS {
-                forward_one_channel(xp, w, bias, d, out);
+                with_kernel_width!(d.kw, forward_one_channel(xp, w, bias, d, out));
                 continue;
             }
             for group in 0..d.groups {
@@ -161,8 +161,15 @@ const ROWS: usize = 4;
 /// sum runs in the order of [`forward_filters`] (bias, then kernel row and column), so both give
 /// the same bits. Needs output rows of at least [`ROW_LANES`] and at least [`ROWS`] rows.
 #[inline(always)]
-fn forward_one_channel(xp: &[f32], w: &[f32], bias: &[f32], d: &Dims, out: &mut [f32]) {
-    let taps = d.kh * d.kw;
+fn forward_one_channel<const KW: usize>(
+    xp: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    d: &Dims,
+    out: &mut [f32],
+) {
+    let taps = d.kh * KW;
+    let span = (KW - 1) * d.dw + ROW_LANES;
     let plane = d.oh * d.ow;
     let (last_row, last_col) = (d.oh - ROWS, d.ow - ROW_LANES);
     for f in 0..d.f {
@@ -176,11 +183,11 @@ fn forward_one_channel(xp: &[f32], w: &[f32], bias: &[f32], d: &Dims, out: &mut 
                 let ob = (b * ROW_LANES).min(last_col);
                 let mut acc = [[bias[f]; ROW_LANES]; ROWS];
                 for i in 0..d.kh {
-                    for j in 0..d.kw {
-                        let wv = wf[i * d.kw + j];
-                        for (r, a) in acc.iter_mut().enumerate() {
-                            let at = (oh0 + r + i * d.dh) * d.wp + ob + j * d.dw;
-                            let x = first::<ROW_LANES>(&xc[at..]);
+                    let wi: &[f32; KW] = first::<KW>(&wf[i * KW..]);
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        let row = &xc[(oh0 + r + i * d.dh) * d.wp + ob..][..span];
+                        for (j, &wv) in wi.iter().enumerate() {
+                            let x = first::<ROW_LANES>(&row[j * d.dw..]);
                             for l in 0..ROW_LANES {
                                 a[l] += wv * x[l];
                             }
@@ -380,7 +387,7 @@ mod tests {
         let (mut rows_out, mut blocked) = (vec![0.0; 2 * plane], vec![0.0; 2 * plane]);
         for n in 0..2 {
             let xn = &xp[n * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
-            forward_one_channel(xn, &w, &bias, &d, &mut rows_out[n * plane..][..plane]);
+            forward_one_channel::<3>(xn, &w, &bias, &d, &mut rows_out[n * plane..][..plane]);
             for group in 0..d.groups {
                 let xg = &xn[group * d.hp * d.wp..][..d.hp * d.wp];
                 let filters = group * d.fg..(group + 1) * d.fg;
