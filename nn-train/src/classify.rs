@@ -1,12 +1,12 @@
 //! What a classifier gets right and wrong: each image's class and probabilities, the confusion
 //! matrix and per-class accuracy.
 
-use ndarray::Array2;
-use nn_data::{DataLoader, Dataset};
+use ndarray::{Array2, ArrayView1};
+use nn_data::Dataset;
 use nn_layers::{Layer, Mode, Tensor};
 
 use crate::error::{Result, TrainError};
-use crate::model::{Model, argmax_rows};
+use crate::model::{Evaluation, Model};
 
 /// Every image's predicted class and class probabilities, from [`Model::classify`].
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,8 @@ pub struct Classification {
     /// The probability of each class, one row per image (the softmax of the network's scores,
     /// or the scores themselves when the network ends in a softmax).
     pub probabilities: Array2<f32>,
+    /// The loss and accuracy of the same pass.
+    pub evaluation: Evaluation,
 }
 
 impl Classification {
@@ -31,47 +33,32 @@ impl Classification {
     }
 
     /// The `k` most probable classes of image `i`, most probable first, with their
-    /// probabilities.
+    /// probabilities ([`top_classes`] of its row).
     pub fn top(&self, i: usize, k: usize) -> Vec<(usize, f32)> {
-        let mut ranked: Vec<(usize, f32)> = self
-            .probabilities
-            .row(i)
-            .iter()
-            .copied()
-            .enumerate()
-            .collect();
-        // Stable: equal probabilities keep the lower class first.
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        ranked.truncate(k);
-        ranked
+        top_classes(self.probabilities.row(i), k)
     }
 }
 
 impl Model {
     /// Classifies every image of `data` in eval mode, in batches of `batch_size` (the results do
-    /// not depend on it); the mode is restored afterwards.
+    /// not depend on it), with the loss and accuracy of the same pass.
     ///
     /// # Errors
     /// An empty data set, a zero batch size, or data the network cannot take.
     pub fn classify(&mut self, data: &Dataset, batch_size: usize) -> Result<Classification> {
-        if data.is_empty() {
-            return Err(TrainError::InvalidArgument(
-                "cannot classify an empty data set".into(),
-            ));
-        }
-        let loader = DataLoader::new(data, batch_size)?;
-        let mut rows = Vec::new();
-        let mut classes = 0;
-        for batch in loader.epoch(0) {
-            let scores = self.net.forward(&batch.images.into_dyn(), Mode::Eval)?;
+        let softmaxed = self.ends_in_softmax();
+        let (mut predicted, mut rows, mut classes) = (Vec::new(), Vec::new(), 0);
+        let evaluation = self.eval_pass(data, batch_size, |scores, classes_of_batch| {
             classes = scores.shape().get(1).copied().unwrap_or(0);
-            rows.extend(self.probabilities(&scores));
-        }
+            push_probabilities(scores, softmaxed, &mut rows);
+            predicted.extend(classes_of_batch);
+        })?;
         let probabilities = Array2::from_shape_vec((data.len(), classes), rows)
             .map_err(|e| TrainError::InvalidArgument(format!("network output: {e}")))?;
         Ok(Classification {
-            predicted: argmax_rows(&probabilities.clone().into_dyn()),
+            predicted,
             probabilities,
+            evaluation,
         })
     }
 
@@ -85,32 +72,50 @@ impl Model {
             scores.shape()[0],
             scores.shape().get(1).copied().unwrap_or(0),
         );
-        Array2::from_shape_vec((n, c), self.probabilities(&scores))
+        let mut rows = Vec::with_capacity(scores.len());
+        push_probabilities(&scores, self.ends_in_softmax(), &mut rows);
+        Array2::from_shape_vec((n, c), rows)
             .map_err(|e| TrainError::InvalidArgument(format!("network output: {e}")))
     }
 
-    /// The rows of `scores` as probabilities, in order.
-    fn probabilities(&self, scores: &Tensor) -> Vec<f32> {
-        let ends_in_softmax = self
-            .net
+    /// Whether the network's last layer is a softmax (its scores are probabilities already).
+    fn ends_in_softmax(&self) -> bool {
+        self.net
             .layers()
             .last()
             .and_then(|l| l.spec())
-            .is_some_and(|s| s.kind() == "Softmax");
-        let mut out = Vec::with_capacity(scores.len());
-        for row in scores.outer_iter() {
-            if ends_in_softmax {
-                out.extend(row.iter().copied());
-                continue;
-            }
-            // In f64 from the largest score down: no overflow, the same bits on every machine.
-            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            let exps: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
-            let sum: f64 = exps.iter().sum();
-            out.extend(exps.iter().map(|e| (e / sum) as f32));
-        }
-        out
+            .is_some_and(|s| s.kind() == "Softmax")
     }
+}
+
+/// Appends the rows of `scores` to `out` as probabilities: as they are when `softmaxed`, else
+/// their softmax.
+fn push_probabilities(scores: &Tensor, softmaxed: bool, out: &mut Vec<f32>) {
+    for row in scores.outer_iter() {
+        if softmaxed {
+            out.extend(row.iter().copied());
+            continue;
+        }
+        // In f64 from the largest score down: no overflow, the same bits on every machine.
+        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let sum: f64 = row.iter().map(|&v| f64::from(v - max).exp()).sum();
+        out.extend(row.iter().map(|&v| (f64::from(v - max).exp() / sum) as f32));
+    }
+}
+
+/// The `k` most probable classes of a row of probabilities, most probable first (the lower
+/// class first among equals), with their probabilities.
+///
+/// ```
+/// let p = ndarray::arr1(&[0.1_f32, 0.6, 0.3]);
+/// assert_eq!(nn_train::top_classes(p.view(), 2), vec![(1, 0.6), (2, 0.3)]);
+/// ```
+pub fn top_classes(probabilities: ArrayView1<'_, f32>, k: usize) -> Vec<(usize, f32)> {
+    let mut ranked: Vec<(usize, f32)> = probabilities.iter().copied().enumerate().collect();
+    // A stable sort: equal probabilities keep their order.
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.truncate(k);
+    ranked
 }
 
 /// Counts of (true class, predicted class) pairs.

@@ -133,7 +133,7 @@ fn state_names(net: &Sequential) -> Vec<String> {
 fn store_best(net: &Sequential, best: &BestEpoch) -> StoredBest {
     let tensors = state_names(net)
         .into_iter()
-        .zip(best.tensors())
+        .zip(&best.tensors)
         .map(|(name, t)| StoredTensor {
             name,
             shape: t.shape().to_vec(),

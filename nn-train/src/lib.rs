@@ -19,7 +19,7 @@ mod progress;
 mod recipe;
 
 pub use allocator::settle_allocator;
-pub use classify::{Classification, ConfusionMatrix};
+pub use classify::{Classification, ConfusionMatrix, top_classes};
 pub use error::{Result, TrainError};
 pub use files::{load_network, load_network_with_limit, save_network};
 pub use history::{BatchRecord, EpochRecord, History, PhaseTimings};

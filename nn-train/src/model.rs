@@ -337,6 +337,20 @@ impl Model {
     /// # Errors
     /// An empty data set, a zero batch size, or data the network cannot take.
     pub fn evaluate(&mut self, data: &Dataset, batch_size: usize) -> Result<Evaluation> {
+        self.eval_pass(data, batch_size, |_, _| {})
+    }
+
+    /// One eval-mode pass over `data` in batches of `batch_size`: the loss and accuracy, with
+    /// each batch's scores and predicted classes handed to `each` on the way.
+    ///
+    /// # Errors
+    /// An empty data set, a zero batch size, or data the network cannot take.
+    pub(crate) fn eval_pass(
+        &mut self,
+        data: &Dataset,
+        batch_size: usize,
+        mut each: impl FnMut(&Tensor, Vec<usize>),
+    ) -> Result<Evaluation> {
         if data.is_empty() {
             return Err(TrainError::InvalidArgument(
                 "cannot evaluate on an empty data set".into(),
@@ -348,11 +362,13 @@ impl Model {
             let logits = self.net.forward(&batch.images.into_dyn(), Mode::Eval)?;
             let out = self.loss.forward(&logits, &batch.labels)?;
             loss_sum += f64::from(out.loss) * batch.labels.len() as f64;
-            correct += argmax_rows(&logits)
+            let predicted = argmax_rows(&logits);
+            correct += predicted
                 .iter()
                 .zip(&batch.labels)
                 .filter(|(p, l)| p == l)
                 .count();
+            each(&logits, predicted);
         }
         let n = data.len().max(1) as f64;
         Ok(Evaluation {

@@ -108,9 +108,4 @@ impl BestEpoch {
         }
         Ok(())
     }
-
-    /// The kept values, parameters then buffers.
-    pub(crate) fn tensors(&self) -> &[Tensor] {
-        &self.tensors
-    }
 }

@@ -7,7 +7,7 @@ use examples::image_input::read_image;
 use examples::{AnyError, inference_rate, say};
 use nn_data::{Dataset, Split};
 use nn_layers::NamedState;
-use nn_train::{Classification, TrainError, load_network};
+use nn_train::{TrainError, load_network, top_classes};
 
 use crate::args::*;
 use crate::train::{check_extensions, report};
@@ -48,9 +48,10 @@ pub(crate) fn eval(args: EvalArgs) -> std::result::Result<(), AnyError> {
         inference_rate(&mut model, &test_set)?
     );
     let started = Instant::now();
-    let ev = model.evaluate(&test_set, 1000)?;
+    let classified = model.classify(&test_set, 1000)?;
     say!("eval_s={:.2}", started.elapsed().as_secs_f64());
-    report(&mut model, &test_set, &args.report, &names, 1000)?;
+    report(&model, &test_set, &classified, &args.report, &names)?;
+    let ev = classified.evaluation;
     say!("test_acc={:.4} test_loss={:.4}", ev.accuracy, ev.loss);
     Ok(())
 }
@@ -77,20 +78,23 @@ pub(crate) fn predict(args: PredictArgs) -> std::result::Result<(), AnyError> {
                 let image = Dataset::new(pixels, vec![0], rows, cols)?;
                 let x = image.batch(&[0], nn_data::Normalization::Unit)?.images;
                 let probs = model.predict_probabilities(&x.into_dyn())?;
-                let classification = Classification {
-                    predicted: nn_train::argmax_rows(&probs.clone().into_dyn()),
-                    probabilities: probs,
+                let top = top_classes(probs.row(0), 3);
+                let Some(&(class, _)) = top.first() else {
+                    return Err(TrainError::InvalidArgument(format!(
+                        "{}: the model scores no class",
+                        args.model.display()
+                    ))
+                    .into());
                 };
-                let top: Vec<String> = classification
-                    .top(0, 3)
+                let listed: Vec<String> = top
                     .iter()
                     .map(|&(c, p)| format!("{} ({p:.4})", names[c]))
                     .collect();
                 say!(
                     "{}: class={} top3: {}",
                     path.display(),
-                    names[classification.predicted[0]],
-                    top.join(", ")
+                    names[class],
+                    listed.join(", ")
                 );
             }
             Err(e) => {

@@ -382,14 +382,9 @@ pub(crate) fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
         "infer_imgs_per_s={:.0}",
         inference_rate(&mut model, &test_set)?
     );
-    report(
-        &mut model,
-        &test_set,
-        &args.report,
-        &names,
-        args.eval_batch_size,
-    )?;
-    let ev = model.evaluate(&test_set, args.eval_batch_size)?;
+    let classified = model.classify(&test_set, args.eval_batch_size)?;
+    report(&model, &test_set, &classified, &args.report, &names)?;
+    let ev = classified.evaluation;
     say!(
         "test_acc={:.4} test_loss={:.4} train_s={:.2}",
         ev.accuracy,
@@ -399,23 +394,22 @@ pub(crate) fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
     Ok(())
 }
 
-/// Prints the test set's confusion matrix and per-class accuracy, and draws the pictures asked
-/// for.
+/// Prints the confusion matrix and per-class accuracy of the test set `test`, classified as
+/// `classified`, and draws the pictures asked for.
 pub(crate) fn report(
-    model: &mut Model,
+    model: &Model,
     test: &Dataset,
+    classified: &Classification,
     args: &ReportArgs,
     names: &[String],
-    batch_size: usize,
 ) -> Result<()> {
-    let classified: Classification = model.classify(test, batch_size)?;
     let matrix = ConfusionMatrix::new(num_classes(model), test.labels(), &classified.predicted)?;
     if let Some(path) = &args.confusion {
         plot_confusion(&matrix, names, path)?;
         say!("drew the confusion matrix to {}", path.display());
     }
     if let Some(path) = &args.errors {
-        let drawn = plot_errors(test, &classified, names, path)?;
+        let drawn = plot_errors(test, classified, names, path)?;
         say!("drew {drawn} misclassified images to {}", path.display());
     }
     say!("confusion matrix of the test set (rows: true class, columns: predicted):");
