@@ -342,6 +342,55 @@ fn winograd_layers_match_reference() {
     }
 }
 
+/// Winograd's F(2x2, 5x5) at 32 -> 40 channels, on outputs of odd and even sizes and the
+/// paddings 2, 0 and 4: forward (which plans take), dL/dx through the Winograd convolution of the
+/// padded gradient, and dL/dw and dL/db through the transforms backwards (which plans leave to
+/// the GEMM, but which any plan may be given). The tolerance is wider than F(2x2, 3x3)'s: the
+/// transform's fractions (1/6, 1/24, ...) round where F(2x2, 3x3)'s do not.
+#[test]
+fn winograd_5x5_layers_match_reference() {
+    for (padding, [h, w]) in [(2, [13, 14]), (0, [13, 12]), (4, [5, 6])] {
+        let params = ct::Conv2dParams::new().padding([padding; 2]);
+        let x = random4([3, 32, h, w], 17);
+        let wt = random4([40, 32, 5, 5], 18).mapv(|v| v * 0.1);
+        let b = Array1::from_shape_fn(40, |i| i as f32 * 0.01);
+        let planned = ct::Conv2dPlan::new(x.shape(), wt.shape(), params).unwrap();
+        let big = h + 2 * padding - 4 >= 8 && w + 2 * padding - 4 >= 8;
+        assert_eq!(
+            planned.kernels().forward == ct::ForwardKernel::Winograd,
+            big
+        );
+        assert_ne!(
+            planned.kernels().weight_grad,
+            ct::WeightGradKernel::Winograd
+        );
+        let kernels = ct::Kernels {
+            forward: ct::ForwardKernel::Winograd,
+            input_grad: ct::InputGradKernel::DilatedConv,
+            weight_grad: ct::WeightGradKernel::Winograd,
+        };
+        let mut plan = planned.with_kernels(kernels).unwrap();
+        let y = plan
+            .forward_train(x.view(), wt.view(), Some(b.view()))
+            .unwrap();
+        let want = reference::conv2d(x.view(), wt.view(), Some(b.view()), &params).unwrap();
+        assert_close("Winograd 5x5 forward", &y, &want, 2e-5);
+        let dy = random4([3, 40, y.shape()[2], y.shape()[3]], 19);
+        let dx = plan.input_grad(dy.view(), wt.view()).unwrap();
+        let want = reference::conv2d_input_grad(dy.view(), wt.view(), [h, w], &params).unwrap();
+        assert_close("Winograd 5x5 dx", &dx, &want, 2e-5);
+        let (dw, db) = plan.param_grads(dy.view()).unwrap();
+        let want = reference::conv2d_weight_grad(x.view(), dy.view(), [5, 5], &params).unwrap();
+        assert_close("Winograd 5x5 dw", &dw, &want, 2e-5);
+        assert_close(
+            "Winograd 5x5 db",
+            &db,
+            &reference::conv2d_bias_grad(dy.view()),
+            1e-5,
+        );
+    }
+}
+
 /// The plan's choices where the output plane or the window is small: a 64 -> 64 3x3 layer on a
 /// 7x7 plane goes to the GEMM (Winograd's tiles overhang), on 14x14 to Winograd; a 1 -> 16 3x3
 /// stem's weight gradient to the GEMM (its window matrix is small), a 16 -> 16 one's to the

@@ -36,16 +36,22 @@ pub(crate) const GEMM_PER_IMAGE_PLANE: usize = 64;
 /// 16 channel 3x3 stem on 28x28 measured twice as fast through the GEMM).
 pub(crate) const FILTER_LANES_MIN_PATCH: usize = 32;
 
-/// Winograd's F(2x2, 3x3) pays where the output plane is at least this many pixels on each
+/// Winograd (F(2x2, 3x3) or F(2x2, 5x5)) pays where the output plane is at least this many pixels on each
 /// side: on smaller planes the 2x2 tiles overhang (7x7 outputs take 16 tiles of 4 pixels, 64
 /// computed for 49) and the transforms weigh more than the products saved (64 -> 64 channels on
 /// 7x7 measured 25 % slower than the GEMM, on 14x14 25 % faster).
 pub(crate) const WINOGRAD_MIN_OUTPUT_SIDE: usize = 8;
 
-/// Winograd's F(2x2, 3x3) pays where the input and output have at least this many channels:
+/// Winograd pays where the input and output have at least this many channels:
 /// with fewer, its transforms cost about what the products it saves do (16 -> 16 channels on
 /// 16x16 images measured 15 % slower than the GEMM, 32 -> 32 10 % faster).
 pub(crate) const WINOGRAD_MIN_CHANNELS: usize = 32;
+
+/// Winograd's weight gradient pays for kernels at most this tall (3x3): F(2x2, 5x5)'s, with 36
+/// products whose inner dimension is the tiles and a larger output-gradient transform, measured
+/// 1.7 times slower than the GEMM's (32 -> 64 channels on 14x14), while its forward pass measured
+/// a quarter faster.
+pub(crate) const WINOGRAD_MAX_WEIGHT_GRAD_KERNEL: usize = 3;
 
 /// The forward kernel of a [`Conv2dPlan`](crate::Conv2dPlan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,8 +59,9 @@ pub(crate) const WINOGRAD_MIN_CHANNELS: usize = 32;
 pub enum ForwardKernel {
     /// Stride 1 only: the padded images read in place, vectorised along output rows.
     Direct,
-    /// 3x3 kernels, stride 1, no dilation, one group: Winograd's F(2x2, 3x3), 16 GEMMs over
-    /// transformed 4x4 blocks, 2.25 times fewer multiply-adds.
+    /// 3x3 or 5x5 kernels, stride 1, no dilation, one group: Winograd's F(2x2, 3x3) (16 GEMMs
+    /// over transformed 4x4 blocks, 2.25 times fewer multiply-adds) or F(2x2, 5x5) (36 GEMMs
+    /// over 6x6 blocks, 2.78 times fewer).
     Winograd,
     /// Any geometry: the window matrix of each chunk of images, one GEMM per group.
     Gemm,
@@ -85,8 +92,9 @@ pub enum WeightGradKernel {
     /// One group, a multiple of 16 filters: the padded images read in place, vectorised over
     /// the filters.
     FilterLanes,
-    /// 3x3 kernels, stride 1, no dilation, one group: Winograd's F(2x2, 3x3) backwards, 16
-    /// GEMMs over the transformed images and output gradients, 2.25 times fewer multiply-adds.
+    /// 3x3 or 5x5 kernels, stride 1, no dilation, one group: Winograd's F(2x2, 3x3) or
+    /// F(2x2, 5x5) backwards, 16 or 36 GEMMs over the transformed images and output gradients.
+    /// Plans take it for 3x3 kernels only: for 5x5 ones it measured slower than the GEMM.
     Winograd,
     /// Any geometry: `dW = dY · colsᵀ` per group and chunk of images.
     Gemm,
@@ -122,7 +130,7 @@ impl Kernels {
         }
         if self.forward == ForwardKernel::Winograd && !winograd::supports(g) {
             return Some(
-                "ForwardKernel::Winograd (needs a 3x3 kernel, stride 1, no dilation and one group)",
+                "ForwardKernel::Winograd (needs a 3x3 or 5x5 kernel, stride 1, no dilation and one group)",
             );
         }
         match self.weight_grad {
@@ -130,7 +138,7 @@ impl Kernels {
                 "WeightGradKernel::Direct (needs stride 1, a kernel at most 8 wide and output rows of at least 8)",
             ),
             WeightGradKernel::Winograd if !winograd::supports(g) => Some(
-                "WeightGradKernel::Winograd (needs a 3x3 kernel, stride 1, no dilation and one group)",
+                "WeightGradKernel::Winograd (needs a 3x3 or 5x5 kernel, stride 1, no dilation and one group)",
             ),
             WeightGradKernel::FilterLanes if !filter_lanes::supports(g) => Some(
                 "WeightGradKernel::FilterLanes (needs one group, a multiple of 16 filters and a kernel at most 8 wide)",
@@ -148,7 +156,7 @@ fn direct_pays(g: &Geometry) -> bool {
         && g.group_filters() <= DIRECT_MAX_GROUP_FILTERS
 }
 
-/// Whether Winograd's F(2x2, 3x3) both can compute `g` and pays there.
+/// Whether Winograd both can compute `g` and pays there.
 fn winograd_pays(g: &Geometry) -> bool {
     winograd::supports(g)
         && g.channels >= WINOGRAD_MIN_CHANNELS
@@ -170,7 +178,7 @@ fn forward_for(g: &Geometry) -> ForwardKernel {
 fn weight_grad_for(g: &Geometry) -> WeightGradKernel {
     if direct_pays(g) {
         WeightGradKernel::Direct
-    } else if winograd_pays(g) {
+    } else if winograd_pays(g) && g.kernel[0] <= WINOGRAD_MAX_WEIGHT_GRAD_KERNEL {
         WeightGradKernel::Winograd
     } else if filter_lanes::supports(g)
         && g.out_channels <= FILTER_LANES_MAX_FILTERS

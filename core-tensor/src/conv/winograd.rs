@@ -22,6 +22,10 @@
 //! The weight gradient runs the same algebra backwards: with `M = U ⊙ V` and `Y = Aᵀ M A`,
 //! `dM = A dY Aᵀ` per tile, `dU_ξ (F x C) = Σ_tiles dM_ξ (F x tiles) · V_ξᵀ (tiles x C)` (16
 //! matrix products whose inner dimension is the tiles), and `dg = Gᵀ dU G`.
+//!
+//! The matrix products and their chunking are shared by every algorithm over 2x2 output tiles
+//! ([`Tiles`]); F(2x2, 5x5), with 6x6 blocks and 36 products, has its transforms in
+//! `winograd_5x5.rs`.
 
 use std::ops::Range;
 
@@ -29,6 +33,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
 use crate::conv::bias_grad_chunk;
 use crate::conv::gemm::mat_mul;
+use crate::conv::winograd_5x5::F2x2K5x5;
 use crate::error::{Result, layout_error, not_contiguous};
 use crate::geometry::Geometry;
 use crate::scratch::with_scratch_to_overwrite;
@@ -36,18 +41,79 @@ use crate::simd::simd_kernel;
 
 const OP: &str = "conv2d (Winograd)";
 
+/// Whether Winograd computes this geometry: a 3x3 (F(2x2, 3x3)) or 5x5 (F(2x2, 5x5), in
+/// `winograd_5x5.rs`) kernel, stride 1, no dilation, one group (any padding).
+pub(crate) fn supports(g: &Geometry) -> bool {
+    (g.kernel == [3, 3] || g.kernel == [5, 5])
+        && g.stride == [1, 1]
+        && g.dilation == [1, 1]
+        && g.groups == 1
+}
+
+/// One of Winograd's algorithms over 2x2 output tiles: its transforms, each over whole rows of
+/// tiles. The matrix products between them are shared ([`forward_chunk`],
+/// [`weight_grad_chunk`]).
+pub(super) trait Tiles {
+    /// The positions of a transformed block (n·n for n x n input blocks).
+    const XI: usize;
+    /// `U_ξ = (G g Gᵀ)_ξ` of every filter and channel, as `XI` matrices of F x C (ξ-major),
+    /// from the weight (F, C, KH, KW) in standard layout.
+    fn transform_weights(w: &[f32], g: &Geometry) -> Vec<f32>;
+    /// `V_ξ = (Bᵀ d B)_ξ` of every channel and tile of the images `images` of `x`, as `XI`
+    /// matrices of C x tiles; input outside the image is zero.
+    fn transform_input(x: &[f32], g: &Geometry, images: Range<usize>, v: &mut [f32]);
+    /// `Y = Aᵀ M A` plus `bias` for every filter and tile of `count` images into `out`, dropping
+    /// outputs past the last row or column.
+    fn transform_output(m: &[f32], bias: &[f32], g: &Geometry, count: usize, out: &mut [f32]);
+    /// `dM = A dY Aᵀ` of every filter and tile of `count` images (`dy`), as `XI` matrices of
+    /// F x tiles; outputs past the last row or column count as zero.
+    fn transform_output_grad(dy: &[f32], g: &Geometry, count: usize, dm: &mut [f32]);
+    /// `dg = Gᵀ dU G`: the (F, C, KH, KW) weight gradient from the `XI` matrices of F x C.
+    fn kernel_grad(du: &[f32], g: &Geometry) -> Vec<f32>;
+}
+
+/// Winograd's F(2x2, 3x3).
+struct F2x2K3x3;
+
 /// The positions of a transformed 4x4 block.
 const XI: usize = 16;
 
-/// Whether F(2x2, 3x3) computes this geometry: a 3x3 kernel, stride 1, no dilation, one group
-/// (any padding).
-pub(crate) fn supports(g: &Geometry) -> bool {
-    g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && g.groups == 1
+/// The transformed kernel `U_ξ = (G g Gᵀ)_ξ`, as [`Tiles::transform_weights`] or its 5x5
+/// counterpart by the kernel's size.
+pub(crate) fn transform_weights(w: &[f32], g: &Geometry) -> Vec<f32> {
+    if g.kernel == [5, 5] {
+        F2x2K5x5::transform_weights(w, g)
+    } else {
+        F2x2K3x3::transform_weights(w, g)
+    }
 }
 
-/// The transformed kernel `U_ξ = (G g Gᵀ)_ξ` of every filter and channel, as 16 matrices of
-/// F x C (ξ-major), from the weight (F, C, 3, 3) in standard layout.
-pub(crate) fn transform_weights(w: &[f32], g: &Geometry) -> Vec<f32> {
+impl Tiles for F2x2K3x3 {
+    const XI: usize = XI;
+
+    fn transform_weights(w: &[f32], g: &Geometry) -> Vec<f32> {
+        transform_weights_3x3(w, g)
+    }
+
+    fn transform_input(x: &[f32], g: &Geometry, images: Range<usize>, v: &mut [f32]) {
+        transform_input_kernel(x, g, images.start, images.end, v);
+    }
+
+    fn transform_output(m: &[f32], bias: &[f32], g: &Geometry, count: usize, out: &mut [f32]) {
+        transform_output_kernel(m, bias, g, count, out);
+    }
+
+    fn transform_output_grad(dy: &[f32], g: &Geometry, count: usize, dm: &mut [f32]) {
+        transform_output_grad_kernel(dy, g, count, dm);
+    }
+
+    fn kernel_grad(du: &[f32], g: &Geometry) -> Vec<f32> {
+        kernel_grad(du, g)
+    }
+}
+
+/// [`Tiles::transform_weights`] of F(2x2, 3x3): `G` is exact in binary, so `f32` suffices.
+fn transform_weights_3x3(w: &[f32], g: &Geometry) -> Vec<f32> {
     let (f, c) = (g.out_channels, g.channels);
     let mut u = vec![0.0_f32; XI * f * c];
     for (fc, k) in w.chunks_exact(9).enumerate() {
@@ -77,7 +143,7 @@ pub(crate) fn transform_weights(w: &[f32], g: &Geometry) -> Vec<f32> {
 }
 
 /// The tiles (2x2 output blocks) of one image: (rows, columns).
-fn tiles(g: &Geometry) -> [usize; 2] {
+pub(super) fn tiles(g: &Geometry) -> [usize; 2] {
     [g.output[0].div_ceil(2), g.output[1].div_ceil(2)]
 }
 
@@ -85,6 +151,21 @@ fn tiles(g: &Geometry) -> [usize; 2] {
 /// `out` (their (count, F, OH, OW) data), with the kernel transformed by [`transform_weights`].
 /// Images go an image at a time when each has at least 64 tiles, else together.
 pub(crate) fn forward_chunk(
+    x: &[f32],
+    u: &[f32],
+    b: Option<&ArrayView1<'_, f32>>,
+    g: &Geometry,
+    images: Range<usize>,
+    out: &mut [f32],
+) -> Result<()> {
+    if g.kernel == [5, 5] {
+        forward::<F2x2K5x5>(x, u, b, g, images, out)
+    } else {
+        forward::<F2x2K3x3>(x, u, b, g, images, out)
+    }
+}
+
+fn forward<A: Tiles>(
     x: &[f32],
     u: &[f32],
     b: Option<&ArrayView1<'_, f32>>,
@@ -101,24 +182,32 @@ pub(crate) fn forward_chunk(
     };
     let (c, f) = (g.channels, g.out_channels);
     let out_image = f * g.out_plane();
+    let bias: Vec<f32> = match b {
+        Some(b) => b.to_vec(),
+        None => vec![0.0; f],
+    };
     for (part, first) in images.clone().step_by(step).enumerate() {
         let part_images = first..(first + step).min(images.end);
         let t = part_images.len() * per_image;
         let out = &mut out[part * step * out_image..][..part_images.len() * out_image];
-        with_scratch_to_overwrite(XI * (c + f) * t, |buf| {
-            let (v, m) = buf.split_at_mut(XI * c * t);
-            transform_input(x, g, part_images.clone(), v);
-            for xi in 0..XI {
+        with_scratch_to_overwrite(A::XI * (c + f) * t, |buf| {
+            let (v, m) = buf.split_at_mut(A::XI * c * t);
+            A::transform_input(x, g, part_images.clone(), v);
+            for xi in 0..A::XI {
                 let (u_xi, v_xi) = (at_position(u, xi, (f, c))?, at_position(v, xi, (c, t))?);
                 mat_mul(&u_xi, &v_xi, 0.0, &mut at_position_mut(m, xi, (f, t))?);
             }
-            transform_output(m, b, g, part_images.len(), out)
+            if out.len() != part_images.len() * out_image {
+                return Err(not_contiguous(OP)());
+            }
+            A::transform_output(m, &bias, g, part_images.len(), out);
+            Ok(())
         })?;
     }
     Ok(())
 }
 
-/// The matrix of position `xi` in `data`, 16 matrices of `shape` one after the other.
+/// The matrix of position `xi` in `data`, matrices of `shape` one after the other.
 fn at_position(data: &[f32], xi: usize, shape: (usize, usize)) -> Result<ArrayView2<'_, f32>> {
     let len = shape.0 * shape.1;
     ArrayView2::from_shape(shape, &data[xi * len..][..len]).map_err(layout_error(OP))
@@ -147,21 +236,34 @@ pub(crate) fn weight_grad_chunk(
     g: &Geometry,
     images: Range<usize>,
 ) -> Result<(Array2<f32>, Array1<f32>)> {
+    if g.kernel == [5, 5] {
+        weight_grad::<F2x2K5x5>(x, dy, g, images)
+    } else {
+        weight_grad::<F2x2K3x3>(x, dy, g, images)
+    }
+}
+
+fn weight_grad<A: Tiles>(
+    x: &[f32],
+    dy: &[f32],
+    g: &Geometry,
+    images: Range<usize>,
+) -> Result<(Array2<f32>, Array1<f32>)> {
     let [th, tw] = tiles(g);
     let per_image = th * tw;
     let step = WEIGHT_GRAD_MIN_TILES.div_ceil(per_image.max(1)).max(1);
     let (c, f) = (g.channels, g.out_channels);
     let out_image = f * g.out_plane();
-    let mut du = vec![0.0_f32; XI * f * c];
+    let mut du = vec![0.0_f32; A::XI * f * c];
     for first in (0..images.len()).step_by(step) {
         let part = first..(first + step).min(images.len());
         let t = part.len() * per_image;
         let dy_part = &dy[(images.start + part.start) * out_image..][..part.len() * out_image];
-        with_scratch_to_overwrite(XI * (c + f) * t, |buf| {
-            let (v, dm) = buf.split_at_mut(XI * c * t);
-            transform_input(x, g, part.clone(), v);
-            transform_output_grad(dy_part, g, part.len(), dm);
-            for xi in 0..XI {
+        with_scratch_to_overwrite(A::XI * (c + f) * t, |buf| {
+            let (v, dm) = buf.split_at_mut(A::XI * c * t);
+            A::transform_input(x, g, part.clone(), v);
+            A::transform_output_grad(dy_part, g, part.len(), dm);
+            for xi in 0..A::XI {
                 let (dm_xi, v_xi) = (at_position(dm, xi, (f, t))?, at_position(v, xi, (c, t))?);
                 mat_mul(
                     &dm_xi,
@@ -173,19 +275,13 @@ pub(crate) fn weight_grad_chunk(
             Ok::<_, crate::error::TensorError>(())
         })?;
     }
-    let dw = kernel_grad(&du, g);
-    let dw = Array2::from_shape_vec((f, c * 9), dw).map_err(layout_error(OP))?;
+    let dw = A::kernel_grad(&du, g);
+    let dw = Array2::from_shape_vec((f, g.patch_len()), dw).map_err(layout_error(OP))?;
     Ok((dw, bias_grad_chunk(dy, g, images)))
 }
 
-/// `dM = A dY Aᵀ` of every filter and tile of `count` images (`dy`, their (count, F, OH, OW)
-/// data), as 16 matrices of F x tiles (ξ-major); outputs past the last row or column (odd
-/// output sizes) count as zero.
-fn transform_output_grad(dy: &[f32], g: &Geometry, count: usize, dm: &mut [f32]) {
-    transform_output_grad_kernel(dy, g, count, dm);
-}
-
 simd_kernel! {
+    /// [`Tiles::transform_output_grad`] of F(2x2, 3x3).
     fn transform_output_grad_kernel(dy: &[f32], g: &Geometry, count: usize, dm: &mut [f32]) {
     let [oh, ow] = g.output;
     let [th, tw] = tiles(g);
@@ -211,10 +307,10 @@ simd_kernel! {
                     let at = |col: usize| ((k * 4 + col) * f + fi) * t + first;
                     [at(0), at(1), at(2), at(3)]
                 };
-                grad_row::<0>(top, bottom, four_mut(dm, at(0), tw));
-                grad_row::<1>(top, bottom, four_mut(dm, at(1), tw));
-                grad_row::<2>(top, bottom, four_mut(dm, at(2), tw));
-                grad_row::<3>(top, bottom, four_mut(dm, at(3), tw));
+                grad_row::<0>(top, bottom, runs_mut(dm, at(0), tw));
+                grad_row::<1>(top, bottom, runs_mut(dm, at(1), tw));
+                grad_row::<2>(top, bottom, runs_mut(dm, at(2), tw));
+                grad_row::<3>(top, bottom, runs_mut(dm, at(3), tw));
             }
         }
     }
@@ -243,8 +339,7 @@ fn grad_row<const K: usize>(top: &[f32], bottom: &[f32], m: [&mut [f32]; 4]) {
     }
 }
 
-/// `dg = Gᵀ dU G` for every filter and channel: the (F, C, 3, 3) weight gradient from the 16
-/// matrices of F x C that [`weight_grad_chunk`] sums.
+/// [`Tiles::kernel_grad`] of F(2x2, 3x3).
 fn kernel_grad(du: &[f32], g: &Geometry) -> Vec<f32> {
     let fc = g.out_channels * g.channels;
     let mut dw = vec![0.0_f32; fc * 9];
@@ -266,15 +361,10 @@ fn kernel_grad(du: &[f32], g: &Geometry) -> Vec<f32> {
     dw
 }
 
-/// `V_ξ = (Bᵀ d B)_ξ` of every channel and tile of the images, as 16 matrices of C x tiles
-/// (ξ-major); input outside the image (the padding, and past the last row or column when the
-/// output size is odd) is zero. Each plane is first padded, then transformed a row of tiles at a
-/// time: `Bᵀ d` on whole rows, then `· B` along them, so that the loops run over contiguous data.
-fn transform_input(x: &[f32], g: &Geometry, images: Range<usize>, v: &mut [f32]) {
-    transform_input_kernel(x, g, images.start, images.end, v);
-}
-
 simd_kernel! {
+    /// [`Tiles::transform_input`] of F(2x2, 3x3). Each plane is first padded, then transformed
+    /// a row of tiles at a time: `Bᵀ d` on whole rows, then `· B` along them, so that the loops
+    /// run over contiguous data.
     fn transform_input_kernel(x: &[f32], g: &Geometry, start: usize, end: usize, v: &mut [f32]) {
     let images = start..end;
     let [h, w] = g.input;
@@ -286,7 +376,7 @@ simd_kernel! {
     // its rows is stored deinterleaved, its even columns then its odd ones, so that the tiles'
     // columns (0, 1, 2, 3 at 2·tx) are contiguous runs at tx and tx + 1 of each half.
     let (hp, wp) = (2 * th + 2, 2 * tw + 2);
-    let half = tw + 1;
+    let half = wp / 2;
     let mut padded = vec![0.0_f32; hp * wp];
     let mut rows = [
         vec![0.0_f32; wp],
@@ -297,26 +387,7 @@ simd_kernel! {
     for (bi, n) in images.enumerate() {
         for ch in 0..c {
             let plane = &x[(n * c + ch) * h * w..][..h * w];
-            for (y, src) in plane.chunks_exact(w).enumerate() {
-                if y + ph < hp {
-                    let (even, odd) = padded[(y + ph) * wp..][..wp].split_at_mut(half);
-                    // Image column x lands at column x + pw: src[2k] in one half from pw / 2
-                    // on, src[2k + 1] in the other from (pw + 1) / 2 on.
-                    let (first, second) = if pw % 2 == 0 { (even, odd) } else { (odd, even) };
-                    let first = &mut first[pw / 2..];
-                    let second = &mut second[pw.div_ceil(2)..];
-                    let src = &src[..w.min(wp - pw)];
-                    let pairs = src.chunks_exact(2);
-                    let tail = pairs.remainder();
-                    for ((pair, a), b) in pairs.zip(first.iter_mut()).zip(second.iter_mut()) {
-                        *a = pair[0];
-                        *b = pair[1];
-                    }
-                    if let [last] = tail {
-                        first[src.len() / 2] = *last;
-                    }
-                }
-            }
+            pad_deinterleaved(plane, [h, w], [ph, pw], [hp, wp], &mut padded);
             for ty in 0..th {
                 let d = |r: usize| &padded[(2 * ty + r) * wp..][..wp];
                 let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3));
@@ -331,7 +402,7 @@ simd_kernel! {
                 let first = (bi * th + ty) * tw;
                 for (r, row) in rows.iter().enumerate() {
                     let at = |col: usize| (r * 4 + col) * c * t + ch * t + first;
-                    let [v0, v1, v2, v3] = four_mut(v, [at(0), at(1), at(2), at(3)], tw);
+                    let [v0, v1, v2, v3] = runs_mut(v, [at(0), at(1), at(2), at(3)], tw);
                     let (even, odd) = row[..wp].split_at(half);
                     // Blocks of TILE_BLOCK tiles as fixed-size arrays (vectorised whatever the
                     // register width), then the rest one at a time.
@@ -364,51 +435,78 @@ simd_kernel! {
     }
 }
 
-/// Tiles transformed together along a row: one AVX2 register of each of the four results.
-const TILE_BLOCK: usize = 8;
+/// Copies the `h x w` plane into `padded` (`hp x wp`, `wp` even, zero where the plane does not
+/// reach), at row `ph` and column `pw`, each row stored deinterleaved: its even columns, then
+/// its odd ones, so that the columns `2·tx + k` of a tile's block are the contiguous runs at
+/// `tx + k / 2` of each half. What lies past `hp` or `wp` is dropped.
+#[inline(always)]
+pub(super) fn pad_deinterleaved(
+    plane: &[f32],
+    [h, w]: [usize; 2],
+    [ph, pw]: [usize; 2],
+    [hp, wp]: [usize; 2],
+    padded: &mut [f32],
+) {
+    let half = wp / 2;
+    for (y, src) in plane.chunks_exact(w).take(h).enumerate() {
+        if y + ph < hp {
+            let (even, odd) = padded[(y + ph) * wp..][..wp].split_at_mut(half);
+            // Image column x lands at column x + pw: src[2k] in one half from pw / 2 on,
+            // src[2k + 1] in the other from (pw + 1) / 2 on.
+            let (first, second) = if pw % 2 == 0 {
+                (even, odd)
+            } else {
+                (odd, even)
+            };
+            let first = &mut first[pw / 2..];
+            let second = &mut second[pw.div_ceil(2)..];
+            let src = &src[..w.min(wp.saturating_sub(pw))];
+            let pairs = src.chunks_exact(2);
+            let tail = pairs.remainder();
+            for ((pair, a), b) in pairs.zip(first.iter_mut()).zip(second.iter_mut()) {
+                *a = pair[0];
+                *b = pair[1];
+            }
+            if let [last] = tail {
+                first[src.len() / 2] = *last;
+            }
+        }
+    }
+}
+
+/// Tiles transformed together along a row: one AVX2 register of each result.
+pub(super) const TILE_BLOCK: usize = 8;
 
 /// The first [`TILE_BLOCK`] values of `s`, copied. Callers slice `s` to at least that many; a
 /// shorter one is a bug, caught in debug builds.
 #[inline(always)]
-fn block(s: &[f32]) -> [f32; TILE_BLOCK] {
+pub(super) fn block(s: &[f32]) -> [f32; TILE_BLOCK] {
     debug_assert!(s.len() >= TILE_BLOCK, "a transform read past its row");
     s.first_chunk::<TILE_BLOCK>()
         .copied()
         .unwrap_or([0.0; TILE_BLOCK])
 }
 
-/// Four disjoint runs of `len` values of `v` starting at `starts` (increasing, `len` apart or
+/// `K` disjoint runs of `len` values of `v` starting at `starts` (increasing, `len` apart or
 /// more), borrowed mutably together.
-fn four_mut(v: &mut [f32], starts: [usize; 4], len: usize) -> [&mut [f32]; 4] {
-    let (a, rest) = v[starts[0]..].split_at_mut(starts[1] - starts[0]);
-    let (b, rest) = rest.split_at_mut(starts[2] - starts[1]);
-    let (c, d) = rest.split_at_mut(starts[3] - starts[2]);
-    [&mut a[..len], &mut b[..len], &mut c[..len], &mut d[..len]]
-}
-
-/// `Y = Aᵀ M A` plus the bias for every filter and tile, into `out` ((count, F, OH, OW) data),
-/// dropping the outputs past the last row or column when the output size is odd.
-fn transform_output(
-    m: &[f32],
-    b: Option<&ArrayView1<'_, f32>>,
-    g: &Geometry,
-    count: usize,
-    out: &mut [f32],
-) -> Result<()> {
-    let [oh, ow] = g.output;
-    let f = g.out_channels;
-    if out.len() != count * f * oh * ow {
-        return Err(not_contiguous(OP)());
-    }
-    let bias: Vec<f32> = match b {
-        Some(b) => b.to_vec(),
-        None => vec![0.0; f],
-    };
-    transform_output_kernel(m, &bias, g, count, out);
-    Ok(())
+pub(super) fn runs_mut<const K: usize>(
+    v: &mut [f32],
+    starts: [usize; K],
+    len: usize,
+) -> [&mut [f32]; K] {
+    let mut rest = v;
+    let mut at = 0;
+    std::array::from_fn(|k| {
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(starts[k] - at);
+        let (run, tail) = tail.split_at_mut(len);
+        rest = tail;
+        at = starts[k] + len;
+        run
+    })
 }
 
 simd_kernel! {
+    /// [`Tiles::transform_output`] of F(2x2, 3x3).
     fn transform_output_kernel(m: &[f32], bias: &[f32], g: &Geometry, count: usize, out: &mut [f32]) {
     let [oh, ow] = g.output;
     let [th, tw] = tiles(g);
