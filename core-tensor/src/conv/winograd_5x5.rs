@@ -20,6 +20,7 @@ use std::ops::Range;
 use crate::conv::winograd::{TILE_BLOCK, Tiles, block, pad_deinterleaved, runs_mut, tiles};
 use crate::geometry::Geometry;
 use crate::simd::simd_kernel;
+use crate::window::copy_run;
 
 /// Winograd's F(2x2, 5x5).
 pub(super) struct F2x2K5x5;
@@ -190,8 +191,10 @@ simd_kernel! {
                         let (even, odd) = row.split_at(half);
                         for col in 0..N {
                             let run = if col % 2 == 0 { even } else { odd };
-                            cols[col * plane_tiles + ty * tw..][..tw]
-                                .copy_from_slice(&run[col / 2..][..tw]);
+                            copy_run(
+                                &mut cols[col * plane_tiles + ty * tw..][..tw],
+                                &run[col / 2..][..tw],
+                            );
                         }
                     }
                     let src: [&[f32]; N] = [0, 1, 2, 3, 4, 5].map(|col| &cols[col * plane_tiles..][..plane_tiles]);
