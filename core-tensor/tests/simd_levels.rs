@@ -22,7 +22,7 @@ fn run(x: &Array4<f32>, w: &Array4<f32>, params: Conv2dParams) -> Vec<u32> {
 fn avx2_kernels_give_the_same_bits_as_the_best_ones() {
     let mut rng = random::seeded_rng(5);
     // Shapes that take the direct kernels (depthwise), the filter-lane weight gradient (16
-    // filters; dilated), Winograd (32 channels, 3x3) and the GEMM.
+    // filters; dilated), Winograd (32 channels, 3x3 and 5x5) and the GEMM.
     let p = Conv2dParams::new;
     for (x_shape, w_shape, params) in [
         ([8, 1, 28, 28], [6, 1, 5, 5], p().padding([2, 2])),
@@ -30,6 +30,7 @@ fn avx2_kernels_give_the_same_bits_as_the_best_ones() {
         ([4, 2, 12, 19], [3, 2, 3, 4], p().padding([1, 0])),
         ([4, 8, 16, 16], [8, 1, 3, 3], p().padding([1, 1]).groups(8)),
         ([4, 32, 10, 11], [32, 32, 3, 3], p().padding([1, 1])),
+        ([4, 32, 11, 10], [40, 32, 5, 5], p().padding([2, 2])),
         (
             [4, 16, 12, 12],
             [16, 16, 3, 3],

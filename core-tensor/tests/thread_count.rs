@@ -25,7 +25,7 @@ fn run_all(threads: usize) -> Vec<Everything> {
         .unwrap();
     pool.install(|| {
         // Layers that take each kernel (GEMM with col2im; filter lanes; dilated, grouped and
-        // depthwise; Winograd), with a batch that is not a multiple of the chunk size.
+        // depthwise; Winograd 3x3 and 5x5), with a batch that is not a multiple of the chunk size.
         let p = ct::Conv2dParams::new;
         [
             (1, 6, 28, 5, p().padding([2, 2])),
@@ -35,6 +35,7 @@ fn run_all(threads: usize) -> Vec<Everything> {
             (8, 12, 10, 3, p().stride([2, 2]).padding([1, 1]).groups(4)),
             (8, 8, 16, 3, p().padding([1, 1]).groups(8)),
             (32, 32, 9, 3, p().padding([1, 1])),
+            (32, 40, 11, 5, p().padding([2, 2])),
         ]
         .iter()
         .enumerate()

@@ -47,12 +47,6 @@ pub(crate) const WINOGRAD_MIN_OUTPUT_SIDE: usize = 8;
 /// 16x16 images measured 15 % slower than the GEMM, 32 -> 32 10 % faster).
 pub(crate) const WINOGRAD_MIN_CHANNELS: usize = 32;
 
-/// Winograd's weight gradient pays for kernels at most this tall (3x3): F(2x2, 5x5)'s, with 36
-/// products whose inner dimension is the tiles and a larger output-gradient transform, measured
-/// 1.7 times slower than the GEMM's (32 -> 64 channels on 14x14), while its forward pass measured
-/// a quarter faster.
-pub(crate) const WINOGRAD_MAX_WEIGHT_GRAD_KERNEL: usize = 3;
-
 /// The forward kernel of a [`Conv2dPlan`](crate::Conv2dPlan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -94,7 +88,6 @@ pub enum WeightGradKernel {
     FilterLanes,
     /// 3x3 or 5x5 kernels, stride 1, no dilation, one group: Winograd's F(2x2, 3x3) or
     /// F(2x2, 5x5) backwards, 16 or 36 GEMMs over the transformed images and output gradients.
-    /// Plans take it for 3x3 kernels only: for 5x5 ones it measured slower than the GEMM.
     Winograd,
     /// Any geometry: `dW = dY · colsᵀ` per group and chunk of images.
     Gemm,
@@ -178,7 +171,7 @@ fn forward_for(g: &Geometry) -> ForwardKernel {
 fn weight_grad_for(g: &Geometry) -> WeightGradKernel {
     if direct_pays(g) {
         WeightGradKernel::Direct
-    } else if winograd_pays(g) && g.kernel[0] <= WINOGRAD_MAX_WEIGHT_GRAD_KERNEL {
+    } else if winograd_pays(g) {
         WeightGradKernel::Winograd
     } else if filter_lanes::supports(g)
         && g.out_channels <= FILTER_LANES_MAX_FILTERS

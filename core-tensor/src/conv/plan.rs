@@ -489,12 +489,12 @@ mod tests {
             (k.forward, k.input_grad, k.weight_grad),
             (F::Winograd, I::DilatedConv, W::Winograd)
         );
-        // Wide 5x5 layers: Winograd's F(2x2, 5x5) forward, and for dL/dx on the padded
-        // gradient; the GEMM for the weight gradient.
+        // Wide 5x5 layers: Winograd's F(2x2, 5x5) for all three, dL/dx as the Winograd
+        // convolution of the padded gradient.
         let k = kernels([64, 32, 14, 14], [64, 32, 5, 5], same5);
         assert_eq!(
             (k.forward, k.input_grad, k.weight_grad),
-            (F::Winograd, I::DilatedConv, W::Gemm)
+            (F::Winograd, I::DilatedConv, W::Winograd)
         );
         // A strided layer cannot take the direct kernels.
         let k = kernels([64, 3, 32, 32], [64, 3, 3, 3], same3.stride([2, 2]));

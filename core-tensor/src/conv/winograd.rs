@@ -494,15 +494,17 @@ pub(super) fn runs_mut<const K: usize>(
     starts: [usize; K],
     len: usize,
 ) -> [&mut [f32]; K] {
+    let mut runs: [&mut [f32]; K] = std::array::from_fn(|_| <&mut [f32]>::default());
     let mut rest = v;
     let mut at = 0;
-    std::array::from_fn(|k| {
-        let (_, tail) = std::mem::take(&mut rest).split_at_mut(starts[k] - at);
-        let (run, tail) = tail.split_at_mut(len);
+    for (run, &start) in runs.iter_mut().zip(&starts) {
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - at);
+        let (head, tail) = tail.split_at_mut(len);
+        *run = head;
         rest = tail;
-        at = starts[k] + len;
-        run
-    })
+        at = start + len;
+    }
+    runs
 }
 
 simd_kernel! {

@@ -46,24 +46,32 @@ impl Tiles for F2x2K5x5 {
 
     fn transform_weights(w: &[f32], g: &Geometry) -> Vec<f32> {
         let fc = g.out_channels * g.channels;
-        let mut u = vec![0.0_f32; N * N * fc];
+        // G g: (i, col) over all kernels, then (G g) Gᵀ: (i, j), each a run of `fc` values
+        // (the kernels along the vector lanes), in f64.
+        let mut gg = vec![0.0_f64; N * R * fc];
         for (k, kernel) in w.chunks_exact(R * R).enumerate() {
-            // G g: 6 x 5, then (G g) Gᵀ: 6 x 6.
-            let mut gg = [[0.0_f64; R]; N];
-            for (row, gi) in gg.iter_mut().zip(&G) {
-                for (r, &gir) in gi.iter().enumerate() {
-                    for (s, &v) in row.iter_mut().zip(&kernel[r * R..][..R]) {
-                        *s += gir * f64::from(v);
+            for (i, gi) in G.iter().enumerate() {
+                for col in 0..R {
+                    let mut v = 0.0_f64;
+                    for (r, &c) in gi.iter().enumerate() {
+                        v += c * f64::from(kernel[r * R + col]);
                     }
+                    gg[(i * R + col) * fc + k] = v;
                 }
             }
-            for (i, row) in gg.iter().enumerate() {
-                for (j, gj) in G.iter().enumerate() {
-                    let mut v = 0.0_f64;
-                    for (a, b) in row.iter().zip(gj) {
-                        v += a * b;
+        }
+        let mut u = vec![0.0_f32; N * N * fc];
+        let mut run = vec![0.0_f64; fc];
+        for i in 0..N {
+            for (j, gj) in G.iter().enumerate() {
+                run.fill(0.0);
+                for (col, &c) in gj.iter().enumerate() {
+                    for (d, &v) in run.iter_mut().zip(&gg[(i * R + col) * fc..][..fc]) {
+                        *d += v * c;
                     }
-                    u[(i * N + j) * fc + k] = v as f32;
+                }
+                for (d, &v) in u[(i * N + j) * fc..][..fc].iter_mut().zip(&run) {
+                    *d = v as f32;
                 }
             }
         }
@@ -84,17 +92,33 @@ impl Tiles for F2x2K5x5 {
 
     fn kernel_grad(du: &[f32], g: &Geometry) -> Vec<f32> {
         let fc = g.out_channels * g.channels;
+        // Gᵀ dU: (r, j) over all kernels, then (Gᵀ dU) G: (r, col) over all kernels, each a
+        // run of `fc` values (the kernels along the vector lanes), in f64.
+        let mut gu = vec![0.0_f64; R * N * fc];
+        for (i, gi) in G.iter().enumerate() {
+            for j in 0..N {
+                let src = &du[(i * N + j) * fc..][..fc];
+                for (r, &c) in gi.iter().enumerate() {
+                    let dst = &mut gu[(r * N + j) * fc..][..fc];
+                    for (d, &v) in dst.iter_mut().zip(src) {
+                        *d += c * f64::from(v);
+                    }
+                }
+            }
+        }
         let mut dw = vec![0.0_f32; fc * R * R];
-        for (k, dg) in dw.chunks_exact_mut(R * R).enumerate() {
-            let u = |i: usize, j: usize| f64::from(du[(i * N + j) * fc + k]);
-            // Gᵀ dU: 5 x 6, then (Gᵀ dU) G: 5 x 5.
-            let t: [[f64; N]; R] = std::array::from_fn(|r| {
-                std::array::from_fn(|j| (0..N).fold(0.0, |s, i| s + G[i][r] * u(i, j)))
-            });
-            for (r, row) in t.iter().enumerate() {
-                for col in 0..R {
-                    let v = (0..N).fold(0.0, |s, j| s + row[j] * G[j][col]);
-                    dg[r * R + col] = v as f32;
+        let mut run = vec![0.0_f64; fc];
+        for r in 0..R {
+            for col in 0..R {
+                run.fill(0.0);
+                for (j, gj) in G.iter().enumerate() {
+                    let c = gj[col];
+                    for (d, &v) in run.iter_mut().zip(&gu[(r * N + j) * fc..][..fc]) {
+                        *d += v * c;
+                    }
+                }
+                for (k, &v) in run.iter().enumerate() {
+                    dw[k * R * R + r * R + col] = v as f32;
                 }
             }
         }
@@ -268,41 +292,71 @@ simd_kernel! {
 }
 
 simd_kernel! {
-    /// [`Tiles::transform_output_grad`] of F(2x2, 5x5): for the tile `[a b; c d]`, `A dY` has
-    /// the rows `A (a, c)` and `A (b, d)` side by side, and `· Aᵀ` applies `A` along each row.
+    /// [`Tiles::transform_output_grad`] of F(2x2, 5x5), a plane of tiles at a time: the four
+    /// values `[a b; c d]` of every tile gathered into flat runs over the tiles, then row `i` of
+    /// `A dY` is `(A (a, c))_i, (A (b, d))_i` and `· Aᵀ` applies `A` along it.
     fn transform_output_grad_kernel(dy: &[f32], g: &Geometry, count: usize, dm: &mut [f32]) {
         let [oh, ow] = g.output;
         let [th, tw] = tiles(g);
         let f = g.out_channels;
         let t = count * th * tw;
-        // A row of tiles' two output rows, zero past the output's last column (and row).
-        let mut rows = [vec![0.0_f32; 2 * tw], vec![0.0_f32; 2 * tw]];
+        let pt = th * tw;
+        // a, b, c, d of every tile at 0, pt, 2 pt, 3 pt; zero past the output's last row or
+        // column (those entries are never written).
+        let mut quad = vec![0.0_f32; 4 * pt];
         for bi in 0..count {
             for fi in 0..f {
                 let plane = &dy[(bi * f + fi) * oh * ow..][..oh * ow];
                 for ty in 0..th {
-                    for (r, row) in rows.iter_mut().enumerate() {
+                    for r in 0..2 {
                         let oy = 2 * ty + r;
-                        if oy < oh {
-                            row[..ow].copy_from_slice(&plane[oy * ow..][..ow]);
-                        } else {
-                            row[..ow].fill(0.0);
+                        if oy >= oh {
+                            continue;
+                        }
+                        let row = &plane[oy * ow..][..ow];
+                        let [left, right] =
+                            runs_mut(&mut quad, [(2 * r) * pt + ty * tw, (2 * r + 1) * pt + ty * tw], tw);
+                        for (tx, pair) in row.chunks(2).enumerate() {
+                            left[tx] = pair[0];
+                            if let Some(&second) = pair.get(1) {
+                                right[tx] = second;
+                            }
                         }
                     }
-                    let first = (bi * th + ty) * tw;
-                    let (top, bottom) = (&rows[0][..2 * tw], &rows[1][..2 * tw]);
-                    for i in 0..N {
-                        let starts = std::array::from_fn(|j| ((i * N + j) * f + fi) * t + first);
-                        let mut dst: [&mut [f32]; N] = runs_mut(dm, starts, tw);
-                        let [d0, d1, d2, d3, d4, d5] = &mut dst;
-                        for tx in 0..tw {
-                            let p = a(top[2 * tx], bottom[2 * tx])[i];
-                            let q = a(top[2 * tx + 1], bottom[2 * tx + 1])[i];
-                            [d0[tx], d1[tx], d2[tx], d3[tx], d4[tx], d5[tx]] = a(p, q);
-                        }
+                }
+                let (qa, qb) = (&quad[..pt], &quad[pt..2 * pt]);
+                let (qc, qd) = (&quad[2 * pt..3 * pt], &quad[3 * pt..4 * pt]);
+                for i in 0..N {
+                    let starts = [0, 1, 2, 3, 4, 5].map(|j| ((i * N + j) * f + fi) * t + bi * pt);
+                    let dst = runs_mut(dm, starts, pt);
+                    let quad = [qa, qb, qc, qd];
+                    match i {
+                        0 => grad_row::<0>(quad, dst),
+                        1 => grad_row::<1>(quad, dst),
+                        2 => grad_row::<2>(quad, dst),
+                        3 => grad_row::<3>(quad, dst),
+                        4 => grad_row::<4>(quad, dst),
+                        _ => grad_row::<5>(quad, dst),
                     }
                 }
             }
         }
+    }
+}
+
+/// Row `I` of `A dY Aᵀ` for every tile: `A ((A (a, c))_I, (A (b, d))_I)`, with the tiles'
+/// `[a b; c d]` as four flat runs.
+#[inline(always)]
+fn grad_row<const I: usize>(quad: [&[f32]; 4], dst: [&mut [f32]; N]) {
+    let [qa, qb, qc, qd] = quad;
+    let [d0, d1, d2, d3, d4, d5] = dst;
+    let len = qa.len();
+    let (qb, qc, qd) = (&qb[..len], &qc[..len], &qd[..len]);
+    let (d0, d1, d2) = (&mut d0[..len], &mut d1[..len], &mut d2[..len]);
+    let (d3, d4, d5) = (&mut d3[..len], &mut d4[..len], &mut d5[..len]);
+    for k in 0..len {
+        let p = a(qa[k], qc[k])[I];
+        let q = a(qb[k], qd[k])[I];
+        [d0[k], d1[k], d2[k], d3[k], d4[k], d5[k]] = a(p, q);
     }
 }
