@@ -344,8 +344,8 @@ fn winograd_layers_match_reference() {
 
 /// Winograd's F(2x2, 5x5) at 32 -> 40 channels, on outputs of odd and even sizes (small ones
 /// forced) and the paddings 2, 0 and 4: forward, dL/dx through the Winograd convolution of the
-/// padded gradient, and dL/dw and dL/db through the transforms backwards. The tolerance is wider than F(2x2, 3x3)'s: the
-/// transform's fractions (1/6, 1/24, ...) round where F(2x2, 3x3)'s do not.
+/// padded gradient, and dL/dw and dL/db through the transforms backwards. The tolerance is
+/// wider than F(2x2, 3x3)'s: the transform's fractions (1/6, 1/24, ...) round where its do not.
 #[test]
 fn winograd_5x5_layers_match_reference() {
     for (padding, [h, w]) in [(2, [13, 14]), (0, [13, 12]), (4, [5, 6])] {

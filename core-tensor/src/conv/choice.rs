@@ -36,8 +36,8 @@ pub(crate) const GEMM_PER_IMAGE_PLANE: usize = 64;
 /// 16 channel 3x3 stem on 28x28 measured twice as fast through the GEMM).
 pub(crate) const FILTER_LANES_MIN_PATCH: usize = 32;
 
-/// Winograd (F(2x2, 3x3) or F(2x2, 5x5)) pays where the output plane is at least this many pixels on each
-/// side: on smaller planes the 2x2 tiles overhang (7x7 outputs take 16 tiles of 4 pixels, 64
+/// Winograd (F(2x2, 3x3) or F(2x2, 5x5)) pays where the output plane is at least this many
+/// pixels on each side: on smaller planes the 2x2 tiles overhang (7x7 outputs take 16 tiles of 4 pixels, 64
 /// computed for 49) and the transforms weigh more than the products saved (64 -> 64 channels on
 /// 7x7 measured 25 % slower than the GEMM, on 14x14 25 % faster).
 pub(crate) const WINOGRAD_MIN_OUTPUT_SIDE: usize = 8;
