@@ -50,8 +50,8 @@ pub(crate) fn supports(g: &Geometry) -> bool {
         && g.groups == 1
 }
 
-/// One of Winograd's algorithms over 2x2 output tiles: its transforms, each over whole rows of
-/// tiles. The matrix products between them are shared ([`forward_chunk`],
+/// One of Winograd's algorithms over 2x2 output tiles: its transforms, each over all the tiles
+/// of the images it is given. The matrix products between them are shared ([`forward_chunk`],
 /// [`weight_grad_chunk`]).
 pub(super) trait Tiles {
     /// The positions of a transformed block (n·n for n x n input blocks).
