@@ -34,7 +34,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 use crate::conv::bias_grad_chunk;
 use crate::conv::gemm::mat_mul;
 use crate::conv::winograd_5x5::F2x2K5x5;
-use crate::error::{Result, layout_error, not_contiguous};
+use crate::error::{Result, layout_error};
 use crate::geometry::Geometry;
 use crate::scratch::with_scratch_to_overwrite;
 use crate::simd::simd_kernel;
@@ -196,9 +196,6 @@ fn forward<A: Tiles>(
             for xi in 0..A::XI {
                 let (u_xi, v_xi) = (at_position(u, xi, (f, c))?, at_position(v, xi, (c, t))?);
                 mat_mul(&u_xi, &v_xi, 0.0, &mut at_position_mut(m, xi, (f, t))?);
-            }
-            if out.len() != part_images.len() * out_image {
-                return Err(not_contiguous(OP)());
             }
             A::transform_output(m, &bias, g, part_images.len(), out);
             Ok(())
