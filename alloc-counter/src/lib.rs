@@ -26,6 +26,8 @@ use std::sync::{Mutex, MutexGuard};
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The system allocator, counting the bytes held and the most held at once.
@@ -71,6 +73,8 @@ unsafe impl GlobalAlloc for Counting {
 }
 
 fn grew(bytes: usize) {
+    CALLS.fetch_add(1, Ordering::Relaxed);
+    LARGEST.fetch_max(bytes, Ordering::Relaxed);
     let now = CURRENT.fetch_add(bytes, Ordering::Relaxed) + bytes;
     PEAK.fetch_max(now, Ordering::Relaxed);
 }
@@ -82,6 +86,41 @@ pub fn peak_bytes<T>(f: impl FnOnce() -> T) -> (T, usize) {
     PEAK.store(base, Ordering::Relaxed);
     let out = f();
     (out, PEAK.load(Ordering::Relaxed).saturating_sub(base))
+}
+
+/// Runs `f` and returns its result with the number of allocations it made (each `alloc`,
+/// `alloc_zeroed` and `realloc` counts one). Zero unless [`Counting`] is the global allocator.
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOCATOR: alloc_counter::Counting = alloc_counter::Counting;
+///
+/// let mut v = Vec::with_capacity(16);
+/// let (_, calls) = alloc_counter::allocations(|| v.extend([1, 2, 3]));
+/// assert_eq!(calls, 0);
+/// let (_, calls) = alloc_counter::allocations(|| vec![0_u8; 4]);
+/// assert_eq!(calls, 1);
+/// ```
+pub fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = CALLS.load(Ordering::Relaxed);
+    let out = f();
+    (out, CALLS.load(Ordering::Relaxed) - before)
+}
+
+/// Runs `f` and returns its result with the size in bytes of the largest single allocation it
+/// made (0 if none). Zero unless [`Counting`] is the global allocator.
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOCATOR: alloc_counter::Counting = alloc_counter::Counting;
+///
+/// let (_, largest) = alloc_counter::largest_allocation(|| (vec![0_u8; 10], vec![0_u8; 300]));
+/// assert_eq!(largest, 300);
+/// ```
+pub fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.store(0, Ordering::Relaxed);
+    let out = f();
+    (out, LARGEST.load(Ordering::Relaxed))
 }
 
 /// A lock that every test of a measuring binary holds, so that only one runs at a time.

@@ -60,7 +60,7 @@ fn input_grad_kernels(c: &mut Criterion) {
             input_grad: kernel,
             ..plan.kernels()
         };
-        let Ok(plan) = plan.with_kernels(kernels) else {
+        let Ok(mut plan) = plan.with_kernels(kernels) else {
             return;
         };
         group.bench_function(format!("{kernel:?}"), |b| {

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use benches::{BATCH, pool, random4};
 use core_tensor::random::seeded_rng;
 use criterion::{Criterion, criterion_group, criterion_main};
-use nn_layers::{CrossEntropyLoss, Layer, Mode, models};
+use nn_layers::{CrossEntropyLoss, Layer, Mode, Workspace, models};
 
 fn lenet5_step(c: &mut Criterion) {
     // As the trainer does: glibc keeps freed memory (see `nn_train::settle_allocator`).
@@ -20,18 +20,21 @@ fn lenet5_step(c: &mut Criterion) {
     for threads in [2, 1] {
         let pool = pool(threads);
         let mut net = models::lenet5(&mut seeded_rng(42)).unwrap_or_else(|e| panic!("{e}"));
+        let mut ws = Workspace::new();
         let mut group = c.benchmark_group(format!("lenet5/t{threads}"));
         group.bench_function("forward_backward", |b| {
             pool.install(|| {
                 b.iter(|| {
+                    let input = ws.copy_of(black_box(&x));
                     let logits = net
-                        .forward(black_box(&x), Mode::Train)
+                        .forward_owned(input, Mode::Train, &mut ws)
                         .unwrap_or_else(|e| panic!("{e}"));
                     let out = loss
                         .forward(&logits, &labels)
                         .unwrap_or_else(|e| panic!("{e}"));
+                    ws.recycle(logits);
                     net.zero_grad();
-                    net.backward_params_only(&out.grad)
+                    net.backward_params_only(out.grad, &mut ws)
                         .unwrap_or_else(|e| panic!("{e}"));
                     out.loss
                 })

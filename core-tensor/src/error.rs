@@ -109,6 +109,20 @@ pub(crate) fn layout_error(op: &'static str) -> impl Fn(ndarray::ShapeError) -> 
 }
 
 /// The error of a kernel buffer that should be contiguous and is not (an internal error).
+/// The slice of `out`, an output buffer a caller gave, or an error naming it if it is not in
+/// standard layout.
+pub(crate) fn output_slice<'a, D: ndarray::Dimension>(
+    op: &'static str,
+    what: &'static str,
+    out: &'a mut ndarray::ArrayViewMut<'_, f32, D>,
+) -> Result<&'a mut [f32]> {
+    out.as_slice_mut()
+        .ok_or_else(|| TensorError::InvalidArgument {
+            op,
+            message: format!("`{what}` must be in standard (C-contiguous) layout"),
+        })
+}
+
 pub(crate) fn not_contiguous(op: &'static str) -> impl Fn() -> TensorError {
     move || TensorError::InvalidArgument {
         op,

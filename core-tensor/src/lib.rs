@@ -19,7 +19,10 @@ pub use conv::{
 };
 pub use error::{Result, TensorError};
 pub use geometry::{Geometry, kernel_extent, output_size, padded_size};
-pub use pool::{MaxPoolMask, avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward};
+pub use pool::{
+    MaxPoolMask, avg_pool2d, avg_pool2d_backward, avg_pool2d_backward_into, avg_pool2d_into,
+    max_pool2d, max_pool2d_backward,
+};
 pub use window::{im2col, pad, windows};
 
 /// The tensor type layers exchange: an `f32` array of any rank.

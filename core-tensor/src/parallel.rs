@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use ndarray::{Array, ArrayViewMut, Axis, Dimension, RemoveAxis};
+use ndarray::{ArrayViewMut, Axis, Dimension, RemoveAxis};
 use rayon::prelude::*;
 
 /// Images per work item. Fixed: changing it changes the order of floating-point sums (and so the
@@ -35,40 +35,74 @@ where
     batch_chunks(batch).into_par_iter().map(work).collect()
 }
 
-/// Runs `work` in parallel on every chunk of images of `out` (N, ...), mutably: `work` gets the
-/// chunk's image range and its part of `out`.
+/// The number of chunks of a batch of `batch` images.
+pub fn chunk_count(batch: usize) -> usize {
+    batch.div_ceil(BATCH_CHUNK)
+}
+
+/// The images of chunk `k` of a batch of `batch` images.
+pub fn chunk(batch: usize, k: usize) -> Range<usize> {
+    (k * BATCH_CHUNK).min(batch)..((k + 1) * BATCH_CHUNK).min(batch)
+}
+
+/// Runs `work` in parallel on every chunk of a batch of `batch` images, with the chunk's own
+/// entry of `states` (one per chunk, [`chunk_count`] of them): where a kernel keeps what a chunk
+/// computed, in buffers that it reuses from one call to the next. Allocates nothing.
 ///
 /// # Errors
 /// An error that `work` returns (which one, when several chunks fail, is unspecified).
-pub fn for_each_chunk_mut<D, E, F>(out: &mut Array<f32, D>, work: F) -> Result<(), E>
+pub fn for_each_chunk_with<S, E, F>(batch: usize, states: &mut [S], work: F) -> Result<(), E>
+where
+    S: Send,
+    E: Send,
+    F: Fn(Range<usize>, &mut S) -> Result<(), E> + Sync + Send,
+{
+    debug_assert_eq!(states.len(), chunk_count(batch), "one state per chunk");
+    states
+        .par_iter_mut()
+        .enumerate()
+        .try_for_each(|(k, state)| work(chunk(batch, k), state))
+}
+
+/// Runs `work` in parallel on every chunk of images of `out` (N, ...), mutably: `work` gets the
+/// chunk's image range and its part of `out`. Allocates nothing.
+///
+/// # Errors
+/// An error that `work` returns (which one, when several chunks fail, is unspecified).
+pub fn for_each_chunk_mut<D, E, F>(out: ArrayViewMut<'_, f32, D>, work: F) -> Result<(), E>
 where
     D: Dimension + RemoveAxis,
     E: Send,
     F: Fn(Range<usize>, ArrayViewMut<'_, f32, D>) -> Result<(), E> + Sync + Send,
 {
-    map_chunks_mut(out, work).map(|_| ())
+    let batch = out.len_of(Axis(0));
+    let mut states = vec![(); chunk_count(batch)];
+    for_each_chunk_mut_with(out, &mut states, |images, out, ()| work(images, out))
 }
 
-/// [`for_each_chunk_mut`] whose `work` also returns a value per chunk: the values, in chunk order.
+/// [`for_each_chunk_mut`] with the chunk's own entry of `states` as well (as in
+/// [`for_each_chunk_with`]).
 ///
 /// # Errors
-/// The first error (in chunk order) that `work` returns.
-pub fn map_chunks_mut<D, T, E, F>(out: &mut Array<f32, D>, work: F) -> Result<Vec<T>, E>
+/// An error that `work` returns (which one, when several chunks fail, is unspecified).
+pub fn for_each_chunk_mut_with<D, S, E, F>(
+    mut out: ArrayViewMut<'_, f32, D>,
+    states: &mut [S],
+    work: F,
+) -> Result<(), E>
 where
     D: Dimension + RemoveAxis,
-    T: Send,
+    S: Send,
     E: Send,
-    F: Fn(Range<usize>, ArrayViewMut<'_, f32, D>) -> Result<T, E> + Sync + Send,
+    F: Fn(Range<usize>, ArrayViewMut<'_, f32, D>, &mut S) -> Result<(), E> + Sync + Send,
 {
     let batch = out.len_of(Axis(0));
-    out.axis_chunks_iter_mut(Axis(0), BATCH_CHUNK.max(1))
+    debug_assert_eq!(states.len(), chunk_count(batch), "one state per chunk");
+    out.axis_chunks_iter_mut(Axis(0), BATCH_CHUNK)
         .into_par_iter()
+        .zip(states.par_iter_mut())
         .enumerate()
-        .map(|(k, chunk)| {
-            let start = k * BATCH_CHUNK;
-            work(start..(start + BATCH_CHUNK).min(batch), chunk)
-        })
-        .collect()
+        .try_for_each(|(k, (part, state))| work(chunk(batch, k), part, state))
 }
 
 #[cfg(test)]

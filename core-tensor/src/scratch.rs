@@ -3,40 +3,55 @@
 //! A training step needs megabytes of short-lived buffers per chunk of images (the input
 //! gradient's columns, for one). Allocated afresh each step on rayon's worker threads, they come
 //! back from the allocator as new pages (glibc returns a worker arena's free top to the system),
-//! and the page faults cost about a tenth of the step. Each worker thread keeps one buffer
-//! instead, grown to the largest size asked for and handed out zeroed.
+//! and the page faults cost about a tenth of the step. Each thread keeps its buffers instead,
+//! grown to the largest size asked for.
+//!
+//! Calls nest: each level of nesting on a thread has its own buffer, so a kernel can hold two
+//! scratch buffers at once, and a warm thread allocates nothing.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 thread_local! {
-    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// One buffer per nesting level.
+    static SCRATCH: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+    /// How many scratch buffers this thread has handed out and not yet got back.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Runs `work` with a zeroed buffer of `len` floats from this thread's scratch memory (a fresh
-/// one if the scratch is already in use further up this thread's stack).
-pub(crate) fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            buf.clear();
-            buf.resize(len, 0.0);
-            work(&mut buf)
+/// Runs `work` with this thread's scratch buffer for the current nesting level, `len` floats
+/// long, zeroed first if `zeroed`.
+fn with_level<R>(len: usize, zeroed: bool, work: impl FnOnce(&mut [f32]) -> R) -> R {
+    let depth = DEPTH.get();
+    // The buffer is taken out of the cell while `work` runs, so that nested calls can borrow it.
+    let mut buf = SCRATCH.with(|cell| {
+        let mut levels = cell.borrow_mut();
+        if levels.len() <= depth {
+            levels.resize_with(depth + 1, Vec::new);
         }
-        Err(_) => work(&mut vec![0.0; len]),
-    })
+        std::mem::take(&mut levels[depth])
+    });
+    if zeroed {
+        buf.clear();
+    }
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    DEPTH.set(depth + 1);
+    let out = work(&mut buf[..len]);
+    DEPTH.set(depth);
+    SCRATCH.with(|cell| cell.borrow_mut()[depth] = buf);
+    out
+}
+
+/// Runs `work` with a zeroed buffer of `len` floats from this thread's scratch memory.
+pub(crate) fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) -> R {
+    with_level(len, true, work)
 }
 
 /// Runs `work` with a buffer of `len` floats from this thread's scratch memory whose contents
 /// are whatever the last user left: for callers that write every entry before reading it.
 pub(crate) fn with_scratch_to_overwrite<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            if buf.len() < len {
-                buf.resize(len, 0.0);
-            }
-            work(&mut buf[..len])
-        }
-        Err(_) => work(&mut vec![0.0; len]),
-    })
+    with_level(len, false, work)
 }
 
 /// The data of `reuse` to write over when it has `len` values (a buffer of the same geometry
@@ -64,5 +79,17 @@ mod tests {
             assert_eq!(a, [7.0; 4]);
         });
         with_scratch(6, |a| assert_eq!(a, [0.0; 6]));
+    }
+
+    #[test]
+    fn a_warm_thread_reuses_its_buffers() {
+        let first = with_scratch(8, |a| {
+            with_scratch_to_overwrite(4, |b| (a.as_ptr(), b.as_ptr()))
+        });
+        let again = with_scratch(8, |a| {
+            with_scratch_to_overwrite(4, |b| (a.as_ptr(), b.as_ptr()))
+        });
+        assert_eq!(first, again);
+        assert_ne!(first.0, first.1);
     }
 }

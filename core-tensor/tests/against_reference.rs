@@ -160,7 +160,7 @@ proptest! {
         assert_close("conv2d", &fast, &slow, 1e-5);
         let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), case.params).unwrap();
         for kernels in every_kernel_choice(&plan) {
-            let plan = ct::Conv2dPlan::new(x.shape(), w.shape(), case.params).unwrap().with_kernels(kernels).unwrap();
+            let mut plan = ct::Conv2dPlan::new(x.shape(), w.shape(), case.params).unwrap().with_kernels(kernels).unwrap();
             assert_close(&format!("conv2d {kernels:?}"), &plan.forward(x.view(), w.view(), b).unwrap(), &slow, 1e-5);
         }
     }

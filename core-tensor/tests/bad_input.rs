@@ -60,7 +60,7 @@ fn kernel_larger_than_padded_input_names_both_shapes() {
 fn gradient_shapes_are_checked() {
     let w = zeros([4, 3, 3, 3]);
     let p = ct::Conv2dParams::new();
-    let plan = ct::Conv2dPlan::new(&[2, 3, 8, 8], w.shape(), p).unwrap();
+    let mut plan = ct::Conv2dPlan::new(&[2, 3, 8, 8], w.shape(), p).unwrap();
     // dy of the wrong spatial size for a 8x8 input.
     let e = plan
         .input_grad(zeros([2, 4, 5, 5]).view(), w.view())

@@ -7,6 +7,7 @@ use crate::error::{LayerError, Result};
 use crate::param::Param;
 use crate::spec::LayerSpec;
 use crate::state::{State, StateMut, Visitor, VisitorMut};
+use crate::workspace::Workspace;
 
 /// Train or eval: an argument of every forward pass, never a global flag.
 ///
@@ -39,14 +40,18 @@ pub trait Layer: Send + std::fmt::Debug {
     /// An input of a shape the layer cannot take.
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor>;
 
-    /// The forward pass on an input the caller gives away, so that element-wise layers can work
-    /// in place instead of allocating a new output ([`Sequential`](crate::Sequential) uses it).
-    /// The default calls [`Layer::forward`].
+    /// The forward pass on an input the caller gives away, with a [`Workspace`] to take the
+    /// output from and to give the input back to (unless the layer keeps it for its backward
+    /// pass, or works in place). [`Sequential`](crate::Sequential) runs its layers this way;
+    /// the layers of this crate allocate nothing here once warm. The default calls
+    /// [`Layer::forward`] and gives `x` back.
     ///
     /// # Errors
     /// As [`Layer::forward`].
-    fn forward_owned(&mut self, x: Tensor, mode: Mode) -> Result<Tensor> {
-        self.forward(&x, mode)
+    fn forward_owned(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
+        let y = self.forward(&x, mode)?;
+        ws.recycle(x);
+        Ok(y)
     }
 
     /// The backward pass: accumulates parameter gradients, returns dL/dx.
@@ -55,13 +60,27 @@ pub trait Layer: Send + std::fmt::Debug {
     /// No forward pass in train mode before, or a gradient of the wrong shape.
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor>;
 
-    /// The backward pass when dL/dx is not needed (the first layer of a network): accumulates the
-    /// parameter gradients only. Layers that can skip computing dL/dx override it.
+    /// [`Layer::backward`] on a gradient the caller gives away, with a [`Workspace`] as in
+    /// [`Layer::forward_owned`]. The default calls [`Layer::backward`] and gives `grad` back.
     ///
     /// # Errors
     /// As [`Layer::backward`].
-    fn backward_params_only(&mut self, grad: &Tensor) -> Result<()> {
-        self.backward(grad).map(|_| ())
+    fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
+        let dx = self.backward(&grad)?;
+        ws.recycle(grad);
+        Ok(dx)
+    }
+
+    /// The backward pass when dL/dx is not needed (the first layer of a network): accumulates the
+    /// parameter gradients only. Layers that can skip computing dL/dx override it; the default
+    /// runs [`Layer::backward_owned`] and gives dL/dx back.
+    ///
+    /// # Errors
+    /// As [`Layer::backward`].
+    fn backward_params_only(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<()> {
+        let dx = self.backward_owned(grad, ws)?;
+        ws.recycle(dx);
+        Ok(())
     }
 
     /// The output shape of one sample for an input sample of shape `input`.
@@ -105,6 +124,24 @@ pub(crate) fn view_as<'a, D: Dimension>(
             expected: expected.to_string(),
             got: x.shape().to_vec(),
         })
+}
+
+/// Views `x` as a fixed-rank array, mutably, or a shape error naming `expected`.
+pub(crate) fn view_as_mut<'a, D: Dimension>(
+    x: &'a mut Tensor,
+    expected: &str,
+) -> Result<ndarray::ArrayViewMut<'a, f32, D>> {
+    let error = |got: &[usize]| LayerError::Shape {
+        layer: "a layer's buffer".into(),
+        expected: expected.to_string(),
+        got: got.to_vec(),
+    };
+    if D::NDIM.is_some_and(|n| n != x.ndim()) {
+        return Err(error(x.shape()));
+    }
+    x.view_mut()
+        .into_dimensionality::<D>()
+        .map_err(|_| error(&[]))
 }
 
 /// The error for an input sample shape a layer cannot take.

@@ -16,6 +16,7 @@ mod spec;
 mod spec_json;
 mod spec_wire;
 pub mod state;
+mod workspace;
 
 pub use config::{BatchNormConfig, Conv2DConfig, LinearConfig, PoolConfig, StateShapes};
 pub use core_tensor::Tensor;
@@ -34,3 +35,4 @@ pub use spec::{
 };
 pub use spec_wire::MAX_DEPTH;
 pub use state::{NamedState, State, StateMut};
+pub use workspace::{MAX_HELD, Workspace};

@@ -9,11 +9,15 @@ use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, bad_input};
 use crate::spec::{LayerSpec, NamedLayerSpec, NetworkSpec};
 use crate::state::{NamedState, Visitor, VisitorMut, visit_child, visit_child_mut};
+use crate::workspace::Workspace;
 
 /// In eval mode a [`Sequential`] runs batches larger than this through its layers in slices of
 /// this many samples (a multiple of the kernels' chunk of 8 images): the same outputs, with
 /// intermediate tensors a few megabytes in size instead of tens.
 pub const EVAL_SLICE: usize = 128;
+
+/// The most dimensions (batch included) of an output that eval mode runs in slices.
+const MAX_SLICED_RANK: usize = 8;
 
 /// Layers applied one after the other, checked for shape as they are added.
 ///
@@ -44,6 +48,9 @@ pub struct Sequential {
     /// The name each layer's state goes under (by default its position).
     names: Vec<String>,
     shapes: Vec<Vec<usize>>,
+    /// The workspace of calls that pass tensors by reference ([`Layer::forward`],
+    /// [`Layer::backward`]); [`Layer::forward_owned`] uses the caller's.
+    ws: Workspace,
 }
 
 impl Sequential {
@@ -54,6 +61,7 @@ impl Sequential {
             layers: Vec::new(),
             names: Vec::new(),
             shapes: Vec::new(),
+            ws: Workspace::new(),
         }
     }
 
@@ -202,14 +210,22 @@ impl Sequential {
     }
 
     /// The layers in order on `x`, each taking the last one's output by value.
-    fn run_layers(&mut self, x: Tensor, mode: Mode) -> Result<Tensor> {
+    fn run_layers(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
         let mut h = x;
         for (i, layer) in self.layers.iter_mut().enumerate() {
             h = layer
-                .forward_owned(h, mode)
+                .forward_owned(h, mode, ws)
                 .map_err(|e| in_layer(i, layer.as_ref(), e))?;
         }
         Ok(h)
+    }
+
+    /// Runs `f` with the network's own workspace (for the calls by reference).
+    fn with_own_workspace<T>(&mut self, f: impl FnOnce(&mut Self, &mut Workspace) -> T) -> T {
+        let mut ws = std::mem::take(&mut self.ws);
+        let out = f(self, &mut ws);
+        self.ws = ws;
+        out
     }
 
     fn check_input(&self, x: &Tensor) -> Result<()> {
@@ -252,65 +268,75 @@ impl Layer for Sequential {
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         self.check_input(x)?;
-        self.forward_owned(x.clone(), mode)
+        self.with_own_workspace(|net, ws| {
+            let x = ws.copy_of(x);
+            net.forward_owned(x, mode, ws)
+        })
     }
 
     /// Each layer takes the previous one's output by value (so ReLU works in place). In eval
     /// mode a batch of more than [`EVAL_SLICE`] samples goes through in slices of that many:
     /// nothing is kept between samples in eval mode, so the result is the same, bit for bit,
     /// and the intermediate tensors stay small enough for the caches.
-    fn forward_owned(&mut self, x: Tensor, mode: Mode) -> Result<Tensor> {
+    fn forward_owned(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
         self.check_input(&x)?;
         let n = x.shape()[0];
         if mode == Mode::Train || n <= EVAL_SLICE {
-            return self.run_layers(x, mode);
+            return self.run_layers(x, mode, ws);
         }
-        let parts = (0..n)
-            .step_by(EVAL_SLICE)
-            .map(|start| {
-                let part = x.slice_axis(Axis(0), Slice::from(start..(start + EVAL_SLICE).min(n)));
-                self.run_layers(part.to_owned(), mode)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        ndarray::concatenate(Axis(0), &views).map_err(|_| LayerError::Shape {
-            layer: self.describe(),
-            expected: "slices of one output shape".into(),
-            got: x.shape().to_vec(),
-        })
+        let sample = self.output_sample_shape();
+        let mut shape = [0_usize; MAX_SLICED_RANK];
+        let Some(dims) = shape.get_mut(..=sample.len()) else {
+            return Err(bad_input(self, "an output of at most 7 dimensions", sample));
+        };
+        dims[0] = n;
+        dims[1..].copy_from_slice(sample);
+        let mut out = ws.tensor(dims);
+        for start in (0..n).step_by(EVAL_SLICE) {
+            let rows = Slice::from(start..(start + EVAL_SLICE).min(n));
+            let part = ws.copy_of(&x.slice_axis(Axis(0), rows));
+            let y = self.run_layers(part, mode, ws)?;
+            out.slice_axis_mut(Axis(0), rows).assign(&y);
+            ws.recycle(y);
+        }
+        ws.recycle(x);
+        Ok(out)
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let mut g: Option<Tensor> = None;
+        self.with_own_workspace(|net, ws| {
+            let grad = ws.copy_of(grad);
+            net.backward_owned(grad, ws)
+        })
+    }
+
+    fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
+        let mut g = grad;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            let dy = g.as_ref().unwrap_or(grad);
-            g = Some(
-                layer
-                    .backward(dy)
-                    .map_err(|e| in_layer(i, layer.as_ref(), e))?,
-            );
+            g = layer
+                .backward_owned(g, ws)
+                .map_err(|e| in_layer(i, layer.as_ref(), e))?;
         }
-        Ok(g.unwrap_or_else(|| grad.clone()))
+        Ok(g)
     }
 
     /// Like `backward`, but the first layer skips dL/dx (nobody needs the gradient of the data).
-    fn backward_params_only(&mut self, grad: &Tensor) -> Result<()> {
-        let mut g: Option<Tensor> = None;
-        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            let dy = g.as_ref().unwrap_or(grad);
-            if i == 0 {
-                layer
-                    .backward_params_only(dy)
-                    .map_err(|e| in_layer(i, layer.as_ref(), e))?;
-            } else {
-                g = Some(
-                    layer
-                        .backward(dy)
-                        .map_err(|e| in_layer(i, layer.as_ref(), e))?,
-                );
+    fn backward_params_only(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<()> {
+        let mut g = grad;
+        for (i, layer) in self.layers.iter_mut().enumerate().skip(1).rev() {
+            g = layer
+                .backward_owned(g, ws)
+                .map_err(|e| in_layer(i, layer.as_ref(), e))?;
+        }
+        match self.layers.first_mut() {
+            Some(layer) => layer
+                .backward_params_only(g, ws)
+                .map_err(|e| in_layer(0, layer.as_ref(), e)),
+            None => {
+                ws.recycle(g);
+                Ok(())
             }
         }
-        Ok(())
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

@@ -287,7 +287,9 @@ fn in_place_forward_equals_the_borrowing_one() {
         let mut a = Relu::new();
         let mut b = Relu::new();
         let ya = a.forward(&x, mode).unwrap();
-        let yb = b.forward_owned(x.clone(), mode).unwrap();
+        let yb = b
+            .forward_owned(x.clone(), mode, &mut nn_layers::Workspace::new())
+            .unwrap();
         assert_eq!(ya, yb);
         if mode == Mode::Train {
             let g = ramp(&[3, 2, 4, 4]);
@@ -352,7 +354,11 @@ fn eval_in_slices_equals_sample_by_sample_and_train_mode_is_whole() {
         );
     }
     // The owned and borrowed forms agree, and a wrong input is still refused up front.
-    assert_eq!(net.forward_owned(x.clone(), Mode::Eval).unwrap(), whole);
+    assert_eq!(
+        net.forward_owned(x.clone(), Mode::Eval, &mut nn_layers::Workspace::new())
+            .unwrap(),
+        whole
+    );
     assert!(net.forward(&ramp(&[n, 2, 28, 28]), Mode::Eval).is_err());
 }
 
@@ -405,7 +411,8 @@ fn relu_keeps_nan_as_pytorch_does_and_passes_no_gradient_through_it() {
     let mut relu = Relu::new();
     for y in [
         relu.forward(&x, Mode::Eval).unwrap(),
-        relu.forward_owned(x.clone(), Mode::Eval).unwrap(),
+        relu.forward_owned(x.clone(), Mode::Eval, &mut nn_layers::Workspace::new())
+            .unwrap(),
         relu.forward(&x, Mode::Train).unwrap(),
     ] {
         assert!(y[[0, 0]].is_nan());

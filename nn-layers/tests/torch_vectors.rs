@@ -231,7 +231,8 @@ fn lenet5_logits_loss_and_every_gradient() {
             out.loss
         );
         net.zero_grad();
-        net.backward_params_only(&out.grad).unwrap();
+        net.backward_params_only(out.grad, &mut nn_layers::Workspace::new())
+            .unwrap();
         let torch_grads = case.sub("grads").unwrap();
         for ((ours, p), torch) in net.params().into_iter().zip(&torch_names) {
             checks.close(&torch_grads, torch, &p.grad, 1e-3);

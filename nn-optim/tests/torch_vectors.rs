@@ -168,7 +168,8 @@ fn lenet5_parameters_after_one_adam_step() {
             .forward(&logits, &case.usizes("labels").unwrap())
             .unwrap();
         opt.zero_grad(&mut net);
-        net.backward_params_only(&out.grad).unwrap();
+        net.backward_params_only(out.grad, &mut nn_layers::Workspace::new())
+            .unwrap();
         opt.step(&mut net).unwrap();
         let after = case.sub("params_after_adam").unwrap();
         let failures: Vec<String> = net

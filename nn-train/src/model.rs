@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use core_tensor::random::seeded_rng;
 use nn_data::{DataLoader, Dataset};
-use nn_layers::{Layer, Mode, NetworkSpec, Param, Sequential, Tensor};
+use nn_layers::{Layer, Mode, NetworkSpec, Param, Sequential, Tensor, Workspace};
 use nn_optim::{Optimizer, Schedule, Scheduler};
 
 use crate::error::{Result, TrainError};
@@ -76,6 +76,8 @@ pub struct Model {
     pub(crate) schedule_per_batch: bool,
     pub(crate) recipe: Recipe,
     pub(crate) best: Option<BestEpoch>,
+    /// The memory the network's activations and gradients pass through, reused every step.
+    ws: Workspace,
 }
 
 /// The batch size [`Model::fit`] evaluates the validation set with, unless set otherwise.
@@ -117,6 +119,7 @@ impl Model {
             schedule_per_batch: false,
             recipe: Recipe::default(),
             best: None,
+            ws: Workspace::new(),
         })
     }
 
@@ -359,7 +362,10 @@ impl Model {
         let loader = DataLoader::new(data, batch_size)?;
         let (mut loss_sum, mut correct) = (0.0_f64, 0_usize);
         for batch in loader.epoch(0) {
-            let logits = self.net.forward(&batch.images.into_dyn(), Mode::Eval)?;
+            let x = batch.images.into_dyn();
+            // Copied into the workspace, so that only its own buffers circulate in it.
+            let x = self.ws.copy_of(&x);
+            let logits = self.net.forward_owned(x, Mode::Eval, &mut self.ws)?;
             let out = self.loss.forward(&logits, &batch.labels)?;
             loss_sum += f64::from(out.loss) * batch.labels.len() as f64;
             let predicted = argmax_rows(&logits);
@@ -369,6 +375,7 @@ impl Model {
                 .filter(|(p, l)| p == l)
                 .count();
             each(&logits, predicted);
+            self.ws.recycle(logits);
         }
         let n = data.len().max(1) as f64;
         Ok(Evaluation {
@@ -461,7 +468,9 @@ impl Model {
             index += 1;
             let x = batch.images.into_dyn();
             let t1 = Instant::now();
-            let logits = self.net.forward(&x, Mode::Train)?;
+            // Copied into the workspace, so that only its own buffers circulate in it.
+            let x = self.ws.copy_of(&x);
+            let logits = self.net.forward_owned(x, Mode::Train, &mut self.ws)?;
             let out = self.loss.forward(&logits, &batch.labels)?;
             let diverged = |what: String| {
                 bar.abandon();
@@ -476,7 +485,7 @@ impl Model {
             }
             let t2 = Instant::now();
             self.optimizer.zero_grad(&mut self.net);
-            self.net.backward_params_only(&out.grad)?;
+            self.net.backward_params_only(out.grad, &mut self.ws)?;
             if let Some(what) = first_non_finite(&self.net, |p| &p.grad, "the gradient of") {
                 return Err(diverged(what));
             }
@@ -502,6 +511,7 @@ impl Model {
                 .zip(&batch.labels)
                 .filter(|(p, l)| p == l)
                 .count();
+            self.ws.recycle(logits);
             loss_sum += f64::from(out.loss) * n as f64;
             correct += hits;
             seen += n;

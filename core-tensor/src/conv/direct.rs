@@ -18,12 +18,12 @@
 
 use std::ops::Range;
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut4};
+use ndarray::{Array2, ArrayView1, ArrayViewMut4};
 
 use crate::conv::{Dims, MAX_KW, bias_grad_chunk, first, with_kernel_width};
 use crate::error::{Result, layout_error, not_contiguous};
 use crate::geometry::Geometry;
-use crate::scratch::reuse_or_zeros;
+use crate::scratch::{reuse_or_zeros, with_scratch};
 use crate::simd::simd_kernel;
 use crate::window::copy_run;
 
@@ -92,32 +92,37 @@ pub(crate) fn forward_chunk(
     count: usize,
     mut out: ArrayViewMut4<'_, f32>,
 ) -> Result<()> {
-    let bias: Vec<f32> = match b {
-        Some(b) => b.to_vec(),
-        None => vec![0.0; g.out_channels],
-    };
     let out = out.as_slice_mut().ok_or_else(not_contiguous(OP))?;
-    forward_kernel(xp, w, &bias, &Dims::of(g), count, out);
+    with_scratch(g.out_channels, |bias| {
+        if let Some(b) = b {
+            for (d, s) in bias.iter_mut().zip(b) {
+                *d = *s;
+            }
+        }
+        forward_kernel(xp, w, bias, &Dims::of(g), count, out);
+    });
     Ok(())
 }
 
 /// dL/dw (as F x (C/G)·KH·KW) and dL/db of the images `images`, padded in `xp` by
-/// [`pad_images`]: their partial sums. `dy` is the whole batch's (N, F, OH, OW) data.
+/// [`pad_images`]: their partial sums, written over `dw` and `db`. `dy` is the whole batch's
+/// (N, F, OH, OW) data.
 pub(crate) fn param_grads_chunk(
     xp: &Array2<f32>,
     dy: &[f32],
     g: &Geometry,
     images: Range<usize>,
-) -> Result<(Array2<f32>, Array1<f32>)> {
+    dw: &mut [f32],
+    db: &mut [f32],
+) -> Result<()> {
     let d = Dims::of(g);
     let plane = g.out_plane();
     let dy_chunk = &dy[images.start * d.f * plane..images.end * d.f * plane];
     let xp = xp.as_slice().ok_or_else(not_contiguous(OP))?;
-    let mut dw = Array2::<f32>::zeros((d.f, g.patch_len()));
-    let dw_data = dw.as_slice_mut().ok_or_else(not_contiguous(OP))?;
-    weight_grad_kernel(xp, dy_chunk, &d, images.len(), dw_data);
-    let db = bias_grad_chunk(dy, g, images);
-    Ok((dw, db))
+    dw.fill(0.0);
+    weight_grad_kernel(xp, dy_chunk, &d, images.len(), dw);
+    bias_grad_chunk(dy, g, images, db);
+    Ok(())
 }
 
 impl Dims {

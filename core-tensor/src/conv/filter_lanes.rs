@@ -17,11 +17,12 @@
 
 use std::ops::Range;
 
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 
 use crate::conv::{Dims, MAX_KW, bias_grad_chunk, first, with_kernel_width};
 use crate::error::{Result, not_contiguous};
 use crate::geometry::Geometry;
+use crate::scratch::{with_scratch, with_scratch_to_overwrite};
 use crate::simd::simd_kernel;
 
 const OP: &str = "conv2d (filter lanes)";
@@ -35,41 +36,44 @@ pub(crate) fn supports(g: &Geometry) -> bool {
     g.groups == 1 && g.out_channels.is_multiple_of(FILTERS) && g.kernel[1] <= MAX_KW
 }
 
-/// dL/dw (as F x C·KH·KW) and dL/db of the images `images`, padded in `xp`: their partial sums.
-/// `dy` is the whole batch's (N, F, OH, OW) data.
+/// dL/dw (as F x C·KH·KW) and dL/db of the images `images`, padded in `xp`: their partial sums,
+/// written over `dw` and `db`. `dy` is the whole batch's (N, F, OH, OW) data.
 pub(crate) fn param_grads_chunk(
     xp: &Array2<f32>,
     dy: &[f32],
     g: &Geometry,
     images: Range<usize>,
-) -> Result<(Array2<f32>, Array1<f32>)> {
+    dw: &mut [f32],
+    db: &mut [f32],
+) -> Result<()> {
     let d = Dims::of(g);
     let xp = xp.as_slice().ok_or_else(not_contiguous(OP))?;
     let taps = g.patch_len();
-    let mut dwt = vec![0.0_f32; taps * d.f];
-    let mut dyt = vec![0.0_f32; d.oh * d.ow * d.f];
     let plane = d.oh * d.ow;
-    for (bi, n) in images.clone().enumerate() {
-        // This image's dy as (OH·OW, F): the filters along the lanes.
-        for (fi, src) in dy[n * d.f * plane..][..d.f * plane]
-            .chunks_exact(plane)
-            .enumerate()
-        {
-            for (p, &v) in src.iter().enumerate() {
-                dyt[p * d.f + fi] = v;
+    with_scratch(taps * d.f, |dwt| {
+        with_scratch_to_overwrite(plane * d.f, |dyt| {
+            for (bi, n) in images.clone().enumerate() {
+                // This image's dy as (OH·OW, F): the filters along the lanes.
+                for (fi, src) in dy[n * d.f * plane..][..d.f * plane]
+                    .chunks_exact(plane)
+                    .enumerate()
+                {
+                    for (p, &v) in src.iter().enumerate() {
+                        dyt[p * d.f + fi] = v;
+                    }
+                }
+                let image = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
+                weight_grad_kernel(image, dyt, &d, dwt);
+            }
+        });
+        for (t, row) in dwt.chunks_exact(d.f).enumerate() {
+            for (fi, &v) in row.iter().enumerate() {
+                dw[fi * taps + t] = v;
             }
         }
-        let image = &xp[bi * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
-        weight_grad_kernel(image, &dyt, &d, &mut dwt);
-    }
-    let mut dw = Array2::<f32>::zeros((d.f, taps));
-    for (t, row) in dwt.chunks_exact(d.f).enumerate() {
-        for (fi, &v) in row.iter().enumerate() {
-            dw[[fi, t]] = v;
-        }
-    }
-    let db = bias_grad_chunk(dy, g, images);
-    Ok((dw, db))
+    });
+    bias_grad_chunk(dy, g, images, db);
+    Ok(())
 }
 
 simd_kernel! {

@@ -10,9 +10,7 @@
 
 use std::ops::Range;
 
-use ndarray::{
-    Array1, Array2, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut2, ArrayViewMut4, s,
-};
+use ndarray::{ArrayView1, ArrayView2, ArrayView4, ArrayViewMut2, ArrayViewMut4, s};
 
 use crate::conv::choice::GEMM_PER_IMAGE_PLANE;
 use crate::conv::{bias_grad_chunk, gather_dy};
@@ -153,22 +151,27 @@ pub(crate) fn forward_chunk(
             fill_bias(&mut y, b);
             per_group(&mut y, bi * plane..(bi + 1) * plane);
         }
+        Ok(())
     } else {
         // Small planes: one GEMM per group for the chunk, then scatter (F, image, P).
-        let mut y = Array2::<f32>::zeros((f, cols.ncols()));
-        fill_bias(&mut y.view_mut(), b);
-        per_group(&mut y.view_mut(), 0..cols.ncols());
-        for (bi, mut image) in out.outer_iter_mut().enumerate() {
-            for (mut dst, src) in image.outer_iter_mut().zip(y.outer_iter()) {
-                let src = src.slice(s![bi * plane..(bi + 1) * plane]);
-                let src = src
-                    .into_shape_with_order(dst.raw_dim())
-                    .map_err(layout_error(OP))?;
-                dst.assign(&src);
+        // Every entry is written by `fill_bias` before the products add to it.
+        with_scratch_to_overwrite(f * cols.ncols(), |buf| {
+            let mut y =
+                ArrayViewMut2::from_shape((f, cols.ncols()), buf).map_err(layout_error(OP))?;
+            fill_bias(&mut y, b);
+            per_group(&mut y, 0..cols.ncols());
+            for (bi, mut image) in out.outer_iter_mut().enumerate() {
+                for (mut dst, src) in image.outer_iter_mut().zip(y.outer_iter()) {
+                    let src = src.slice(s![bi * plane..(bi + 1) * plane]);
+                    let src = src
+                        .into_shape_with_order(dst.raw_dim())
+                        .map_err(layout_error(OP))?;
+                    dst.assign(&src);
+                }
             }
-        }
+            Ok(())
+        })
     }
-    Ok(())
 }
 
 /// Sets every row `f` of `y` (F x columns) to the bias `b[f]`, or zero without a bias.
@@ -179,25 +182,29 @@ fn fill_bias(y: &mut ArrayViewMut2<'_, f32>, b: Option<&ArrayView1<'_, f32>>) {
 }
 
 /// dL/dw (F x (C/G)·KH·KW) and dL/db of the images `images` from their window matrix `cols`:
-/// their partial sums. `dy` is the whole batch's (N, F, OH, OW) data.
+/// their partial sums, written over `dw` and `db`. `dy` is the whole batch's (N, F, OH, OW) data.
 pub(crate) fn weight_grad_chunk(
     cols: &ArrayView2<'_, f32>,
     dy: &[f32],
     g: &Geometry,
     images: Range<usize>,
-) -> Result<(Array2<f32>, Array1<f32>)> {
+    dw: &mut [f32],
+    db: &mut [f32],
+) -> Result<()> {
     const OP: &str = "conv2d weight gradient (GEMM)";
     let (f, fg, patch) = (g.out_channels, g.group_filters(), g.patch_len());
     let plane = g.out_plane();
-    let mut dw = Array2::<f32>::zeros((f, patch));
-    let per_group = |dw: &mut Array2<f32>, dy: &ArrayView2<'_, f32>, columns: Range<usize>| {
-        for group in 0..g.groups {
-            let dyg = dy.slice(s![group_rows(group, fg), ..]);
-            let cg = cols.slice(s![group_rows(group, patch), columns.clone()]);
-            let mut dwg = dw.slice_mut(s![group_rows(group, fg), ..]);
-            mat_mul(&dyg, &cg.t(), 1.0, &mut dwg);
-        }
-    };
+    dw.fill(0.0);
+    let mut dw = ArrayViewMut2::from_shape((f, patch), dw).map_err(layout_error(OP))?;
+    let per_group =
+        |dw: &mut ArrayViewMut2<'_, f32>, dy: &ArrayView2<'_, f32>, columns: Range<usize>| {
+            for group in 0..g.groups {
+                let dyg = dy.slice(s![group_rows(group, fg), ..]);
+                let cg = cols.slice(s![group_rows(group, patch), columns.clone()]);
+                let mut dwg = dw.slice_mut(s![group_rows(group, fg), ..]);
+                mat_mul(&dyg, &cg.t(), 1.0, &mut dwg);
+            }
+        };
     if plane >= GEMM_PER_IMAGE_PLANE {
         // Large planes: dY of each image is already an F x P matrix; no gathering.
         for (bi, n) in images.clone().enumerate() {
@@ -206,10 +213,16 @@ pub(crate) fn weight_grad_chunk(
             per_group(&mut dw, &dy_n, bi * plane..(bi + 1) * plane);
         }
     } else {
-        let dyt = gather_dy(dy, g, images.clone());
-        per_group(&mut dw, &dyt.view(), 0..cols.ncols());
+        let width = cols.ncols();
+        with_scratch_to_overwrite(f * width, |dyt| {
+            gather_dy(dy, g, images.clone(), dyt);
+            let dyt = ArrayView2::from_shape((f, width), &*dyt).map_err(layout_error(OP))?;
+            per_group(&mut dw, &dyt, 0..width);
+            Ok::<_, TensorError>(())
+        })?;
     }
-    Ok((dw, bias_grad_chunk(dy, g, images)))
+    bias_grad_chunk(dy, g, images, db);
+    Ok(())
 }
 
 /// One chunk of dL/dx by col2im: `dcols_g = W_gᵀ · dY_g` per group into scratch memory, then added
@@ -266,8 +279,12 @@ pub(crate) fn col2im_chunk(
                 per_group(&mut dcols, &dy_n, bi * plane..(bi + 1) * plane);
             }
         } else {
-            let dyt = gather_dy(dy, g, images.clone());
-            per_group(&mut dcols, &dyt.view(), 0..width);
+            with_scratch_to_overwrite(f * width, |dyt| {
+                gather_dy(dy, g, images.clone(), dyt);
+                let dyt = ArrayView2::from_shape((f, width), &*dyt).map_err(layout_error(OP))?;
+                per_group(&mut dcols, &dyt, 0..width);
+                Ok::<_, TensorError>(())
+            })?;
         }
         add_columns(scratch, g, count, dx);
         Ok::<_, TensorError>(())

@@ -39,8 +39,6 @@ pub use plan::Conv2dPlan;
 
 use std::ops::Range;
 
-use ndarray::{Array1, Array2};
-
 use crate::geometry::Geometry;
 
 /// The widest kernel the kernels on padded images take; each width up to it is compiled as a
@@ -118,41 +116,37 @@ pub(crate) fn first<const N: usize>(s: &[f32]) -> &[f32; N] {
     s.first_chunk::<N>().unwrap_or(&[0.0; N])
 }
 
-/// The chunk's `dy` (images, F, OH, OW) as an F x (images·OH·OW) matrix, columns in (image, oh, ow)
-/// order: the layout of the windows' columns.
-pub(crate) fn gather_dy(dy: &[f32], g: &Geometry, images: Range<usize>) -> Array2<f32> {
+/// The chunk's `dy` (images, F, OH, OW) written into `out` as an F x (images·OH·OW) matrix,
+/// columns in (image, oh, ow) order: the layout of the windows' columns.
+pub(crate) fn gather_dy(dy: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
     let f = g.out_channels;
     let plane = g.out_plane();
-    let count = images.len();
-    let mut out = Array2::<f32>::zeros((f, count * plane));
-    for (fi, mut row) in out.outer_iter_mut().enumerate() {
+    let width = images.len() * plane;
+    debug_assert_eq!(
+        out.len(),
+        f * width,
+        "gather_dy's destination is F x count·P"
+    );
+    for (fi, row) in out.chunks_exact_mut(width).enumerate() {
         for (bi, n) in images.clone().enumerate() {
             let src = &dy[(n * f + fi) * plane..][..plane];
-            for (d, s) in row.iter_mut().skip(bi * plane).zip(src) {
-                *d = *s;
-            }
+            row[bi * plane..][..plane].copy_from_slice(src);
         }
     }
-    out
 }
 
-/// dL/db of the images `images`: `Σ_n Σ_p dy[n, f, p]` per filter, from the whole batch's
-/// (N, F, OH·OW) data. Each image's plane is summed in 8 lanes (position `p` into lane `p mod 8`),
-/// the lanes then added in order, and the images in order: one fixed order, shared by every
-/// convolution kernel, so that all give the same bits (and the compiler can vectorise it).
-pub(crate) fn bias_grad_chunk(dy: &[f32], g: &Geometry, images: Range<usize>) -> Array1<f32> {
+/// dL/db of the images `images` (their partial sums), written over `db` (F): `dy` is the whole
+/// batch's (N, F, OH, OW) data.
+pub(crate) fn bias_grad_chunk(dy: &[f32], g: &Geometry, images: Range<usize>, db: &mut [f32]) {
     let f = g.out_channels;
     let plane = g.out_plane();
-    (0..f)
-        .map(|fi| {
-            images.clone().fold(0.0_f32, |acc, n| {
-                acc + lane_sum(&dy[(n * f + fi) * plane..][..plane])
-            })
-        })
-        .collect()
+    for (fi, d) in db.iter_mut().enumerate() {
+        *d = images.clone().fold(0.0_f32, |acc, n| {
+            acc + lane_sum(&dy[(n * f + fi) * plane..][..plane])
+        });
+    }
 }
 
-/// `values` summed in 8 lanes, then the lanes and the leftover values in order.
 fn lane_sum(values: &[f32]) -> f32 {
     let mut lanes = [0.0_f32; 8];
     let chunks = values.chunks_exact(8);

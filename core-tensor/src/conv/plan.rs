@@ -1,18 +1,22 @@
 //! A convolution planned once for its geometry and run every step.
 
-use std::sync::Mutex;
+use std::ops::Range;
 
-use ndarray::{Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4};
+use ndarray::{
+    Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut1, ArrayViewMut4,
+};
 
 use crate::conv::choice::{
     ForwardKernel, GEMM_PER_IMAGE_PLANE, InputGradKernel, Kernels, WeightGradKernel,
 };
 use crate::conv::functions::Conv2dGrads;
 use crate::conv::{Conv2dParams, dilated, direct, filter_lanes, gemm, winograd};
-use crate::error::{Result, TensorError, layout_error};
+use crate::error::{Result, TensorError, layout_error, not_contiguous};
 use crate::geometry::Geometry;
-use crate::parallel::{BATCH_CHUNK, for_each_chunk_mut, map_chunks, map_chunks_mut};
-use crate::scratch::with_scratch;
+use crate::parallel::{
+    BATCH_CHUNK, chunk_count, for_each_chunk_mut, for_each_chunk_mut_with, for_each_chunk_with,
+};
+use crate::scratch::{reuse_or_zeros, with_scratch};
 use crate::window::{columns, contiguous, fill_columns};
 
 const OP: &str = "conv2d";
@@ -54,6 +58,9 @@ pub struct Conv2dPlan {
     kept: Vec<Array2<f32>>,
     /// The batch size of the last training forward, if any.
     kept_batch: Option<usize>,
+    /// Per chunk of images: its partial dL/dw (F x (C/G)·KH·KW) followed by its partial dL/db (F),
+    /// added together in chunk order after the parallel part.
+    partials: Vec<Vec<f32>>,
 }
 
 /// What a training forward keeps for the weight gradient.
@@ -69,31 +76,38 @@ enum Keep {
 }
 
 impl Keep {
-    /// What to keep of the images `images` of `x`, laid out anew (in `spare` where it fits),
-    /// for a forward kernel that did not build it on its way.
+    /// Lays out in `kept` (overwriting last step's buffer where it is the same size) what to
+    /// keep of the images `images` of `x`, for a forward kernel that did not build it on its way.
     fn build(
         self,
         x: &[f32],
         g: &Geometry,
-        images: std::ops::Range<usize>,
-        spare: Option<Array2<f32>>,
-    ) -> Result<Option<Array2<f32>>> {
-        match self {
-            Self::Nothing => Ok(None),
-            Self::Columns => columns(x, g, images, spare).map(Some),
-            Self::PaddedImages => direct::pad_images(x, g, images, spare).map(Some),
+        images: Range<usize>,
+        kept: Option<&mut Array2<f32>>,
+    ) -> Result<()> {
+        let Some(kept) = kept else {
+            debug_assert!(self == Self::Nothing, "nowhere to keep the input");
+            return Ok(());
+        };
+        let spare = Some(std::mem::replace(kept, Array2::zeros((0, 0))));
+        *kept = match self {
+            Self::Nothing => return Ok(()),
+            Self::Columns => columns(x, g, images, spare)?,
+            Self::PaddedImages => direct::pad_images(x, g, images, spare)?,
             Self::Images => {
                 let image = g.channels * g.input[0] * g.input[1];
-                let mut kept = spare
-                    .filter(|s| s.len() == images.len() * image)
-                    .unwrap_or_else(|| Array2::zeros((images.len(), image)));
+                let len = images.len() * image;
+                let data = reuse_or_zeros(spare, len);
+                let mut kept = Array2::from_shape_vec((images.len(), image), data)
+                    .map_err(layout_error(OP))?;
                 let src = &x[images.start * image..images.end * image];
                 kept.as_slice_mut()
                     .ok_or_else(internal)?
                     .copy_from_slice(src);
-                Ok(Some(kept))
+                kept
             }
-        }
+        };
+        Ok(())
     }
 }
 
@@ -116,6 +130,7 @@ impl Conv2dPlan {
             kernels: Kernels::choose(&geometry),
             kept: Vec::new(),
             kept_batch: None,
+            partials: Vec::new(),
         })
     }
 
@@ -171,13 +186,32 @@ impl Conv2dPlan {
     /// `x` not (N, C, H, W) with the planned C, H and W, `w` not the planned weight shape, or `b`
     /// not (F).
     pub fn forward(
-        &self,
+        &mut self,
         x: ArrayView4<'_, f32>,
         w: ArrayView4<'_, f32>,
         b: Option<ArrayView1<'_, f32>>,
     ) -> Result<Array4<f32>> {
-        self.run_forward(x, w, b, Keep::Nothing, Vec::new())
-            .map(|(y, _)| y)
+        let mut y = Array4::zeros(self.checked_input(x.shape())?.output_shape());
+        self.forward_into(x, w, b, y.view_mut())?;
+        Ok(y)
+    }
+
+    /// [`Conv2dPlan::forward`] into `y` (N, F, OH, OW), whose values are overwritten: with
+    /// buffers the caller reuses, an inference step allocates nothing.
+    ///
+    /// # Errors
+    /// As [`Conv2dPlan::forward`], and a `y` of another shape.
+    pub fn forward_into(
+        &mut self,
+        x: ArrayView4<'_, f32>,
+        w: ArrayView4<'_, f32>,
+        b: Option<ArrayView1<'_, f32>>,
+        y: ArrayViewMut4<'_, f32>,
+    ) -> Result<()> {
+        let g = self.checked_input(x.shape())?;
+        // Nothing is kept: a state per chunk of no size.
+        let mut none = vec![(); chunk_count(g.batch)];
+        self.run_forward(x, w, b, y, Keep::Nothing, &mut none, |()| None)
     }
 
     /// `y = conv2d(x, w, b)` for a training step: keeps what [`Conv2dPlan::param_grads`] reads,
@@ -192,12 +226,33 @@ impl Conv2dPlan {
         w: ArrayView4<'_, f32>,
         b: Option<ArrayView1<'_, f32>>,
     ) -> Result<Array4<f32>> {
-        let spare = std::mem::take(&mut self.kept);
-        self.kept_batch = None;
-        let (y, kept) = self.run_forward(x, w, b, self.keep(), spare)?;
-        self.kept = kept;
-        self.kept_batch = Some(x.shape()[0]);
+        let mut y = Array4::zeros(self.checked_input(x.shape())?.output_shape());
+        self.forward_train_into(x, w, b, y.view_mut())?;
         Ok(y)
+    }
+
+    /// [`Conv2dPlan::forward_train`] into `y` (N, F, OH, OW), whose values are overwritten: with
+    /// the same batch size as the last step, a training forward allocates nothing.
+    ///
+    /// # Errors
+    /// As [`Conv2dPlan::forward_into`].
+    pub fn forward_train_into(
+        &mut self,
+        x: ArrayView4<'_, f32>,
+        w: ArrayView4<'_, f32>,
+        b: Option<ArrayView1<'_, f32>>,
+        y: ArrayViewMut4<'_, f32>,
+    ) -> Result<()> {
+        let g = self.checked_input(x.shape())?;
+        self.kept_batch = None;
+        self.kept
+            .resize_with(chunk_count(g.batch), || Array2::zeros((0, 0)));
+        let mut kept = std::mem::take(&mut self.kept);
+        let result = self.run_forward(x, w, b, y, self.keep(), &mut kept, |k| Some(k));
+        self.kept = kept;
+        result?;
+        self.kept_batch = Some(g.batch);
+        Ok(())
     }
 
     /// dL/dw (F, C/G, KH, KW) and dL/db (F) of the last [`Conv2dPlan::forward_train`] for the
@@ -205,7 +260,25 @@ impl Conv2dPlan {
     ///
     /// # Errors
     /// No training forward before, or a `dy` that is not its output's shape.
-    pub fn param_grads(&self, dy: ArrayView4<'_, f32>) -> Result<(Array4<f32>, Array1<f32>)> {
+    pub fn param_grads(&mut self, dy: ArrayView4<'_, f32>) -> Result<(Array4<f32>, Array1<f32>)> {
+        let mut dw = Array4::zeros(self.geometry.weight_shape());
+        let mut db = Array1::zeros(self.geometry.out_channels);
+        self.add_param_grads(dy, dw.view_mut(), Some(db.view_mut()))?;
+        Ok((dw, db))
+    }
+
+    /// Adds [`Conv2dPlan::param_grads`] to `dw` (F, C/G, KH, KW) and, if given, `db` (F), as
+    /// PyTorch accumulates into `.grad`. With the same batch size as the last step it allocates
+    /// nothing.
+    ///
+    /// # Errors
+    /// As [`Conv2dPlan::param_grads`], and a `dw` or `db` of another shape.
+    pub fn add_param_grads(
+        &mut self,
+        dy: ArrayView4<'_, f32>,
+        mut dw: ArrayViewMut4<'_, f32>,
+        db: Option<ArrayViewMut1<'_, f32>>,
+    ) -> Result<()> {
         let Some(batch) = self.kept_batch else {
             return Err(TensorError::InvalidArgument {
                 op: OP,
@@ -216,38 +289,56 @@ impl Conv2dPlan {
         };
         let g = self.geometry.with_batch(batch)?;
         Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
+        Geometry::expect_shape(OP, "dw", &g.weight_shape(), dw.shape())?;
+        if let Some(db) = &db {
+            Geometry::expect_shape(OP, "db", &[g.out_channels], db.shape())?;
+        }
         let dy = dy.as_standard_layout();
         let dy = contiguous(OP, &dy)?;
         let kernel = self.kernels.weight_grad;
-        let partials = map_chunks(batch, |images| {
-            let kept = self.kept.get(images.start / BATCH_CHUNK).ok_or_else(|| {
-                TensorError::InvalidArgument {
-                    op: OP,
-                    message: "internal error: a chunk's kept input is missing".into(),
-                }
-            })?;
+        let dw_len = g.out_channels * g.patch_len();
+        let len = dw_len + g.out_channels;
+        self.partials.resize_with(chunk_count(batch), Vec::new);
+        for partial in &mut self.partials {
+            partial.resize(len, 0.0);
+        }
+        let kept = &self.kept;
+        for_each_chunk_with(batch, &mut self.partials, |images, partial| {
+            let kept = kept.get(images.start / BATCH_CHUNK).ok_or_else(internal)?;
+            let (pw, pb) = partial.split_at_mut(dw_len);
             match kernel {
-                WeightGradKernel::Direct => direct::param_grads_chunk(kept, dy, &g, images),
+                WeightGradKernel::Direct => direct::param_grads_chunk(kept, dy, &g, images, pw, pb),
                 WeightGradKernel::FilterLanes => {
-                    filter_lanes::param_grads_chunk(kept, dy, &g, images)
+                    filter_lanes::param_grads_chunk(kept, dy, &g, images, pw, pb)
                 }
                 WeightGradKernel::Winograd => {
                     let x = kept.as_slice().ok_or_else(internal)?;
-                    winograd::weight_grad_chunk(x, dy, &g, images)
+                    winograd::weight_grad_chunk(x, dy, &g, images, pw, pb)
                 }
-                WeightGradKernel::Gemm => gemm::weight_grad_chunk(&kept.view(), dy, &g, images),
+                WeightGradKernel::Gemm => {
+                    gemm::weight_grad_chunk(&kept.view(), dy, &g, images, pw, pb)
+                }
             }
         })?;
-        let mut dw = Array2::<f32>::zeros((g.out_channels, g.patch_len()));
-        let mut db = Array1::<f32>::zeros(g.out_channels);
-        for (pw, pb) in &partials {
-            dw += pw;
-            db += pb;
+        // The chunks' sums, added in chunk order, then onto the gradients.
+        let Some((total, rest)) = self.partials.split_first_mut() else {
+            return Ok(());
+        };
+        for partial in rest {
+            for (t, p) in total.iter_mut().zip(partial.iter()) {
+                *t += p;
+            }
         }
-        let dw = dw
-            .into_shape_with_order(g.weight_shape())
-            .map_err(layout_error(OP))?;
-        Ok((dw, db))
+        let dw = dw.as_slice_mut().ok_or_else(not_contiguous(OP))?;
+        for (d, t) in dw.iter_mut().zip(&total[..dw_len]) {
+            *d += t;
+        }
+        if let Some(mut db) = db {
+            for (d, t) in db.iter_mut().zip(&total[dw_len..]) {
+                *d += t;
+            }
+        }
+        Ok(())
     }
 
     /// dL/dx (N, C, H, W) for the upstream gradient `dy` (N, F, OH, OW) and the weight `w`; it
@@ -256,27 +347,46 @@ impl Conv2dPlan {
     /// # Errors
     /// A `dy` or `w` whose shape is not the planned one.
     pub fn input_grad(
-        &self,
+        &mut self,
         dy: ArrayView4<'_, f32>,
         w: ArrayView4<'_, f32>,
     ) -> Result<Array4<f32>> {
         let g = self
             .geometry
             .with_batch(dy.shape().first().copied().unwrap_or(0))?;
+        let mut dx = Array4::zeros(g.input_shape());
+        self.input_grad_into(dy, w, dx.view_mut())?;
+        Ok(dx)
+    }
+
+    /// [`Conv2dPlan::input_grad`] into `dx` (N, C, H, W), whose values are overwritten.
+    ///
+    /// # Errors
+    /// As [`Conv2dPlan::input_grad`], and a `dx` of another shape.
+    pub fn input_grad_into(
+        &mut self,
+        dy: ArrayView4<'_, f32>,
+        w: ArrayView4<'_, f32>,
+        mut dx: ArrayViewMut4<'_, f32>,
+    ) -> Result<()> {
+        let g = self
+            .geometry
+            .with_batch(dy.shape().first().copied().unwrap_or(0))?;
         Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
         Geometry::expect_shape(OP, "weight", &g.weight_shape(), w.shape())?;
+        Geometry::expect_shape(OP, "dx", &g.input_shape(), dx.shape())?;
         match self.kernels.input_grad {
-            InputGradKernel::DilatedConv => dilated::input_grad(dy, w, &g),
+            InputGradKernel::DilatedConv => {
+                dx.assign(&dilated::input_grad(dy, w, &g)?);
+                Ok(())
+            }
             InputGradKernel::Col2Im => {
                 let dy = dy.as_standard_layout();
                 let dy = contiguous(OP, &dy)?;
                 let w = w.as_standard_layout();
                 let w = gemm::weight_matrix(OP, w.view(), &g)?;
-                let mut dx = Array4::<f32>::zeros(g.input_shape());
-                for_each_chunk_mut(&mut dx, |images, dx| {
-                    gemm::col2im_chunk(dy, &w, &g, images, dx)
-                })?;
-                Ok(dx)
+                dx.fill(0.0);
+                for_each_chunk_mut(dx, |images, dx| gemm::col2im_chunk(dy, &w, &g, images, dx))
             }
         }
     }
@@ -285,7 +395,11 @@ impl Conv2dPlan {
     ///
     /// # Errors
     /// As [`Conv2dPlan::param_grads`] and [`Conv2dPlan::input_grad`].
-    pub fn backward(&self, dy: ArrayView4<'_, f32>, w: ArrayView4<'_, f32>) -> Result<Conv2dGrads> {
+    pub fn backward(
+        &mut self,
+        dy: ArrayView4<'_, f32>,
+        w: ArrayView4<'_, f32>,
+    ) -> Result<Conv2dGrads> {
         let (dw, db) = self.param_grads(dy)?;
         let dx = self.input_grad(dy, w)?;
         Ok(Conv2dGrads { dx, dw, db })
@@ -297,8 +411,11 @@ impl Conv2dPlan {
         let x = x.as_standard_layout();
         let x = contiguous(OP, &x)?;
         let keep = self.keep();
-        let kept = map_chunks(g.batch, |images| keep.build(x, &g, images, None))?;
-        self.kept = kept.into_iter().flatten().collect();
+        self.kept
+            .resize_with(chunk_count(g.batch), || Array2::zeros((0, 0)));
+        for_each_chunk_with(g.batch, &mut self.kept, |images, kept| {
+            keep.build(x, &g, images, Some(kept))
+        })?;
         self.kept_batch = Some(g.batch);
         Ok(())
     }
@@ -328,27 +445,25 @@ impl Conv2dPlan {
         }
     }
 
-    fn run_forward(
+    /// The forward pass into `out`, keeping per chunk what `keep` names in the buffer that
+    /// `slot` finds in the chunk's state (one state per chunk; no buffer when nothing is kept).
+    #[allow(clippy::too_many_arguments)]
+    fn run_forward<S: Send>(
         &self,
         x: ArrayView4<'_, f32>,
         w: ArrayView4<'_, f32>,
         b: Option<ArrayView1<'_, f32>>,
+        out: ArrayViewMut4<'_, f32>,
         keep: Keep,
-        spare: Vec<Array2<f32>>,
-    ) -> Result<(Array4<f32>, Vec<Array2<f32>>)> {
+        states: &mut [S],
+        slot: impl Fn(&mut S) -> Option<&mut Array2<f32>> + Sync + Send,
+    ) -> Result<()> {
         let g = self.checked_input(x.shape())?;
         Geometry::expect_shape(OP, "weight", &g.weight_shape(), w.shape())?;
+        Geometry::expect_shape(OP, "y", &g.output_shape(), out.shape())?;
         if let Some(b) = &b {
             Geometry::expect_shape(OP, "bias", &[g.out_channels], b.shape())?;
         }
-        // Last step's buffers, one per chunk, each taken by its chunk's worker only.
-        let spare: Vec<Mutex<Option<Array2<f32>>>> =
-            spare.into_iter().map(|c| Mutex::new(Some(c))).collect();
-        let spare_for = |images: &std::ops::Range<usize>| {
-            spare
-                .get(images.start / BATCH_CHUNK)
-                .and_then(|slot| slot.lock().ok().and_then(|mut b| b.take()))
-        };
         let x = x.as_standard_layout();
         let x = contiguous(OP, &x)?;
         let w = w.as_standard_layout();
@@ -357,16 +472,15 @@ impl Conv2dPlan {
         let forward = self.kernels.forward;
         let winograd_weights =
             (forward == ForwardKernel::Winograd).then(|| winograd::transform_weights(w_data, &g));
-        let mut out = Array4::<f32>::zeros(g.output_shape());
-        let kept = map_chunks_mut(&mut out, |images, out| {
-            let spare = spare_for(&images);
+        for_each_chunk_mut_with(out, states, |images, out, state| {
+            let kept = slot(state);
             let count = images.len();
             match (forward, keep) {
                 (ForwardKernel::Direct, Keep::PaddedImages) => {
-                    let xp = direct::pad_images(x, &g, images, spare)?;
-                    let data = xp.as_slice().ok_or_else(internal)?;
-                    direct::forward_chunk(data, w_data, b.as_ref(), &g, count, out)?;
-                    Ok(Some(xp))
+                    let kept = kept.ok_or_else(internal)?;
+                    keep.build(x, &g, images, Some(&mut *kept))?;
+                    let data = kept.as_slice().ok_or_else(internal)?;
+                    direct::forward_chunk(data, w_data, b.as_ref(), &g, count, out)
                 }
                 (ForwardKernel::Direct, _) => {
                     let (rows, wp) = direct::padded_shape(&g, count);
@@ -374,19 +488,19 @@ impl Conv2dPlan {
                         direct::fill_padded(x, &g, images.clone(), xp);
                         direct::forward_chunk(xp, w_data, b.as_ref(), &g, count, out)
                     })?;
-                    keep.build(x, &g, images, spare)
+                    keep.build(x, &g, images, kept)
                 }
                 (ForwardKernel::Winograd, _) => {
                     let u = winograd_weights.as_deref().ok_or_else(internal)?;
                     let mut out = out;
                     let out_data = out.as_slice_mut().ok_or_else(internal)?;
                     winograd::forward_chunk(x, u, b.as_ref(), &g, images.clone(), out_data)?;
-                    keep.build(x, &g, images, spare)
+                    keep.build(x, &g, images, kept)
                 }
                 (ForwardKernel::Gemm, Keep::Columns) => {
-                    let cols = columns(x, &g, images, spare)?;
-                    gemm::forward_chunk(&w2, b.as_ref(), &g, cols.view(), out)?;
-                    Ok(Some(cols))
+                    let kept = kept.ok_or_else(internal)?;
+                    keep.build(x, &g, images, Some(&mut *kept))?;
+                    gemm::forward_chunk(&w2, b.as_ref(), &g, kept.view(), out)
                 }
                 (ForwardKernel::Gemm, _) if gemm::is_pointwise(&g) => {
                     // A 1x1 layer's window matrix is the image itself: no copy.
@@ -401,7 +515,7 @@ impl Conv2dPlan {
                         let out = out.slice_mut(ndarray::s![bi..bi + 1, .., .., ..]);
                         gemm::forward_chunk(&w2, b.as_ref(), &g, cols, out)?;
                     }
-                    keep.build(x, &g, images, spare)
+                    keep.build(x, &g, images, kept)
                 }
                 (ForwardKernel::Gemm, _) => {
                     // The windows are needed for this forward only: laid out in scratch memory,
@@ -431,11 +545,10 @@ impl Conv2dPlan {
                             gemm::forward_chunk(&w2, b.as_ref(), &g, cols, out)
                         })?;
                     }
-                    keep.build(x, &g, images, spare)
+                    keep.build(x, &g, images, kept)
                 }
             }
-        })?;
-        Ok((out, kept.into_iter().flatten().collect()))
+        })
     }
 }
 
@@ -539,7 +652,7 @@ mod tests {
 
     #[test]
     fn gradients_need_a_training_forward() {
-        let plan = Conv2dPlan::new(&[2, 1, 8, 8], &[1, 1, 3, 3], Conv2dParams::new()).unwrap();
+        let mut plan = Conv2dPlan::new(&[2, 1, 8, 8], &[1, 1, 3, 3], Conv2dParams::new()).unwrap();
         let dy = Array4::<f32>::zeros((2, 1, 6, 6));
         let e = plan.param_grads(dy.view()).unwrap_err().to_string();
         assert!(e.contains("forward_train"), "{e}");

@@ -29,14 +29,14 @@
 
 use std::ops::Range;
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 
 use crate::conv::bias_grad_chunk;
 use crate::conv::gemm::mat_mul;
 use crate::conv::winograd_5x5::F2x2K5x5;
 use crate::error::{Result, layout_error};
 use crate::geometry::Geometry;
-use crate::scratch::with_scratch_to_overwrite;
+use crate::scratch::{with_scratch, with_scratch_to_overwrite};
 use crate::simd::simd_kernel;
 
 const OP: &str = "conv2d (Winograd)";
@@ -224,20 +224,24 @@ fn at_position_mut(
 /// are transformed together until they have as many.
 const WEIGHT_GRAD_MIN_TILES: usize = 256;
 
-/// dL/dw (as F x C·3·3) and dL/db of the images `images`, whose input `x` holds (their
-/// (count, C, H, W) data, standard layout): their partial sums. `dy` is the whole batch's
-/// (N, F, OH, OW) data.
+/// dL/dw (as F x C·KH·KW) and dL/db of the images `images`, whose input `x` holds (their
+/// (count, C, H, W) data, standard layout): their partial sums, written over `dw` and `db`.
+/// `dy` is the whole batch's (N, F, OH, OW) data.
 pub(crate) fn weight_grad_chunk(
     x: &[f32],
     dy: &[f32],
     g: &Geometry,
     images: Range<usize>,
-) -> Result<(Array2<f32>, Array1<f32>)> {
+    dw: &mut [f32],
+    db: &mut [f32],
+) -> Result<()> {
     if g.kernel == [5, 5] {
-        weight_grad::<F2x2K5x5>(x, dy, g, images)
+        weight_grad::<F2x2K5x5>(x, dy, g, images.clone(), dw)?;
     } else {
-        weight_grad::<F2x2K3x3>(x, dy, g, images)
+        weight_grad::<F2x2K3x3>(x, dy, g, images.clone(), dw)?;
     }
+    bias_grad_chunk(dy, g, images, db);
+    Ok(())
 }
 
 fn weight_grad<A: Tiles>(
@@ -245,36 +249,37 @@ fn weight_grad<A: Tiles>(
     dy: &[f32],
     g: &Geometry,
     images: Range<usize>,
-) -> Result<(Array2<f32>, Array1<f32>)> {
+    dw: &mut [f32],
+) -> Result<()> {
     let [th, tw] = tiles(g);
     let per_image = th * tw;
     let step = WEIGHT_GRAD_MIN_TILES.div_ceil(per_image.max(1)).max(1);
     let (c, f) = (g.channels, g.out_channels);
     let out_image = f * g.out_plane();
-    let mut du = vec![0.0_f32; A::XI * f * c];
-    for first in (0..images.len()).step_by(step) {
-        let part = first..(first + step).min(images.len());
-        let t = part.len() * per_image;
-        let dy_part = &dy[(images.start + part.start) * out_image..][..part.len() * out_image];
-        with_scratch_to_overwrite(A::XI * (c + f) * t, |buf| {
-            let (v, dm) = buf.split_at_mut(A::XI * c * t);
-            A::transform_input(x, g, part.clone(), v);
-            A::transform_output_grad(dy_part, g, part.len(), dm);
-            for xi in 0..A::XI {
-                let (dm_xi, v_xi) = (at_position(dm, xi, (f, t))?, at_position(v, xi, (c, t))?);
-                mat_mul(
-                    &dm_xi,
-                    &v_xi.t(),
-                    1.0,
-                    &mut at_position_mut(&mut du, xi, (f, c))?,
-                );
-            }
-            Ok::<_, crate::error::TensorError>(())
-        })?;
-    }
-    let dw = A::kernel_grad(&du, g);
-    let dw = Array2::from_shape_vec((f, g.patch_len()), dw).map_err(layout_error(OP))?;
-    Ok((dw, bias_grad_chunk(dy, g, images)))
+    with_scratch(A::XI * f * c, |du| {
+        for first in (0..images.len()).step_by(step) {
+            let part = first..(first + step).min(images.len());
+            let t = part.len() * per_image;
+            let dy_part = &dy[(images.start + part.start) * out_image..][..part.len() * out_image];
+            with_scratch_to_overwrite(A::XI * (c + f) * t, |buf| {
+                let (v, dm) = buf.split_at_mut(A::XI * c * t);
+                A::transform_input(x, g, part.clone(), v);
+                A::transform_output_grad(dy_part, g, part.len(), dm);
+                for xi in 0..A::XI {
+                    let (dm_xi, v_xi) = (at_position(dm, xi, (f, t))?, at_position(v, xi, (c, t))?);
+                    mat_mul(
+                        &dm_xi,
+                        &v_xi.t(),
+                        1.0,
+                        &mut at_position_mut(du, xi, (f, c))?,
+                    );
+                }
+                Ok::<_, crate::error::TensorError>(())
+            })?;
+        }
+        dw.copy_from_slice(&A::kernel_grad(du, g));
+        Ok(())
+    })
 }
 
 simd_kernel! {

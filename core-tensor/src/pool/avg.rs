@@ -1,11 +1,11 @@
 //! Average pooling.
 
-use ndarray::{Array4, ArrayView4};
+use ndarray::{Array4, ArrayView4, ArrayViewMut4};
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Result, output_slice};
 use crate::geometry::Geometry;
-use crate::pool::{Planes, to_array4};
+use crate::pool::Planes;
 use crate::window::contiguous;
 
 /// Average pooling: `y[n, c, oh, ow] = (1 / (KH·KW)) Σ_{i,j} x[n, c, oh·SH + i, ow·SW + j]`.
@@ -30,9 +30,28 @@ pub fn avg_pool2d(
     kernel: [usize; 2],
     stride: [usize; 2],
 ) -> Result<Array4<f32>> {
+    let g = Planes::new("avg_pool2d", x, kernel, stride)?.geometry;
+    let mut y = Array4::zeros(g.output_shape());
+    avg_pool2d_into(x, kernel, stride, y.view_mut())?;
+    Ok(y)
+}
+
+/// [`avg_pool2d`] into `y` (N, C, OH, OW, standard layout), whose values are overwritten.
+///
+/// # Errors
+/// As [`avg_pool2d`], and a `y` of another shape or layout.
+pub fn avg_pool2d_into(
+    x: ArrayView4<'_, f32>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    mut y: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
     const OP: &str = "avg_pool2d";
     let planes = Planes::new(OP, x, kernel, stride)?;
     let g = planes.geometry;
+    Geometry::expect_shape(OP, "y", &g.output_shape(), y.shape())?;
+    let y = output_slice(OP, "y", &mut y)?;
+    y.fill(0.0);
     let data = planes.data(OP)?;
     let [_, w] = g.input;
     let ow = g.output[1];
@@ -41,7 +60,6 @@ pub fn avg_pool2d(
     let scale = 1.0 / (kh * kw) as f32;
     let in_plane = planes.input_plane();
     let out_plane = g.out_plane();
-    let mut y = vec![0.0_f32; g.batch * g.channels * out_plane];
     if out_plane > 0 {
         y.par_chunks_mut(out_plane).enumerate().for_each(|(p, y)| {
             let src = &data[p * in_plane..(p + 1) * in_plane];
@@ -73,7 +91,7 @@ pub fn avg_pool2d(
             }
         });
     }
-    to_array4(OP, g.output_shape(), y)
+    Ok(())
 }
 
 /// dL/dx of average pooling: each `dy` element spread as `dy / (KH·KW)` over its window; where
@@ -100,10 +118,31 @@ pub fn avg_pool2d_backward(
     kernel: [usize; 2],
     stride: [usize; 2],
 ) -> Result<Array4<f32>> {
+    let (n, c, _, _) = dy.dim();
+    let mut dx = Array4::zeros((n, c, input[0], input[1]));
+    avg_pool2d_backward_into(dy, input, kernel, stride, dx.view_mut())?;
+    Ok(dx)
+}
+
+/// [`avg_pool2d_backward`] into `dx` (N, C, H, W, standard layout), whose values are
+/// overwritten.
+///
+/// # Errors
+/// As [`avg_pool2d_backward`], and a `dx` of another shape or layout.
+pub fn avg_pool2d_backward_into(
+    dy: ArrayView4<'_, f32>,
+    input: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    mut dx: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
     const OP: &str = "avg_pool2d_backward";
     let (n, c, _, _) = dy.dim();
     let g = Geometry::windows(OP, &[n, c, input[0], input[1]], kernel, stride, [0, 0])?;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
+    Geometry::expect_shape(OP, "dx", &g.input_shape(), dx.shape())?;
+    let dx = output_slice(OP, "dx", &mut dx)?;
+    dx.fill(0.0);
     let dy = dy.as_standard_layout();
     let dy = contiguous(OP, &dy)?;
     let [_, w] = input;
@@ -113,7 +152,6 @@ pub fn avg_pool2d_backward(
     let scale = 1.0 / (kh * kw) as f32;
     let in_plane = input[0] * input[1];
     let out_plane = g.out_plane();
-    let mut dx = vec![0.0_f32; n * c * in_plane];
     if in_plane > 0 {
         dx.par_chunks_mut(in_plane).enumerate().for_each(|(p, dx)| {
             let dy = &dy[p * out_plane..(p + 1) * out_plane];
@@ -140,5 +178,5 @@ pub fn avg_pool2d_backward(
             }
         });
     }
-    to_array4(OP, g.input_shape(), dx)
+    Ok(())
 }

@@ -4,7 +4,7 @@
 mod avg;
 mod max;
 
-pub use avg::{avg_pool2d, avg_pool2d_backward};
+pub use avg::{avg_pool2d, avg_pool2d_backward, avg_pool2d_backward_into, avg_pool2d_into};
 pub use max::{MaxPoolMask, max_pool2d, max_pool2d_backward};
 
 use ndarray::{Array4, ArrayView4};

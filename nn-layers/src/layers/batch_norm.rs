@@ -1,7 +1,7 @@
 //! Batch normalisation.
 
 use core_tensor::Tensor;
-use ndarray::{Array1, Array3, ArrayD, Axis, Ix1, Zip};
+use ndarray::{Array1, Array3, ArrayD, Axis, Ix1, Ix3, Zip};
 
 use crate::config::BatchNormConfig;
 use crate::error::{LayerError, Result};
@@ -9,6 +9,7 @@ use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward};
 use crate::param::Param;
 use crate::spec::LayerSpec;
 use crate::state::{State, StateMut, Visitor, VisitorMut};
+use crate::workspace::Workspace;
 
 /// The name of batch normalisation's counter, as in PyTorch's `state_dict`.
 const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
@@ -144,11 +145,12 @@ impl Layer for BatchNormalization {
     /// Channels are independent and each is summed in order on one thread: rayon spreads the
     /// channels, and the thread count never changes a bit.
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        self.forward_owned(x.clone(), mode)
+        let ws = &mut Workspace::new();
+        self.forward_owned(ws.copy_of(x), mode, ws)
     }
 
     /// The input's buffer becomes x̂ (train mode, kept for backward) or the output (eval mode).
-    fn forward_owned(&mut self, x: Tensor, mode: Mode) -> Result<Tensor> {
+    fn forward_owned(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
         let in_shape = x.shape().to_vec();
         let mut x3 = self.as_channels(x)?;
         let (n, c, s) = x3.dim();
@@ -166,7 +168,11 @@ impl Layer for BatchNormalization {
                 }
                 // Per channel: mean, biased variance, 1/√(σ² + eps).
                 let mut stats = Array1::<(f64, f64, f32)>::from_elem(c, (0.0, 0.0, 0.0));
-                let mut y = Array3::<f32>::zeros((n, c, s));
+                // Every value of y is written below.
+                let mut y = ws
+                    .tensor(&[n, c, s])
+                    .into_dimensionality::<Ix3>()
+                    .map_err(|_| bad_input(self, "(N, C, ...)", &in_shape))?;
                 // x3 becomes x̂ (kept for backward), y = γ x̂ + β.
                 Zip::from(x3.axis_iter_mut(Axis(1)))
                     .and(y.axis_iter_mut(Axis(1)))

@@ -8,12 +8,13 @@ use ndarray::{Ix1, Ix4};
 use crate::config::Conv2DConfig;
 use crate::error::Result;
 use crate::layer::{
-    Layer, Mode, bad_input, check_grad, no_forward, view_as, visit_weight_and_bias,
+    Layer, Mode, bad_input, check_grad, no_forward, view_as, view_as_mut, visit_weight_and_bias,
     visit_weight_and_bias_mut,
 };
 use crate::param::Param;
 use crate::spec::LayerSpec;
 use crate::state::{Visitor, VisitorMut};
+use crate::workspace::Workspace;
 
 impl Conv2DConfig {
     /// Builds the layer with PyTorch's default initialisation (Kaiming-uniform weight, bias
@@ -38,7 +39,7 @@ impl Conv2DConfig {
             bias,
             plan: None,
             trained: false,
-            output_shape: Vec::new(),
+            output_shape: [0; 4],
         })
     }
 }
@@ -64,7 +65,7 @@ pub struct Conv2D {
     /// Whether the last forward pass was a training one (the plan then holds its input).
     trained: bool,
     /// The output shape of the last training forward.
-    output_shape: Vec<usize>,
+    output_shape: [usize; 4],
 }
 
 impl Conv2D {
@@ -78,24 +79,21 @@ impl Conv2D {
         self.plan.as_ref().map(Conv2dPlan::kernels)
     }
 
-    /// The plan of the last training forward, for a backward pass.
-    fn trained_plan(&self) -> Result<&Conv2dPlan> {
-        match &self.plan {
-            Some(plan) if self.trained => Ok(plan),
-            _ => Err(no_forward(self)),
-        }
-    }
-
-    fn param_grads(&mut self, grad: &Tensor) -> Result<()> {
-        let plan = self.trained_plan()?;
+    /// Adds dL/dw and dL/db of the last training forward for `grad` to the parameters'
+    /// gradients.
+    fn add_param_grads(&mut self, grad: &Tensor) -> Result<()> {
         check_grad(self, &self.output_shape, grad)?;
         let dy = view_as::<Ix4>(self, grad, "(N, F, OH, OW)")?;
-        let (dw, db) = plan.param_grads(dy)?;
-        self.weight.grad += &dw.into_dyn();
-        if let Some(b) = &mut self.bias {
-            b.grad += &db.into_dyn();
-        }
-        Ok(())
+        let plan = match &mut self.plan {
+            Some(plan) if self.trained => plan,
+            _ => return Err(no_forward(self)),
+        };
+        let dw = view_as_mut::<Ix4>(&mut self.weight.grad, "(F, C/G, KH, KW)")?;
+        let db = match &mut self.bias {
+            Some(b) => Some(view_as_mut::<Ix1>(&mut b.grad, "(F)")?),
+            None => None,
+        };
+        Ok(plan.add_param_grads(dy, dw, db)?)
     }
 }
 
@@ -129,50 +127,70 @@ impl Layer for Conv2D {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let ws = &mut Workspace::new();
+        self.forward_owned(ws.copy_of(x), mode, ws)
+    }
+
+    /// The output comes from `ws`; `x` goes back to it (the plan keeps what the weight gradient
+    /// needs in its own buffers).
+    fn forward_owned(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
         let c = self.config;
-        let x4 = view_as::<Ix4>(self, x, &format!("(N, {}, H, W)", c.in_channels))?;
-        if x4.shape()[1] != c.in_channels {
+        if x.ndim() != 4 || x.shape()[1] != c.in_channels {
             return Err(bad_input(
                 self,
                 &format!("(N, {}, H, W)", c.in_channels),
                 x.shape(),
             ));
         }
-        let w = view_as::<Ix4>(self, &self.weight.value, "(F, C/G, KH, KW)")?;
+        let x4 = view_as::<Ix4>(self, &x, "(N, C, H, W)")?;
+        let [n, h, w] = [0, 2, 3].map(|a| x4.shape()[a]);
+        let weight = view_as::<Ix4>(self, &self.weight.value, "(F, C/G, KH, KW)")?;
         let b = match &self.bias {
             Some(b) => Some(view_as::<Ix1>(self, &b.value, "(F)")?),
             None => None,
         };
-        let planned = self
-            .plan
-            .as_ref()
-            .is_some_and(|p| p.geometry().input == [x4.shape()[2], x4.shape()[3]]);
-        if !planned {
-            self.plan = Some(Conv2dPlan::new(x4.shape(), w.shape(), c.params())?);
+        let plan = match &mut self.plan {
+            Some(plan) if plan.geometry().input == [h, w] => plan,
+            slot => slot.insert(Conv2dPlan::new(x4.shape(), weight.shape(), c.params())?),
+        };
+        let out_shape = plan.geometry().with_batch(n)?.output_shape();
+        let mut y = ws.tensor(&out_shape);
+        let y4 = view_as_mut::<Ix4>(&mut y, "(N, F, OH, OW)")?;
+        match mode {
+            Mode::Train => plan.forward_train_into(x4, weight, b, y4)?,
+            Mode::Eval => plan.forward_into(x4, weight, b, y4)?,
         }
-        let Some(plan) = self.plan.as_mut() else {
-            return Err(no_forward(self));
-        };
-        let y = match mode {
-            Mode::Train => plan.forward_train(x4, w, b)?,
-            Mode::Eval => plan.forward(x4, w, b)?,
-        };
         self.trained = mode == Mode::Train;
-        if self.trained {
-            self.output_shape = y.shape().to_vec();
-        }
-        Ok(y.into_dyn())
+        self.output_shape = out_shape;
+        ws.recycle(x);
+        Ok(y)
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        self.param_grads(grad)?;
-        let dy = view_as::<Ix4>(self, grad, "(N, F, OH, OW)")?;
-        let w = view_as::<Ix4>(self, &self.weight.value, "(F, C/G, KH, KW)")?;
-        Ok(self.trained_plan()?.input_grad(dy, w)?.into_dyn())
+        let ws = &mut Workspace::new();
+        self.backward_owned(ws.copy_of(grad), ws)
     }
 
-    fn backward_params_only(&mut self, grad: &Tensor) -> Result<()> {
-        self.param_grads(grad)
+    fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
+        self.add_param_grads(&grad)?;
+        let dy = view_as::<Ix4>(self, &grad, "(N, F, OH, OW)")?;
+        let w = view_as::<Ix4>(self, &self.weight.value, "(F, C/G, KH, KW)")?;
+        let plan = match &mut self.plan {
+            Some(plan) if self.trained => plan,
+            _ => return Err(no_forward(self)),
+        };
+        let in_shape = plan.geometry().with_batch(dy.shape()[0])?.input_shape();
+        let mut dx = ws.tensor(&in_shape);
+        let dx4 = view_as_mut::<Ix4>(&mut dx, "(N, C, H, W)")?;
+        plan.input_grad_into(dy, w, dx4)?;
+        ws.recycle(grad);
+        Ok(dx)
+    }
+
+    fn backward_params_only(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<()> {
+        self.add_param_grads(&grad)?;
+        ws.recycle(grad);
+        Ok(())
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

@@ -3,17 +3,18 @@
 use core_tensor::Tensor;
 use core_tensor::init::{default_bias, default_weight};
 use core_tensor::random::SeededRng;
-use ndarray::{Array2, Axis, Ix2, linalg::general_mat_mul};
+use ndarray::{Ix2, linalg::general_mat_mul};
 
 use crate::config::LinearConfig;
 use crate::error::Result;
 use crate::layer::{
-    Layer, Mode, bad_input, check_grad, no_forward, view_as, visit_weight_and_bias,
+    Layer, Mode, bad_input, check_grad, no_forward, view_as, view_as_mut, visit_weight_and_bias,
     visit_weight_and_bias_mut,
 };
 use crate::param::Param;
 use crate::spec::LayerSpec;
 use crate::state::{Visitor, VisitorMut};
+use crate::workspace::Workspace;
 
 impl LinearConfig {
     /// Builds the layer with PyTorch's default initialisation drawn from `rng`.
@@ -53,7 +54,7 @@ pub struct Linear {
     config: LinearConfig,
     weight: Param,
     bias: Option<Param>,
-    input: Option<Array2<f32>>,
+    input: Option<Tensor>,
 }
 
 impl Linear {
@@ -75,37 +76,78 @@ impl Layer for Linear {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let expected = format!("(N, {})", self.config.in_features);
-        let x2 = view_as::<Ix2>(self, x, &expected)?;
-        if x2.ncols() != self.config.in_features {
-            return Err(bad_input(self, &expected, x.shape()));
+        let ws = &mut Workspace::new();
+        self.forward_owned(ws.copy_of(x), mode, ws)
+    }
+
+    /// The output comes from `ws`; in train mode the layer keeps `x` for its backward pass
+    /// (giving the one of the step before back), in eval mode `x` goes back.
+    fn forward_owned(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
+        let (fan_in, fan_out) = (self.config.in_features, self.config.out_features);
+        if x.ndim() != 2 || x.shape()[1] != fan_in {
+            return Err(bad_input(self, &format!("(N, {fan_in})"), x.shape()));
         }
+        let x2 = view_as::<Ix2>(self, &x, "(N, in)")?;
         let w = view_as::<Ix2>(self, &self.weight.value, "(out, in)")?;
-        let mut y = Array2::<f32>::zeros((x2.nrows(), self.config.out_features));
+        let mut y = ws
+            .zeros(&[x2.nrows(), fan_out])
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| bad_input(self, "(N, in)", x.shape()))?;
         if let Some(b) = &self.bias {
             for mut row in y.outer_iter_mut() {
                 row.assign(&b.value);
             }
         }
         general_mat_mul(1.0, &x2, &w.t(), 1.0, &mut y);
-        self.input = (mode == Mode::Train).then(|| x2.to_owned());
+        let old = match mode {
+            Mode::Train => self.input.replace(x),
+            Mode::Eval => {
+                ws.recycle(x);
+                self.input.take()
+            }
+        };
+        if let Some(old) = old {
+            ws.recycle(old);
+        }
         Ok(y.into_dyn())
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
+        let ws = &mut Workspace::new();
+        self.backward_owned(ws.copy_of(grad), ws)
+    }
+
+    fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
+        let (fan_in, fan_out) = (self.config.in_features, self.config.out_features);
         let x = self.input.as_ref().ok_or_else(|| no_forward(self))?;
-        check_grad(self, &[x.nrows(), self.config.out_features], grad)?;
-        let dy = view_as::<Ix2>(self, grad, "(N, out)")?;
-        let mut dw = Array2::<f32>::zeros((self.config.out_features, self.config.in_features));
-        general_mat_mul(1.0, &dy.t(), x, 0.0, &mut dw);
+        let x = view_as::<Ix2>(self, x, "(N, in)")?;
+        check_grad(self, &[x.nrows(), fan_out], &grad)?;
+        let dy = view_as::<Ix2>(self, &grad, "(N, out)")?;
         let w = view_as::<Ix2>(self, &self.weight.value, "(out, in)")?;
-        let mut dx = Array2::<f32>::zeros((dy.nrows(), self.config.in_features));
-        general_mat_mul(1.0, &dy, &w, 0.0, &mut dx);
-        self.weight.grad += &dw.into_dyn();
-        if let Some(b) = &mut self.bias {
-            b.grad += &dy.sum_axis(Axis(0)).into_dyn();
+        // dL/dw and dL/db for this batch, then added to the gradients.
+        let mut dw = ws.zeros(&[fan_out, fan_in]);
+        let mut dw2 = view_as_mut::<Ix2>(&mut dw, "(out, in)")?;
+        general_mat_mul(1.0, &dy.t(), &x, 0.0, &mut dw2);
+        let mut db = ws.zeros(&[fan_out]);
+        for row in dy.outer_iter() {
+            db += &row;
         }
-        Ok(dx.into_dyn())
+        let mut dx = ws.zeros(&[dy.nrows(), fan_in]);
+        general_mat_mul(
+            1.0,
+            &dy,
+            &w,
+            0.0,
+            &mut view_as_mut::<Ix2>(&mut dx, "(N, in)")?,
+        );
+        self.weight.grad += &dw;
+        if let Some(b) = &mut self.bias {
+            b.grad += &db;
+        }
+        ws.recycle(dw);
+        ws.recycle(db);
+        ws.recycle(grad);
+        Ok(dx)
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

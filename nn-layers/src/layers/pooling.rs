@@ -1,15 +1,16 @@
 //! Max and average pooling layers (no padding).
 
 use core_tensor::{
-    MaxPoolMask, Tensor, avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward,
-    output_size,
+    MaxPoolMask, Tensor, avg_pool2d_backward_into, avg_pool2d_into, max_pool2d,
+    max_pool2d_backward, output_size,
 };
 use ndarray::Ix4;
 
 use crate::config::PoolConfig;
 use crate::error::Result;
-use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward, view_as};
+use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward, view_as, view_as_mut};
 use crate::spec::LayerSpec;
+use crate::workspace::Workspace;
 
 impl PoolConfig {
     /// Builds a [`MaxPooling`] layer.
@@ -33,7 +34,7 @@ impl PoolConfig {
         Ok(AvgPooling {
             config: *self,
             input: None,
-            output: Vec::new(),
+            output: [0; 4],
         })
     }
 
@@ -107,7 +108,7 @@ impl Layer for MaxPooling {
 pub struct AvgPooling {
     config: PoolConfig,
     input: Option<[usize; 2]>,
-    output: Vec<usize>,
+    output: [usize; 4],
 }
 
 impl Layer for AvgPooling {
@@ -120,18 +121,52 @@ impl Layer for AvgPooling {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let x4 = view_as::<Ix4>(self, x, "(N, C, H, W)")?;
-        let y = avg_pool2d(x4, self.config.kernel, self.config.stride)?;
-        self.input = (mode == Mode::Train).then(|| [x4.shape()[2], x4.shape()[3]]);
-        self.output = y.shape().to_vec();
-        Ok(y.into_dyn())
+        let ws = &mut Workspace::new();
+        self.forward_owned(ws.copy_of(x), mode, ws)
+    }
+
+    /// The output comes from `ws`; `x` goes back to it.
+    fn forward_owned(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
+        let x4 = view_as::<Ix4>(self, &x, "(N, C, H, W)")?;
+        let [n, c, h, w] = [0, 1, 2, 3].map(|a| x4.shape()[a]);
+        let (kernel, stride) = (self.config.kernel, self.config.stride);
+        let size = |a: usize, len: usize| output_size(len, kernel[a], stride[a], 0);
+        let (Some(oh), Some(ow)) = (size(0, h), size(1, w)) else {
+            return Err(bad_input(
+                self,
+                "(N, C, H, W) with H, W at least the window",
+                x.shape(),
+            ));
+        };
+        let shape = [n, c, oh, ow];
+        let mut y = ws.tensor(&shape);
+        avg_pool2d_into(
+            x4,
+            kernel,
+            stride,
+            view_as_mut::<Ix4>(&mut y, "(N, C, OH, OW)")?,
+        )?;
+        self.input = (mode == Mode::Train).then_some([h, w]);
+        self.output = shape;
+        ws.recycle(x);
+        Ok(y)
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
+        let ws = &mut Workspace::new();
+        self.backward_owned(ws.copy_of(grad), ws)
+    }
+
+    fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
         let input = self.input.ok_or_else(|| no_forward(self))?;
-        check_grad(self, &self.output, grad)?;
-        let dy = view_as::<Ix4>(self, grad, "(N, C, OH, OW)")?;
-        Ok(avg_pool2d_backward(dy, input, self.config.kernel, self.config.stride)?.into_dyn())
+        check_grad(self, &self.output, &grad)?;
+        let dy = view_as::<Ix4>(self, &grad, "(N, C, OH, OW)")?;
+        let [n, c] = [self.output[0], self.output[1]];
+        let mut dx = ws.tensor(&[n, c, input[0], input[1]]);
+        let dx4 = view_as_mut::<Ix4>(&mut dx, "(N, C, H, W)")?;
+        avg_pool2d_backward_into(dy, input, self.config.kernel, self.config.stride, dx4)?;
+        ws.recycle(grad);
+        Ok(dx)
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

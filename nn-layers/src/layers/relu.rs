@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::layer::{Layer, Mode, check_grad, no_forward};
 use crate::layers::elementwise::same_shape;
 use crate::spec::LayerSpec;
+use crate::workspace::Workspace;
 
 /// `y = max(x, 0)`, NaN staying NaN; dL/dx = dL/dy where x > 0, else 0 (0 at x = 0 and at NaN,
 /// as PyTorch).
@@ -16,7 +17,9 @@ use crate::spec::LayerSpec;
 /// PyTorch equivalent: `torch.nn.ReLU()`.
 #[derive(Debug, Clone, Default)]
 pub struct Relu {
-    positive: Option<ArrayD<u8>>,
+    positive: ArrayD<u8>,
+    /// Whether the last forward pass was a training one (`positive` then holds its mask).
+    trained: bool,
 }
 
 impl Relu {
@@ -43,30 +46,45 @@ impl Layer for Relu {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let y = Zip::from(x).par_map_collect(|&v| relu(v));
-        self.positive = match mode {
-            Mode::Train => Some(Zip::from(x).par_map_collect(|&v| u8::from(v > 0.0))),
-            Mode::Eval => None,
-        };
-        Ok(y)
+        let ws = &mut Workspace::new();
+        self.forward_owned(ws.copy_of(x), mode, ws)
     }
 
-    /// In place: the input's buffer becomes the output.
-    fn forward_owned(&mut self, mut x: Tensor, mode: Mode) -> Result<Tensor> {
-        self.positive = match mode {
-            Mode::Train => Some(Zip::from(&x).par_map_collect(|&v| u8::from(v > 0.0))),
-            Mode::Eval => None,
-        };
+    /// In place; in train mode the mask of positive inputs goes into the layer's own buffer,
+    /// reused while the shape stays.
+    fn forward_owned(&mut self, mut x: Tensor, mode: Mode, _ws: &mut Workspace) -> Result<Tensor> {
+        self.trained = mode == Mode::Train;
+        if self.trained {
+            if self.positive.shape() != x.shape() {
+                self.positive = ArrayD::zeros(x.raw_dim());
+            }
+            Zip::from(&mut self.positive)
+                .and(&x)
+                .par_for_each(|p, &v| *p = u8::from(v > 0.0));
+        }
         x.par_mapv_inplace(relu);
         Ok(x)
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let positive = self.positive.as_ref().ok_or_else(|| no_forward(self))?;
-        check_grad(self, positive.shape(), grad)?;
-        Ok(Zip::from(grad)
-            .and(positive)
-            .par_map_collect(|&g, &p| if p != 0 { g } else { 0.0 }))
+        let ws = &mut Workspace::new();
+        self.backward_owned(ws.copy_of(grad), ws)
+    }
+
+    /// In place on `grad`.
+    fn backward_owned(&mut self, mut grad: Tensor, _ws: &mut Workspace) -> Result<Tensor> {
+        if !self.trained {
+            return Err(no_forward(self));
+        }
+        check_grad(self, self.positive.shape(), &grad)?;
+        Zip::from(&mut grad)
+            .and(&self.positive)
+            .par_for_each(|g, &p| {
+                if p == 0 {
+                    *g = 0.0;
+                }
+            });
+        Ok(grad)
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

@@ -8,6 +8,7 @@ use crate::layer::{Layer, Mode, no_forward};
 use crate::sequential::Sequential;
 use crate::spec::{LayerSpec, ResidualSpec};
 use crate::state::{Visitor, VisitorMut, visit_child, visit_child_mut};
+use crate::workspace::Workspace;
 
 /// `y = activation(body(x) + shortcut(x))`, the block of a ResNet.
 ///
@@ -106,13 +107,14 @@ impl Residual {
     }
 
     /// The gradient at the sum, from the gradient of the output.
-    fn grad_at_sum(&mut self, grad: &Tensor) -> Result<Tensor> {
+    /// dL/d(body + shortcut): through the activation, if any.
+    fn grad_at_sum(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
         if !self.trained {
             return Err(no_forward(self));
         }
         match &mut self.activation {
-            Some(a) => a.backward(grad),
-            None => Ok(grad.clone()),
+            Some(a) => a.backward_owned(grad, ws),
+            None => Ok(grad),
         }
     }
 }
@@ -153,39 +155,55 @@ impl Layer for Residual {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        self.forward_owned(x.clone(), mode)
+        let ws = &mut Workspace::new();
+        self.forward_owned(ws.copy_of(x), mode, ws)
     }
 
-    fn forward_owned(&mut self, x: Tensor, mode: Mode) -> Result<Tensor> {
-        let mut y = self.body.forward(&x, mode)?;
-        match &mut self.shortcut {
-            Some(s) => add_into(&mut y, &s.forward_owned(x, mode)?),
-            None => add_into(&mut y, &x),
-        }
+    fn forward_owned(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
+        let body_x = ws.copy_of(&x);
+        let mut y = self.body.forward_owned(body_x, mode, ws)?;
+        let shortcut = match &mut self.shortcut {
+            Some(s) => s.forward_owned(x, mode, ws)?,
+            None => x,
+        };
+        add_into(&mut y, &shortcut);
+        ws.recycle(shortcut);
         if let Some(a) = &mut self.activation {
-            y = a.forward_owned(y, mode)?;
+            y = a.forward_owned(y, mode, ws)?;
         }
         self.trained = mode == Mode::Train;
         Ok(y)
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let g = self.grad_at_sum(grad)?;
-        let mut dx = self.body.backward(&g)?;
-        match &mut self.shortcut {
-            Some(s) => add_into(&mut dx, &s.backward(&g)?),
-            None => add_into(&mut dx, &g),
-        }
+        let ws = &mut Workspace::new();
+        self.backward_owned(ws.copy_of(grad), ws)
+    }
+
+    fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
+        let g = self.grad_at_sum(grad, ws)?;
+        let body_g = ws.copy_of(&g);
+        let mut dx = self.body.backward_owned(body_g, ws)?;
+        let shortcut = match &mut self.shortcut {
+            Some(s) => s.backward_owned(g, ws)?,
+            None => g,
+        };
+        add_into(&mut dx, &shortcut);
+        ws.recycle(shortcut);
         Ok(dx)
     }
 
-    fn backward_params_only(&mut self, grad: &Tensor) -> Result<()> {
-        let g = self.grad_at_sum(grad)?;
-        self.body.backward_params_only(&g)?;
-        if let Some(s) = &mut self.shortcut {
-            s.backward_params_only(&g)?;
+    fn backward_params_only(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<()> {
+        let g = self.grad_at_sum(grad, ws)?;
+        let body_g = ws.copy_of(&g);
+        self.body.backward_params_only(body_g, ws)?;
+        match &mut self.shortcut {
+            Some(s) => s.backward_params_only(g, ws),
+            None => {
+                ws.recycle(g);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {

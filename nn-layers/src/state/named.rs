@@ -10,7 +10,7 @@ use crate::param::Param;
 /// Visits `child`'s state with every name prefixed by `prefix.` (the one place a container
 /// names its children's state).
 pub fn visit_child<'a>(prefix: &str, child: &'a dyn Layer, visitor: &mut Visitor<'_, 'a>) {
-    child.visit(&mut |name, state| visitor(&format!("{prefix}.{name}"), state));
+    child.visit(&mut |name, state| with_joined(prefix, name, |joined| visitor(joined, state)));
 }
 
 /// [`visit_child`], mutably.
@@ -19,7 +19,25 @@ pub fn visit_child_mut<'a>(
     child: &'a mut dyn Layer,
     visitor: &mut VisitorMut<'_, 'a>,
 ) {
-    child.visit_mut(&mut |name, state| visitor(&format!("{prefix}.{name}"), state));
+    child.visit_mut(&mut |name, state| with_joined(prefix, name, |joined| visitor(joined, state)));
+}
+
+/// Calls `f` with `prefix.name`, built on the stack when it is short (as names are), so that
+/// walking a network's state allocates nothing.
+fn with_joined<T>(prefix: &str, name: &str, f: impl FnOnce(&str) -> T) -> T {
+    let len = prefix.len() + 1 + name.len();
+    let mut buf = [0_u8; 256];
+    if let Some(joined) = buf.get_mut(..len) {
+        let (head, tail) = joined.split_at_mut(prefix.len());
+        head.copy_from_slice(prefix.as_bytes());
+        tail[0] = b'.';
+        tail[1..].copy_from_slice(name.as_bytes());
+        // Two strings and a '.' are UTF-8.
+        if let Ok(joined) = std::str::from_utf8(joined) {
+            return f(joined);
+        }
+    }
+    f(&format!("{prefix}.{name}"))
 }
 
 /// Named views of a layer's state, built on [`Layer::visit`] and [`Layer::visit_mut`]: every
