@@ -196,8 +196,9 @@ impl Conv2dPlan {
         Ok(y)
     }
 
-    /// [`Conv2dPlan::forward`] into `y` (N, F, OH, OW), whose values are overwritten: with
-    /// buffers the caller reuses, an inference step allocates nothing.
+    /// [`Conv2dPlan::forward`] into `y` (N, F, OH, OW), whose values are overwritten. With
+    /// buffers the caller reuses, the plan allocates nothing (a GEMM kernel still allocates its
+    /// packing memory inside each call).
     ///
     /// # Errors
     /// As [`Conv2dPlan::forward`], and a `y` of another shape.
@@ -231,8 +232,9 @@ impl Conv2dPlan {
         Ok(y)
     }
 
-    /// [`Conv2dPlan::forward_train`] into `y` (N, F, OH, OW), whose values are overwritten: with
-    /// the same batch size as the last step, a training forward allocates nothing.
+    /// [`Conv2dPlan::forward_train`] into `y` (N, F, OH, OW), whose values are overwritten. With
+    /// the same batch size as the last step, the plan reuses its buffers and allocates nothing
+    /// (a GEMM kernel still allocates its packing memory inside each call).
     ///
     /// # Errors
     /// As [`Conv2dPlan::forward_into`].
@@ -268,8 +270,8 @@ impl Conv2dPlan {
     }
 
     /// Adds [`Conv2dPlan::param_grads`] to `dw` (F, C/G, KH, KW) and, if given, `db` (F), as
-    /// PyTorch accumulates into `.grad`. With the same batch size as the last step it allocates
-    /// nothing.
+    /// PyTorch accumulates into `.grad`. With the same batch size as the last step the plan
+    /// reuses its buffers (a GEMM kernel still allocates its packing memory inside each call).
     ///
     /// # Errors
     /// As [`Conv2dPlan::param_grads`], and a `dw` or `db` of another shape.
