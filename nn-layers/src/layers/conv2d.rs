@@ -82,6 +82,9 @@ impl Conv2D {
     /// Adds dL/dw and dL/db of the last training forward for `grad` to the parameters'
     /// gradients.
     fn add_param_grads(&mut self, grad: &Tensor) -> Result<()> {
+        if !self.trained {
+            return Err(no_forward(self));
+        }
         check_grad(self, &self.output_shape, grad)?;
         let dy = view_as::<Ix4>(self, grad, "(N, F, OH, OW)")?;
         let plan = match &mut self.plan {
