@@ -1,7 +1,7 @@
 //! Seeded random shifts of training images.
 
 use core_tensor::random::{SeededRng, uniform_below};
-use ndarray::{Array4, s};
+use ndarray::{Array4, ArrayView3, ArrayViewMut4, s};
 
 use crate::error::{DataError, Result};
 
@@ -48,6 +48,18 @@ impl RandomShift {
     /// Shifts each image of `images` (N, C, H, W) in place by a draw from `rng` (dy, then dx, image
     /// by image), filling the uncovered pixels with `fill`.
     pub fn apply(&self, images: &mut Array4<f32>, rng: &mut SeededRng, fill: f32) {
+        self.apply_view(images.view_mut(), rng, fill, &mut Vec::new());
+    }
+
+    /// [`RandomShift::apply`] on a view, with `source` as the memory each image is copied to
+    /// before it is shifted (reused from batch to batch, so a warm call allocates nothing).
+    pub(crate) fn apply_view(
+        &self,
+        mut images: ArrayViewMut4<'_, f32>,
+        rng: &mut SeededRng,
+        fill: f32,
+        source: &mut Vec<f32>,
+    ) {
         if self.max == 0 {
             return;
         }
@@ -55,7 +67,11 @@ impl RandomShift {
         let mut draw = || uniform_below(rng, span).unwrap_or(0) as isize - self.max as isize;
         for mut image in images.outer_iter_mut() {
             let (dy, dx) = (draw(), draw());
-            let source = image.to_owned();
+            source.clear();
+            source.extend(image.iter().copied());
+            let Ok(source) = ArrayView3::from_shape(image.raw_dim(), &source[..]) else {
+                continue;
+            };
             image.fill(fill);
             let (h, w) = (source.shape()[1] as isize, source.shape()[2] as isize);
             // Output rows/cols `lo..hi` read the source at `lo - d..hi - d`.

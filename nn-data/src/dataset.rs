@@ -261,19 +261,32 @@ impl Dataset {
 
     /// [`Dataset::batch`] for indices known to be in range.
     pub(crate) fn gather(&self, indices: &[usize], normalization: Normalization) -> Batch {
-        let size = self.rows * self.cols;
-        let mut data = Vec::with_capacity(indices.len() * size);
-        for &i in indices {
-            let image = &self.pixels[i * size..(i + 1) * size];
-            data.extend(image.iter().map(|&p| normalization.apply(p)));
-        }
+        let mut data = vec![0.0; indices.len() * self.rows * self.cols];
+        let mut labels = Vec::with_capacity(indices.len());
+        self.gather_into(indices, normalization, &mut data, &mut labels);
         // `data` holds exactly indices.len() * rows * cols values, so the shape always fits.
         let images = Array4::from_shape_vec((indices.len(), 1, self.rows, self.cols), data)
             .unwrap_or_else(|_| Array4::zeros((0, 1, self.rows, self.cols)));
-        let labels = indices
-            .iter()
-            .map(|&i| usize::from(self.labels[i]))
-            .collect();
         Batch { images, labels }
+    }
+
+    /// The images at `indices` (known to be in range) written into `images` (`indices.len()`
+    /// times rows·cols values) and their labels into `labels`, which is cleared first.
+    pub(crate) fn gather_into(
+        &self,
+        indices: &[usize],
+        normalization: Normalization,
+        images: &mut [f32],
+        labels: &mut Vec<usize>,
+    ) {
+        let size = self.rows * self.cols;
+        for (dst, &i) in images.chunks_exact_mut(size).zip(indices) {
+            let image = &self.pixels[i * size..(i + 1) * size];
+            for (d, &p) in dst.iter_mut().zip(image) {
+                *d = normalization.apply(p);
+            }
+        }
+        labels.clear();
+        labels.extend(indices.iter().map(|&i| usize::from(self.labels[i])));
     }
 }

@@ -1,6 +1,7 @@
 //! Batches in a seeded order.
 
 use core_tensor::random::{SeededRng, seeded_stream, streams, uniform_below};
+use ndarray::{Array4, ArrayViewMut4};
 
 use crate::augment::RandomShift;
 use crate::dataset::{Batch, Dataset, Normalization};
@@ -134,6 +135,7 @@ impl<'a> DataLoader<'a> {
                 let stream = streams::augment(epoch as u64);
                 (shift, seeded_stream(self.seed.unwrap_or(0), stream))
             }),
+            source: Vec::new(),
         }
     }
 }
@@ -148,25 +150,57 @@ pub struct Batches<'a> {
     remaining: usize,
     normalization: Normalization,
     shift: Option<(RandomShift, SeededRng)>,
+    /// Memory the random shift copies each image to, reused from batch to batch.
+    source: Vec<f32>,
+}
+
+impl Batches<'_> {
+    /// The shape (N, 1, rows, cols) of the next batch, if any.
+    pub fn next_shape(&self) -> Option<[usize; 4]> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let count = (self.next + self.batch_size).min(self.order.len()) - self.next;
+        let [rows, cols] = self.data.image_size();
+        Some([count, 1, rows, cols])
+    }
+
+    /// The next batch written into `images` (as many values as [`Batches::next_shape`] gives,
+    /// in that shape's standard order) and `labels` (cleared first): the same batch as
+    /// [`Iterator::next`], into memory the caller reuses, so that a warm call allocates
+    /// nothing. `false` when the epoch is over or `images` is not the batch's size.
+    pub fn next_into(&mut self, images: &mut [f32], labels: &mut Vec<usize>) -> bool {
+        let Some(shape) = self.next_shape() else {
+            return false;
+        };
+        if images.len() != shape.iter().product::<usize>() {
+            return false;
+        }
+        self.remaining -= 1;
+        let end = self.next + shape[0];
+        let indices = &self.order[self.next..end];
+        self.data
+            .gather_into(indices, self.normalization, images, labels);
+        if let Some((shift, rng)) = &mut self.shift
+            && let Ok(view) = ArrayViewMut4::from_shape(shape, images)
+        {
+            shift.apply_view(view, rng, self.normalization.apply(0), &mut self.source);
+        }
+        self.next = end;
+        true
+    }
 }
 
 impl Iterator for Batches<'_> {
     type Item = Batch;
 
     fn next(&mut self) -> Option<Batch> {
-        if self.remaining == 0 {
-            return None;
-        }
-        self.remaining -= 1;
-        let end = (self.next + self.batch_size).min(self.order.len());
-        let mut batch = self
-            .data
-            .gather(&self.order[self.next..end], self.normalization);
-        if let Some((shift, rng)) = &mut self.shift {
-            shift.apply(&mut batch.images, rng, self.normalization.apply(0));
-        }
-        self.next = end;
-        Some(batch)
+        let shape = self.next_shape()?;
+        let mut images = Array4::zeros(shape);
+        let mut labels = Vec::with_capacity(shape[0]);
+        let data = images.as_slice_mut()?;
+        self.next_into(data, &mut labels)
+            .then_some(Batch { images, labels })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use nn_layers::{Layer, NamedState, Param};
+use nn_layers::{Layer, NamedState, Param, StateMut};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OptimError, Result};
@@ -61,39 +61,28 @@ pub trait Optimizer: Send + std::fmt::Debug {
     /// A gradient whose shape differs from its parameter's.
     fn step_params(&mut self, params: Vec<(String, &mut Param)>) -> Result<()> {
         let mut slots = std::mem::take(self.slots_mut());
-        let result = params.into_iter().try_for_each(|(name, param)| {
-            if param.grad.shape() != param.value.shape() {
-                return Err(OptimError::GradShape {
-                    optimizer: self.name(),
-                    param: name,
-                    value: param.value.shape().to_vec(),
-                    grad: param.grad.shape().to_vec(),
-                });
-            }
-            make_standard(&mut param.value);
-            make_standard(&mut param.grad);
-            let len = param.value.len();
-            let slot = slots.params.entry(name).or_insert_with(|| ParamSlot {
-                step: 0,
-                shape: param.value.shape().to_vec(),
-                buffers: vec![vec![0.0; len]; self.buffer_names().len()],
-            });
-            slot.step = slot.step.saturating_add(1);
-            if let (Some(value), Some(grad)) = (param.value.as_slice_mut(), param.grad.as_slice()) {
-                self.update(value, grad, slot.step, &mut slot.buffers);
-            }
-            Ok(())
-        });
+        let result = params
+            .into_iter()
+            .try_for_each(|(name, param)| step_param(&*self, &mut slots, &name, param));
         *self.slots_mut() = slots;
         result
     }
 
-    /// One step over every parameter of `net`.
+    /// One step over every parameter of `net`, in the order of its visit. After the first step
+    /// it allocates nothing.
     ///
     /// # Errors
     /// As [`Optimizer::step_params`].
     fn step(&mut self, net: &mut dyn Layer) -> Result<()> {
-        self.step_params(net.params_mut())
+        let mut slots = std::mem::take(self.slots_mut());
+        let mut result = Ok(());
+        net.visit_mut(&mut |name, state| {
+            if let (Ok(()), StateMut::Param(param)) = (&result, state) {
+                result = step_param(&*self, &mut slots, name, param);
+            }
+        });
+        *self.slots_mut() = slots;
+        result
     }
 
     /// Sets every gradient of `net` to zero.
@@ -199,6 +188,41 @@ pub trait Optimizer: Send + std::fmt::Debug {
         self.slots_mut().params = params;
         Ok(())
     }
+}
+
+/// `opt`'s rule on one named parameter, with its slot in `slots` (created at its first step).
+fn step_param<O: Optimizer + ?Sized>(
+    opt: &O,
+    slots: &mut Slots,
+    name: &str,
+    param: &mut Param,
+) -> Result<()> {
+    if param.grad.shape() != param.value.shape() {
+        return Err(OptimError::GradShape {
+            optimizer: opt.name(),
+            param: name.to_string(),
+            value: param.value.shape().to_vec(),
+            grad: param.grad.shape().to_vec(),
+        });
+    }
+    make_standard(&mut param.value);
+    make_standard(&mut param.grad);
+    if !slots.params.contains_key(name) {
+        let len = param.value.len();
+        let slot = ParamSlot {
+            step: 0,
+            shape: param.value.shape().to_vec(),
+            buffers: vec![vec![0.0; len]; opt.buffer_names().len()],
+        };
+        slots.params.insert(name.to_string(), slot);
+    }
+    if let Some(slot) = slots.params.get_mut(name) {
+        slot.step = slot.step.saturating_add(1);
+        if let (Some(value), Some(grad)) = (param.value.as_slice_mut(), param.grad.as_slice()) {
+            opt.update(value, grad, slot.step, &mut slot.buffers);
+        }
+    }
+    Ok(())
 }
 
 fn make_standard(t: &mut nn_layers::Tensor) {

@@ -3,7 +3,7 @@
 
 use ndarray::{Array2, ArrayView1};
 use nn_data::Dataset;
-use nn_layers::{Layer, Mode, Tensor};
+use nn_layers::{Mode, Tensor};
 
 use crate::error::{Result, TrainError};
 use crate::model::{Evaluation, Model};
@@ -67,13 +67,14 @@ impl Model {
     /// # Errors
     /// An input the network cannot take.
     pub fn predict_probabilities(&mut self, x: &Tensor) -> Result<Array2<f32>> {
-        let scores = self.net.forward(x, Mode::Eval)?;
+        let scores = self.forward_in_mode(x, Mode::Eval)?;
         let (n, c) = (
             scores.shape()[0],
             scores.shape().get(1).copied().unwrap_or(0),
         );
         let mut rows = Vec::with_capacity(scores.len());
         push_probabilities(&scores, self.ends_in_softmax(), &mut rows);
+        self.ws.recycle(scores);
         Array2::from_shape_vec((n, c), rows)
             .map_err(|e| TrainError::InvalidArgument(format!("network output: {e}")))
     }

@@ -1,6 +1,6 @@
 //! Which loss a [`crate::Model`] trains with.
 
-use nn_layers::{CrossEntropyLoss, LayerError, LossOutput, MseLoss, Tensor};
+use nn_layers::{CrossEntropyLoss, LayerError, LossOutput, MseLoss, Tensor, Workspace};
 use serde::{Deserialize, Serialize};
 
 /// The loss of a classifier's output (N, C) against class labels, saved in checkpoints.
@@ -27,8 +27,21 @@ impl LossKind {
     /// # Errors
     /// An output that is not (N, C) with N the number of labels, or a label outside 0..C.
     pub fn forward(self, output: &Tensor, labels: &[usize]) -> nn_layers::Result<LossOutput> {
+        self.forward_in(output, labels, &mut Workspace::new())
+    }
+
+    /// [`LossKind::forward`] with the gradient (and MSE's one-hot target) in memory from `ws`.
+    ///
+    /// # Errors
+    /// As [`LossKind::forward`].
+    pub fn forward_in(
+        self,
+        output: &Tensor,
+        labels: &[usize],
+        ws: &mut Workspace,
+    ) -> nn_layers::Result<LossOutput> {
         match self {
-            Self::CrossEntropy => CrossEntropyLoss::new().forward(output, labels),
+            Self::CrossEntropy => CrossEntropyLoss::new().forward_in(output, labels, ws),
             Self::Mse => {
                 let &[n, classes] = output.shape() else {
                     return Err(LayerError::Shape {
@@ -37,7 +50,7 @@ impl LossKind {
                         got: output.shape().to_vec(),
                     });
                 };
-                let mut target = Tensor::zeros(output.raw_dim());
+                let mut target = ws.zeros(output.shape());
                 for (index, &label) in labels.iter().enumerate().take(n) {
                     if label >= classes {
                         return Err(LayerError::LabelOutOfRange {
@@ -56,7 +69,9 @@ impl LossKind {
                         got: output.shape().to_vec(),
                     });
                 }
-                MseLoss::new().forward(output, &target)
+                let out = MseLoss::new().forward_in(output, &target, ws);
+                ws.recycle(target);
+                out
             }
         }
     }

@@ -1,11 +1,10 @@
 //! `Model`: a network, its loss and its optimizer, and the training loop.
 
-use nn_layers::NamedState;
 use std::time::Instant;
 
 use core_tensor::random::seeded_rng;
 use nn_data::{DataLoader, Dataset};
-use nn_layers::{Layer, Mode, NetworkSpec, Param, Sequential, Tensor, Workspace};
+use nn_layers::{Layer, Mode, NetworkSpec, Param, Sequential, State, Tensor, Workspace};
 use nn_optim::{Optimizer, Schedule, Scheduler};
 
 use crate::error::{Result, TrainError};
@@ -77,7 +76,7 @@ pub struct Model {
     pub(crate) recipe: Recipe,
     pub(crate) best: Option<BestEpoch>,
     /// The memory the network's activations and gradients pass through, reused every step.
-    ws: Workspace,
+    pub(crate) ws: Workspace,
 }
 
 /// The batch size [`Model::fit`] evaluates the validation set with, unless set otherwise.
@@ -313,7 +312,13 @@ impl Model {
     /// # Errors
     /// An input the network cannot take.
     pub fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.net.forward(x, self.mode)?)
+        self.forward_in_mode(x, self.mode)
+    }
+
+    /// The network's output for `x` in `mode`, through the model's workspace.
+    pub(crate) fn forward_in_mode(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let x = self.ws.copy_of(x);
+        Ok(self.net.forward_owned(x, mode, &mut self.ws)?)
     }
 
     /// The predicted class of each image of `x`, in the current mode.
@@ -321,7 +326,10 @@ impl Model {
     /// # Errors
     /// An input the network cannot take.
     pub fn predict(&mut self, x: &Tensor) -> Result<Vec<usize>> {
-        Ok(argmax_rows(&self.forward(x)?))
+        let logits = self.forward(x)?;
+        let predicted = argmax_rows(&logits);
+        self.ws.recycle(logits);
+        Ok(predicted)
     }
 
     /// The fraction of `predictions` equal to `labels`.
@@ -366,7 +374,8 @@ impl Model {
             // Copied into the workspace, so that only its own buffers circulate in it.
             let x = self.ws.copy_of(&x);
             let logits = self.net.forward_owned(x, Mode::Eval, &mut self.ws)?;
-            let out = self.loss.forward(&logits, &batch.labels)?;
+            let out = self.loss.forward_in(&logits, &batch.labels, &mut self.ws)?;
+            self.ws.recycle(out.grad);
             loss_sum += f64::from(out.loss) * batch.labels.len() as f64;
             let predicted = argmax_rows(&logits);
             correct += predicted
@@ -462,16 +471,26 @@ impl Model {
         let start = Instant::now();
         let mut batches = loader.epoch(epoch);
         let mut index = 0;
+        let mut labels = Vec::with_capacity(loader.batch_size());
+        self.history.batches.reserve(loader.num_batches());
         loop {
             let t0 = Instant::now();
-            let Some(batch) = batches.next() else { break };
+            // The batch goes straight into memory from the workspace.
+            let Some(shape) = batches.next_shape() else {
+                break;
+            };
+            let mut x = self.ws.tensor(&shape);
+            let filled = x
+                .as_slice_mut()
+                .is_some_and(|data| batches.next_into(data, &mut labels));
+            if !filled {
+                self.ws.recycle(x);
+                break;
+            }
             index += 1;
-            let x = batch.images.into_dyn();
             let t1 = Instant::now();
-            // Copied into the workspace, so that only its own buffers circulate in it.
-            let x = self.ws.copy_of(&x);
             let logits = self.net.forward_owned(x, Mode::Train, &mut self.ws)?;
-            let out = self.loss.forward(&logits, &batch.labels)?;
+            let out = self.loss.forward_in(&logits, &labels, &mut self.ws)?;
             let diverged = |what: String| {
                 bar.abandon();
                 TrainError::Diverged {
@@ -505,12 +524,8 @@ impl Model {
             t.backward_s += (t3 - t2).as_secs_f64();
             t.update_s += (t4 - t3).as_secs_f64();
 
-            let n = batch.labels.len();
-            let hits = argmax_rows(&logits)
-                .iter()
-                .zip(&batch.labels)
-                .filter(|(p, l)| p == l)
-                .count();
+            let n = labels.len();
+            let hits = count_hits(&logits, &labels);
             self.ws.recycle(logits);
             loss_sum += f64::from(out.loss) * n as f64;
             correct += hits;
@@ -553,7 +568,12 @@ fn first_non_finite(
     tensor: impl Fn(&Param) -> &Tensor,
     label: &str,
 ) -> Option<String> {
-    net.params().into_iter().find_map(|(name, p)| {
+    let mut found = None;
+    net.visit(&mut |name, state| {
+        let State::Param(p) = state else { return };
+        if found.is_some() {
+            return;
+        }
         let t = tensor(p);
         // A branch-free OR over every value (it vectorises), then the search only when needed:
         // this runs twice per step.
@@ -561,28 +581,41 @@ fn first_non_finite(
             Some(s) => s.iter().fold(false, |acc, v| acc | !v.is_finite()),
             None => t.iter().any(|v| !v.is_finite()),
         };
-        any.then(|| {
+        if any {
             let v = t
                 .iter()
                 .find(|v| !v.is_finite())
                 .copied()
                 .unwrap_or(f32::NAN);
-            format!("{label} {name} holds {v}")
-        })
-    })
+            found = Some(format!("{label} {name} holds {v}"));
+        }
+    });
+    found
+}
+
+/// How many rows of `logits` (N, C) have their largest value (the first on ties) at their label.
+fn count_hits(logits: &Tensor, labels: &[usize]) -> usize {
+    logits
+        .outer_iter()
+        .zip(labels)
+        .filter(|(row, label)| row_argmax(row.iter()) == **label)
+        .count()
 }
 
 /// The index of the largest value of each row of a (N, C) tensor (the first on ties).
 pub fn argmax_rows(logits: &Tensor) -> Vec<usize> {
     logits
         .outer_iter()
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-                    if v > bv { (i, v) } else { (bi, bv) }
-                })
-                .0
-        })
+        .map(|row| row_argmax(row.iter()))
         .collect()
+}
+
+/// The index of the largest of `values` (the first on ties; 0 for none or all NaN).
+fn row_argmax<'a>(values: impl Iterator<Item = &'a f32>) -> usize {
+    values
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+            if v > bv { (i, v) } else { (bi, bv) }
+        })
+        .0
 }

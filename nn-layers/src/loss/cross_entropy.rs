@@ -1,10 +1,11 @@
 //! Softmax cross-entropy on logits with class indices.
 
 use core_tensor::Tensor;
-use ndarray::{Array2, Ix2};
+use ndarray::Ix2;
 
 use crate::error::{LayerError, Result};
 use crate::loss::LossOutput;
+use crate::workspace::Workspace;
 
 /// Mean cross-entropy of the softmax of `logits` (N, C) against class indices, with the softmax
 /// fused: `L = (1/N) Σ_n (logsumexp(x_n) - x_n[y_n])`, `dL/dx = (softmax(x) - onehot(y)) / N`.
@@ -34,6 +35,20 @@ impl CrossEntropyLoss {
     /// # Errors
     /// Logits that are not 2-D or not N rows, an empty batch, or a label outside 0..C.
     pub fn forward(&self, logits: &Tensor, labels: &[usize]) -> Result<LossOutput> {
+        self.forward_in(logits, labels, &mut Workspace::new())
+    }
+
+    /// [`CrossEntropyLoss::forward`] with the gradient in memory from `ws` (give it back with
+    /// [`Workspace::recycle`] once used, as a training step does).
+    ///
+    /// # Errors
+    /// As [`CrossEntropyLoss::forward`].
+    pub fn forward_in(
+        &self,
+        logits: &Tensor,
+        labels: &[usize],
+        ws: &mut Workspace,
+    ) -> Result<LossOutput> {
         const NAME: &str = "CrossEntropyLoss";
         let x = logits
             .view()
@@ -59,7 +74,15 @@ impl CrossEntropyLoss {
                 classes: c,
             });
         }
-        let mut grad = Array2::<f32>::zeros((n, c));
+        // Every value is written below.
+        let mut grad = ws
+            .tensor(&[n, c])
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| LayerError::Shape {
+                layer: NAME.into(),
+                expected: "logits (N, C)".into(),
+                got: vec![n, c],
+            })?;
         let mut total = 0.0_f64;
         let inv_n = 1.0 / n as f64;
         for ((row, mut g), &label) in x.outer_iter().zip(grad.outer_iter_mut()).zip(labels) {

@@ -5,6 +5,7 @@ use ndarray::Zip;
 
 use crate::error::{LayerError, Result};
 use crate::loss::LossOutput;
+use crate::workspace::Workspace;
 
 /// Mean squared error over every element: `L = (1/M) Σ (p - t)²`, `dL/dp = 2 (p - t) / M`.
 ///
@@ -31,6 +32,20 @@ impl MseLoss {
     /// # Errors
     /// Shapes that differ, or empty tensors.
     pub fn forward(&self, prediction: &Tensor, target: &Tensor) -> Result<LossOutput> {
+        self.forward_in(prediction, target, &mut Workspace::new())
+    }
+
+    /// [`MseLoss::forward`] with the gradient in memory from `ws` (give it back with
+    /// [`Workspace::recycle`] once used, as a training step does).
+    ///
+    /// # Errors
+    /// As [`MseLoss::forward`].
+    pub fn forward_in(
+        &self,
+        prediction: &Tensor,
+        target: &Tensor,
+        ws: &mut Workspace,
+    ) -> Result<LossOutput> {
         if prediction.shape() != target.shape() || prediction.is_empty() {
             return Err(LayerError::Shape {
                 layer: "MseLoss".into(),
@@ -48,9 +63,11 @@ impl MseLoss {
             .map(|(&p, &t)| (f64::from(p) - f64::from(t)).powi(2))
             .sum();
         let scale = (2.0 / m) as f32;
-        let grad = Zip::from(prediction)
+        let mut grad = ws.tensor(prediction.shape());
+        Zip::from(&mut grad)
+            .and(prediction)
             .and(target)
-            .map_collect(|&p, &t| scale * (p - t));
+            .for_each(|g, &p, &t| *g = scale * (p - t));
         Ok(LossOutput {
             loss: (total / m) as f32,
             grad,
