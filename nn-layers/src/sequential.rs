@@ -292,10 +292,19 @@ impl Layer for Sequential {
         dims[0] = n;
         dims[1..].copy_from_slice(sample);
         let mut out = ws.tensor(dims);
+        let dims = &*dims;
         for start in (0..n).step_by(EVAL_SLICE) {
             let rows = Slice::from(start..(start + EVAL_SLICE).min(n));
             let part = ws.copy_of(&x.slice_axis(Axis(0), rows));
             let y = self.run_layers(part, mode, ws)?;
+            if y.shape()[1..] != dims[1..] {
+                // A layer whose output is not the shape it declared.
+                return Err(LayerError::Shape {
+                    layer: self.describe(),
+                    expected: format!("slices of output (N, {})", join(&dims[1..])),
+                    got: y.shape().to_vec(),
+                });
+            }
             out.slice_axis_mut(Axis(0), rows).assign(&y);
             ws.recycle(y);
         }

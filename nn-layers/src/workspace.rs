@@ -101,8 +101,11 @@ impl Workspace {
     fn shaped(&mut self, shape: &[usize], data: Vec<f32>) -> Tensor {
         match Tensor::from_shape_vec(IxDyn(shape), data) {
             Ok(t) => t,
-            // Unreachable: `take` sized the buffer to the shape's product.
-            Err(_) => Tensor::zeros(IxDyn(shape)),
+            Err(e) => {
+                // `take` sized the buffer to the shape's product: never reached.
+                debug_assert!(false, "a workspace buffer does not fit its shape: {e}");
+                Tensor::zeros(IxDyn(shape))
+            }
         }
     }
 }
