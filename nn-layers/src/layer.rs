@@ -111,6 +111,26 @@ pub trait Layer: Send + std::fmt::Debug {
     }
 }
 
+/// [`Layer::forward`] of a layer whose real pass is [`Layer::forward_owned`]: on a copy of `x`,
+/// with a workspace of its own.
+pub(crate) fn forward_through_workspace<L: Layer + ?Sized>(
+    layer: &mut L,
+    x: &Tensor,
+    mode: Mode,
+) -> Result<Tensor> {
+    let ws = &mut Workspace::new();
+    layer.forward_owned(ws.copy_of(x), mode, ws)
+}
+
+/// [`Layer::backward`] of a layer whose real pass is [`Layer::backward_owned`], likewise.
+pub(crate) fn backward_through_workspace<L: Layer + ?Sized>(
+    layer: &mut L,
+    grad: &Tensor,
+) -> Result<Tensor> {
+    let ws = &mut Workspace::new();
+    layer.backward_owned(ws.copy_of(grad), ws)
+}
+
 /// Views `x` as a fixed-rank array, or a shape error naming `layer` and what it takes.
 pub(crate) fn view_as<'a, D: Dimension>(
     layer: &dyn Layer,

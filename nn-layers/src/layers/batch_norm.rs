@@ -5,7 +5,7 @@ use ndarray::{Array1, Array3, ArrayD, Axis, Ix1, Ix3, Zip};
 
 use crate::config::BatchNormConfig;
 use crate::error::{LayerError, Result};
-use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward};
+use crate::layer::{Layer, Mode, bad_input, check_grad, forward_through_workspace, no_forward};
 use crate::param::Param;
 use crate::spec::LayerSpec;
 use crate::state::{State, StateMut, Visitor, VisitorMut};
@@ -145,8 +145,7 @@ impl Layer for BatchNormalization {
     /// Channels are independent and each is summed in order on one thread: rayon spreads the
     /// channels, and the thread count never changes a bit.
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.forward_owned(ws.copy_of(x), mode, ws)
+        forward_through_workspace(self, x, mode)
     }
 
     /// The input's buffer becomes x̂ (train mode, kept for backward) or the output (eval mode).

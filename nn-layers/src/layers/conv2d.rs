@@ -8,8 +8,8 @@ use ndarray::{Ix1, Ix4};
 use crate::config::Conv2DConfig;
 use crate::error::Result;
 use crate::layer::{
-    Layer, Mode, bad_input, check_grad, no_forward, view_as, view_as_mut, visit_weight_and_bias,
-    visit_weight_and_bias_mut,
+    Layer, Mode, backward_through_workspace, bad_input, check_grad, forward_through_workspace,
+    no_forward, view_as, view_as_mut, visit_weight_and_bias, visit_weight_and_bias_mut,
 };
 use crate::param::Param;
 use crate::spec::LayerSpec;
@@ -130,8 +130,7 @@ impl Layer for Conv2D {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.forward_owned(ws.copy_of(x), mode, ws)
+        forward_through_workspace(self, x, mode)
     }
 
     /// The output comes from `ws`; `x` goes back to it (the plan keeps what the weight gradient
@@ -170,8 +169,7 @@ impl Layer for Conv2D {
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.backward_owned(ws.copy_of(grad), ws)
+        backward_through_workspace(self, grad)
     }
 
     fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {

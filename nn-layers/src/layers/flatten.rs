@@ -4,7 +4,10 @@ use core_tensor::Tensor;
 use ndarray::IxDyn;
 
 use crate::error::Result;
-use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward};
+use crate::layer::{
+    Layer, Mode, backward_through_workspace, bad_input, check_grad, forward_through_workspace,
+    no_forward,
+};
 use crate::spec::LayerSpec;
 use crate::workspace::Workspace;
 
@@ -58,8 +61,7 @@ impl Layer for Flatten {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.forward_owned(ws.copy_of(x), mode, ws)
+        forward_through_workspace(self, x, mode)
     }
 
     /// A reshape of `x` itself (no copy when it is in standard layout).
@@ -78,8 +80,7 @@ impl Layer for Flatten {
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.backward_owned(ws.copy_of(grad), ws)
+        backward_through_workspace(self, grad)
     }
 
     fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {

@@ -8,7 +8,10 @@ use ndarray::Ix4;
 
 use crate::config::PoolConfig;
 use crate::error::Result;
-use crate::layer::{Layer, Mode, bad_input, check_grad, no_forward, view_as, view_as_mut};
+use crate::layer::{
+    Layer, Mode, backward_through_workspace, bad_input, check_grad, forward_through_workspace,
+    no_forward, view_as, view_as_mut,
+};
 use crate::spec::LayerSpec;
 use crate::workspace::Workspace;
 
@@ -121,8 +124,7 @@ impl Layer for AvgPooling {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.forward_owned(ws.copy_of(x), mode, ws)
+        forward_through_workspace(self, x, mode)
     }
 
     /// The output comes from `ws`; `x` goes back to it.
@@ -153,8 +155,7 @@ impl Layer for AvgPooling {
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.backward_owned(ws.copy_of(grad), ws)
+        backward_through_workspace(self, grad)
     }
 
     fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {

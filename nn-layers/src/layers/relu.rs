@@ -4,7 +4,9 @@ use core_tensor::Tensor;
 use ndarray::{ArrayD, Zip};
 
 use crate::error::Result;
-use crate::layer::{Layer, Mode, check_grad, no_forward};
+use crate::layer::{
+    Layer, Mode, backward_through_workspace, check_grad, forward_through_workspace, no_forward,
+};
 use crate::layers::elementwise::same_shape;
 use crate::spec::LayerSpec;
 use crate::workspace::Workspace;
@@ -46,8 +48,7 @@ impl Layer for Relu {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.forward_owned(ws.copy_of(x), mode, ws)
+        forward_through_workspace(self, x, mode)
     }
 
     /// In place; in train mode the mask of positive inputs goes into the layer's own buffer,
@@ -67,8 +68,7 @@ impl Layer for Relu {
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.backward_owned(ws.copy_of(grad), ws)
+        backward_through_workspace(self, grad)
     }
 
     /// In place on `grad`.

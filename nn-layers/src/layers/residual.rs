@@ -4,7 +4,9 @@ use core_tensor::Tensor;
 use ndarray::Zip;
 
 use crate::error::{LayerError, Result};
-use crate::layer::{Layer, Mode, no_forward};
+use crate::layer::{
+    Layer, Mode, backward_through_workspace, forward_through_workspace, no_forward,
+};
 use crate::sequential::Sequential;
 use crate::spec::{LayerSpec, ResidualSpec};
 use crate::state::{Visitor, VisitorMut, visit_child, visit_child_mut};
@@ -155,8 +157,7 @@ impl Layer for Residual {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.forward_owned(ws.copy_of(x), mode, ws)
+        forward_through_workspace(self, x, mode)
     }
 
     fn forward_owned(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
@@ -176,8 +177,7 @@ impl Layer for Residual {
     }
 
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let ws = &mut Workspace::new();
-        self.backward_owned(ws.copy_of(grad), ws)
+        backward_through_workspace(self, grad)
     }
 
     fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
