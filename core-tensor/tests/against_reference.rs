@@ -8,7 +8,7 @@ mod common;
 
 use common::{assert_close, quantized4, random4};
 use core_tensor::{self as ct, reference};
-use ndarray::Array1;
+use ndarray::{Array1, Array4};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone, Copy)]
@@ -206,7 +206,7 @@ proptest! {
 
     #[test]
     fn pooling_matches_reference(
-        (n, c, h, w) in (1usize..=10, 1usize..=3, 1usize..=12, 1usize..=12),
+        (n, c, h, w) in (1usize..=10, 1usize..=3, 1usize..=12, 1usize..=30),
         (kh, kw, sh, sw) in (1usize..=4, 1usize..=4, 1usize..=3, 1usize..=3),
         seed in any::<u64>(),
     ) {
@@ -230,7 +230,55 @@ proptest! {
         let dx = ct::avg_pool2d_backward(dy.view(), [h, w], k, s).unwrap();
         let dx_ref = reference::avg_pool2d_backward(dy.view(), [h, w], k, s).unwrap();
         assert_close("avg dx", &dx, &dx_ref, 1e-6);
+        // The exact f32 order that training's bits depend on.
+        prop_assert_eq!(&y, &avg_pool_in_tap_order(&x, k, s));
+        prop_assert_eq!(&dx, &avg_pool_backward_in_tap_order(&dy, [h, w], k, s));
     }
+}
+
+/// Average pooling in f32, each window's taps added in row-major order onto 0, then scaled.
+fn avg_pool_in_tap_order(x: &Array4<f32>, k: [usize; 2], s: [usize; 2]) -> Array4<f32> {
+    let (n, c, h, w) = x.dim();
+    let (oh, ow) = ((h - k[0]) / s[0] + 1, (w - k[1]) / s[1] + 1);
+    let scale = 1.0 / (k[0] * k[1]) as f32;
+    Array4::from_shape_fn((n, c, oh, ow), |(b, ch, oy, ox)| {
+        let mut acc = 0.0_f32;
+        for i in 0..k[0] {
+            for j in 0..k[1] {
+                acc += x[[b, ch, oy * s[0] + i, ox * s[1] + j]];
+            }
+        }
+        acc * scale
+    })
+}
+
+/// The input gradient of average pooling in f32: onto zeros, `dy · scale` added to each input
+/// from every window it lies in, by output row, then tap row, then tap column, then window along
+/// the row.
+fn avg_pool_backward_in_tap_order(
+    dy: &Array4<f32>,
+    input: [usize; 2],
+    k: [usize; 2],
+    s: [usize; 2],
+) -> Array4<f32> {
+    let (n, c, oh, ow) = dy.dim();
+    let scale = 1.0 / (k[0] * k[1]) as f32;
+    let mut dx = Array4::zeros((n, c, input[0], input[1]));
+    for (b, ch, oy) in row_major(n, c, oh) {
+        for i in 0..k[0] {
+            for j in 0..k[1] {
+                for ox in 0..ow {
+                    dx[[b, ch, oy * s[0] + i, ox * s[1] + j]] += dy[[b, ch, oy, ox]] * scale;
+                }
+            }
+        }
+    }
+    dx
+}
+
+/// Every `(a, b, c)` below `(n, m, l)`, in row-major order.
+fn row_major(n: usize, m: usize, l: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+    (0..n).flat_map(move |a| (0..m).flat_map(move |b| (0..l).map(move |c| (a, b, c))))
 }
 
 /// A 5x5 layer (batch 10, stride 1) against the reference: forward, weight and bias gradients;

@@ -5,7 +5,8 @@ use rayon::prelude::*;
 
 use crate::error::{Result, output_slice};
 use crate::geometry::Geometry;
-use crate::pool::Planes;
+use crate::pool::{Planes, planes_per_task};
+use crate::simd::simd_kernel;
 use crate::window::contiguous;
 
 /// Average pooling: `y[n, c, oh, ow] = (1 / (KH·KW)) Σ_{i,j} x[n, c, oh·SH + i, ow·SW + j]`.
@@ -51,45 +52,17 @@ pub fn avg_pool2d_into(
     let g = planes.geometry;
     Geometry::expect_shape(OP, "y", &g.output_shape(), y.shape())?;
     let y = output_slice(OP, "y", &mut y)?;
-    y.fill(0.0);
     let data = planes.data(OP)?;
-    let [_, w] = g.input;
-    let ow = g.output[1];
-    let [kh, kw] = kernel;
-    let [sh, sw] = stride;
-    let scale = 1.0 / (kh * kw) as f32;
-    let in_plane = planes.input_plane();
-    let out_plane = g.out_plane();
+    let dims = PlaneDims::new(&g);
+    let (in_plane, out_plane) = (planes.input_plane(), g.out_plane());
     if out_plane > 0 {
-        y.par_chunks_mut(out_plane).enumerate().for_each(|(p, y)| {
-            let src = &data[p * in_plane..(p + 1) * in_plane];
-            // Row by row, tap by tap, all output columns at once (a loop the compiler vectorises);
-            // each window's taps are still added in row-major order.
-            for (oy, y_row) in y.chunks_exact_mut(ow).enumerate() {
-                let top = &src[oy * sh * w..];
-                for i in 0..kh {
-                    if sw == kw {
-                        // Windows side by side: each is a contiguous run of the row.
-                        let row = &top[i * w..i * w + ow * kw];
-                        for (acc, window) in y_row.iter_mut().zip(row.chunks_exact(kw)) {
-                            for &v in window {
-                                *acc += v;
-                            }
-                        }
-                        continue;
-                    }
-                    for j in 0..kw {
-                        let taps = top[i * w + j..].iter().step_by(sw);
-                        for (acc, &v) in y_row.iter_mut().zip(taps) {
-                            *acc += v;
-                        }
-                    }
-                }
-                for v in y_row.iter_mut() {
-                    *v *= scale;
-                }
-            }
-        });
+        let per_task = planes_per_task(out_plane);
+        y.par_chunks_mut(out_plane * per_task)
+            .enumerate()
+            .for_each(|(t, y)| {
+                let first = t * per_task;
+                average_planes(&data[first * in_plane..], y, &dims);
+            });
     }
     Ok(())
 }
@@ -142,41 +115,199 @@ pub fn avg_pool2d_backward_into(
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
     Geometry::expect_shape(OP, "dx", &g.input_shape(), dx.shape())?;
     let dx = output_slice(OP, "dx", &mut dx)?;
-    dx.fill(0.0);
     let dy = dy.as_standard_layout();
     let dy = contiguous(OP, &dy)?;
-    let [_, w] = input;
-    let ow = g.output[1];
-    let [kh, kw] = kernel;
-    let [sh, sw] = stride;
-    let scale = 1.0 / (kh * kw) as f32;
-    let in_plane = input[0] * input[1];
-    let out_plane = g.out_plane();
+    let dims = PlaneDims::new(&g);
+    let (in_plane, out_plane) = (input[0] * input[1], g.out_plane());
     if in_plane > 0 {
-        dx.par_chunks_mut(in_plane).enumerate().for_each(|(p, dx)| {
-            let dy = &dy[p * out_plane..(p + 1) * out_plane];
-            for (oy, dy_row) in dy.chunks_exact(ow).enumerate() {
-                let top = &mut dx[oy * sh * w..];
+        let per_task = planes_per_task(out_plane.max(1));
+        dx.par_chunks_mut(in_plane * per_task)
+            .enumerate()
+            .for_each(|(t, dx)| {
+                let first = t * per_task;
+                spread_planes(&dy[first * out_plane..], dx, &dims);
+            });
+    }
+    Ok(())
+}
+
+/// The sizes of one (image, channel) plane's pooling.
+#[derive(Clone, Copy)]
+struct PlaneDims {
+    width: usize,
+    out_width: usize,
+    in_plane: usize,
+    out_plane: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    scale: f32,
+}
+
+impl PlaneDims {
+    fn new(g: &Geometry) -> Self {
+        let [kh, kw] = g.kernel;
+        Self {
+            width: g.input[1],
+            out_width: g.output[1],
+            in_plane: g.input[0] * g.input[1],
+            out_plane: g.out_plane(),
+            kernel: g.kernel,
+            stride: g.stride,
+            scale: 1.0 / (kh * kw) as f32,
+        }
+    }
+
+    /// Whether some inputs lie in more than one window.
+    fn overlapping(&self) -> bool {
+        self.stride[0] < self.kernel[0] || self.stride[1] < self.kernel[1]
+    }
+}
+
+/// Windows per block of the forward pass (one AVX2 register; two blocks fit in AVX-512's).
+const LANES: usize = 8;
+
+simd_kernel! {
+    /// The averages of whole planes: `src` holds their inputs (and maybe more after), `y` their
+    /// outputs. Common kernel widths get a loop of their own.
+    fn average_planes(src: &[f32], y: &mut [f32], d: &PlaneDims) {
+        for (p, y) in y.chunks_exact_mut(d.out_plane).enumerate() {
+            let src = &src[p * d.in_plane..(p + 1) * d.in_plane];
+            match d.kernel[1] {
+                2 => average_plane::<2>(src, y, d),
+                3 => average_plane::<3>(src, y, d),
+                _ => average_plane::<0>(src, y, d),
+            }
+        }
+    }
+}
+
+/// One plane's averages, row by row, for windows `KW` wide (0: `d.kernel[1]`, read at run time).
+/// Each window's taps are added in row-major order onto 0, then scaled. Rows at least
+/// [`LANES`] wide go by blocks of that many windows, summed in registers (the last block shifted
+/// back to end at the row's end: its overlap is computed twice, to the same values); narrower
+/// rows window by window.
+#[inline(always)]
+fn average_plane<const KW: usize>(src: &[f32], y: &mut [f32], d: &PlaneDims) {
+    let kw = if KW == 0 { d.kernel[1] } else { KW };
+    let (w, ow, kh, [sh, sw], scale) = (d.width, d.out_width, d.kernel[0], d.stride, d.scale);
+    for (oy, y_row) in y.chunks_exact_mut(ow).enumerate() {
+        let top = &src[oy * sh * w..];
+        if ow < LANES {
+            for (ox, out) in y_row.iter_mut().enumerate() {
+                let mut acc = 0.0;
                 for i in 0..kh {
-                    if sw == kw {
-                        let row = &mut top[i * w..i * w + ow * kw];
-                        for (window, &g) in row.chunks_exact_mut(kw).zip(dy_row) {
-                            let share = g * scale;
-                            for d in window {
-                                *d += share;
-                            }
-                        }
-                        continue;
+                    for &v in &top[i * w + ox * sw..][..kw] {
+                        acc += v;
                     }
-                    for j in 0..kw {
-                        let taps = top[i * w + j..].iter_mut().step_by(sw);
-                        for (d, &g) in taps.zip(dy_row) {
-                            *d += g * scale;
-                        }
+                }
+                *out = acc * scale;
+            }
+            continue;
+        }
+        let mut start = 0;
+        while start < ow {
+            let first = start.min(ow - LANES);
+            let mut acc = [0.0; LANES];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let taps = &top[i * w + first * sw + j..];
+                    match sw {
+                        1 => add_lanes::<1>(&mut acc, taps),
+                        2 => add_lanes::<2>(&mut acc, taps),
+                        _ => add_lanes_by(&mut acc, taps, sw),
                     }
                 }
             }
-        });
+            for (out, a) in y_row[first..first + LANES].iter_mut().zip(acc) {
+                *out = a * scale;
+            }
+            start = first + LANES;
+        }
     }
-    Ok(())
+}
+
+/// `acc[k] += row[k·S]` for the [`LANES`] windows of a block, `S` apart (a constant, so that
+/// the indices are too and the loads vectorise).
+#[inline(always)]
+fn add_lanes<const S: usize>(acc: &mut [f32; LANES], row: &[f32]) {
+    let row = &row[..(LANES - 1) * S + 1];
+    for (k, a) in acc.iter_mut().enumerate() {
+        *a += row[k * S];
+    }
+}
+
+/// [`add_lanes`] for any stride.
+fn add_lanes_by(acc: &mut [f32; LANES], row: &[f32], stride: usize) {
+    for (a, &v) in acc.iter_mut().zip(row.iter().step_by(stride)) {
+        *a += v;
+    }
+}
+
+simd_kernel! {
+    /// The input gradients of whole planes onto zeros: `dy` holds their output gradients (and
+    /// maybe more after), `dx` their input gradients. Each input gets `dy · scale` from every
+    /// window it lies in, added in the order [`average_plane`] reads the taps.
+    fn spread_planes(dy: &[f32], dx: &mut [f32], d: &PlaneDims) {
+        for (p, dx) in dx.chunks_exact_mut(d.in_plane).enumerate() {
+            let dy = &dy[p * d.out_plane..(p + 1) * d.out_plane];
+            dx.fill(0.0);
+            if d.overlapping() {
+                spread_plane_overlapping(dy, dx, d);
+            } else if d.kernel[1] == d.stride[1] {
+                match d.kernel[1] {
+                    2 => spread_plane_side_by_side::<2>(dy, dx, d),
+                    _ => spread_plane_side_by_side::<0>(dy, dx, d),
+                }
+            } else {
+                spread_plane_apart(dy, dx, d);
+            }
+        }
+    }
+}
+
+/// One plane's input gradient where windows neither overlap nor leave gaps along rows (stride
+/// = kernel width `KW`, 0: read at run time): each input of a window is set to `0 + dy·scale`
+/// (the sum onto zeros that the general case computes).
+#[inline(always)]
+fn spread_plane_side_by_side<const KW: usize>(dy: &[f32], dx: &mut [f32], d: &PlaneDims) {
+    let kw = if KW == 0 { d.kernel[1] } else { KW };
+    let (w, ow, kh, sh, scale) = (d.width, d.out_width, d.kernel[0], d.stride[0], d.scale);
+    for (oy, dy_row) in dy.chunks_exact(ow).enumerate() {
+        for i in 0..kh {
+            let row = &mut dx[(oy * sh + i) * w..][..ow * kw];
+            for (window, &g) in row.chunks_exact_mut(kw).zip(dy_row) {
+                window.fill(0.0 + g * scale);
+            }
+        }
+    }
+}
+
+/// One plane's input gradient where windows do not overlap (each input in one window at most).
+fn spread_plane_apart(dy: &[f32], dx: &mut [f32], d: &PlaneDims) {
+    let (w, ow, [kh, kw], [sh, sw], scale) = (d.width, d.out_width, d.kernel, d.stride, d.scale);
+    for (oy, dy_row) in dy.chunks_exact(ow).enumerate() {
+        for i in 0..kh {
+            let row = &mut dx[(oy * sh + i) * w..];
+            for (ox, &g) in dy_row.iter().enumerate() {
+                row[ox * sw..][..kw].fill(0.0 + g * scale);
+            }
+        }
+    }
+}
+
+/// One plane's input gradient where windows overlap: tap by tap, each added onto what the
+/// windows before left.
+fn spread_plane_overlapping(dy: &[f32], dx: &mut [f32], d: &PlaneDims) {
+    let (w, ow, [kh, kw], [sh, sw], scale) = (d.width, d.out_width, d.kernel, d.stride, d.scale);
+    for (oy, dy_row) in dy.chunks_exact(ow).enumerate() {
+        let top = &mut dx[oy * sh * w..];
+        for i in 0..kh {
+            for j in 0..kw {
+                let row = &mut top[i * w + j..];
+                for (d, &g) in row.iter_mut().step_by(sw).zip(dy_row) {
+                    *d += g * scale;
+                }
+            }
+        }
+    }
 }

@@ -54,3 +54,14 @@ pub(crate) fn to_array4(
 ) -> Result<Array4<f32>> {
     Array4::from_shape_vec(shape, data).map_err(layout_error(op))
 }
+
+/// Outputs per parallel task of a pooling kernel at least: a task of fewer costs about as much
+/// to hand to a thread as to compute. Any split gives the same values (each output plane is
+/// computed whole by one task).
+const MIN_TASK_OUTPUTS: usize = 4096;
+
+/// The (image, channel) planes each parallel task of a pooling kernel takes, for output planes
+/// of `out_plane` values (at least 1).
+pub(crate) fn planes_per_task(out_plane: usize) -> usize {
+    MIN_TASK_OUTPUTS.div_ceil(out_plane.max(1))
+}

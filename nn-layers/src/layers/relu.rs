@@ -2,6 +2,7 @@
 
 use core_tensor::Tensor;
 use ndarray::{ArrayD, Zip};
+use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::layer::{
@@ -31,6 +32,9 @@ impl Relu {
     }
 }
 
+/// Elements per parallel task: fewer cost about as much to hand to a thread as to compute.
+const TASK_ELEMENTS: usize = 1 << 15;
+
 /// `max(v, 0)` that keeps NaN, as PyTorch's `relu` does (`f32::max` would turn NaN into 0 and
 /// hide a divergence from the loss).
 #[inline]
@@ -55,15 +59,35 @@ impl Layer for Relu {
     /// reused while the shape stays.
     fn forward_owned(&mut self, mut x: Tensor, mode: Mode, _ws: &mut Workspace) -> Result<Tensor> {
         self.trained = mode == Mode::Train;
-        if self.trained {
-            if self.positive.shape() != x.shape() {
-                self.positive = ArrayD::zeros(x.raw_dim());
+        if !self.trained {
+            match x.as_slice_mut() {
+                Some(x) => x
+                    .par_chunks_mut(TASK_ELEMENTS)
+                    .for_each(|x| x.iter_mut().for_each(|v| *v = relu(*v))),
+                None => x.par_mapv_inplace(relu),
             }
-            Zip::from(&mut self.positive)
-                .and(&x)
-                .par_for_each(|p, &v| *p = u8::from(v > 0.0));
+            return Ok(x);
         }
-        x.par_mapv_inplace(relu);
+        if self.positive.shape() != x.shape() {
+            self.positive = ArrayD::zeros(x.raw_dim());
+        }
+        match (x.as_slice_mut(), self.positive.as_slice_mut()) {
+            (Some(x), Some(positive)) => x
+                .par_chunks_mut(TASK_ELEMENTS)
+                .zip(positive.par_chunks_mut(TASK_ELEMENTS))
+                .for_each(|(x, positive)| {
+                    for (v, p) in x.iter_mut().zip(positive) {
+                        *p = u8::from(*v > 0.0);
+                        *v = relu(*v);
+                    }
+                }),
+            _ => Zip::from(&mut x)
+                .and(&mut self.positive)
+                .par_for_each(|v, p| {
+                    *p = u8::from(*v > 0.0);
+                    *v = relu(*v);
+                }),
+        }
         Ok(x)
     }
 
@@ -77,13 +101,19 @@ impl Layer for Relu {
             return Err(no_forward(self));
         }
         check_grad(self, self.positive.shape(), &grad)?;
-        Zip::from(&mut grad)
-            .and(&self.positive)
-            .par_for_each(|g, &p| {
-                if p == 0 {
-                    *g = 0.0;
-                }
-            });
+        // A select, not a branch, so that the loop vectorises.
+        let keep = |g: &mut f32, p: u8| *g = if p == 0 { 0.0 } else { *g };
+        match (grad.as_slice_mut(), self.positive.as_slice()) {
+            (Some(grad), Some(positive)) => grad
+                .par_chunks_mut(TASK_ELEMENTS)
+                .zip(positive.par_chunks(TASK_ELEMENTS))
+                .for_each(|(grad, positive)| {
+                    grad.iter_mut().zip(positive).for_each(|(g, &p)| keep(g, p));
+                }),
+            _ => Zip::from(&mut grad)
+                .and(&self.positive)
+                .par_for_each(|g, &p| keep(g, p)),
+        }
         Ok(grad)
     }
 
