@@ -10,8 +10,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use nn_layers::{CrossEntropyLoss, Layer, Mode, Workspace, models};
 
 fn lenet5_step(c: &mut Criterion) {
-    // As the trainer does: glibc keeps freed memory (see `nn_train::settle_allocator`).
-    nn_train::settle_allocator();
     let x = random4([BATCH, 1, 28, 28], 5)
         .mapv(|v| (v + 1.0) * 0.5)
         .into_dyn();

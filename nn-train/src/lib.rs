@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod allocator;
 mod classify;
 mod error;
 pub mod files;
@@ -18,7 +17,6 @@ mod plot_errors;
 mod progress;
 mod recipe;
 
-pub use allocator::settle_allocator;
 pub use classify::{Classification, ConfusionMatrix, top_classes};
 pub use error::{Result, TrainError};
 pub use files::{load_network, load_network_with_limit, save_network};

@@ -89,7 +89,6 @@ fn main_inner(args: Args) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    nn_train::settle_allocator();
     let args = Args::parse();
     run(move || {
         let threads = args.threads;

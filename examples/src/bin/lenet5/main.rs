@@ -34,7 +34,7 @@ use nn_data::{DataError, Dataset, Split, SplitFiles, bundled_mnist_dir};
 use nn_interop::{ONNX_INPUT, ONNX_OPSET, save_onnx, save_safetensors};
 use nn_layers::{NamedState, NetworkSpec};
 use nn_train::files::{check_writable, resolve_output};
-use nn_train::{Model, OptimizerSpec, Result, TrainError, load_network, settle_allocator};
+use nn_train::{Model, OptimizerSpec, Result, TrainError, load_network};
 
 use crate::args::*;
 
@@ -246,7 +246,6 @@ fn export(args: ExportArgs) -> std::result::Result<(), AnyError> {
 }
 
 fn main() -> ExitCode {
-    settle_allocator();
     let cli = Cli::parse();
     run(move || -> std::result::Result<(), AnyError> {
         match cli.command {
