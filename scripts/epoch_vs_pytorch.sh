@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# One LeNet5 training epoch on the full MNIST (60 000 images, batch 64, Adam 1e-3), 2 threads:
+# One LeNet5 training epoch on the full MNIST (60 000 images, batch 64, Adam 1e-3), 2 threads
+# (THREADS=N for another count):
 # PyTorch (../shared/peers/pytorch/lenet5.py) and ours (lenet5 train) back to back, ROUNDS times.
-# Prints each run's train_s and inference rate, then the median ratio.
+# Prints each run's train_s, inference rate and single-image latency, then the median ratios.
+# The latency is the median of 2000 one-image predictions (ours: `latency_us=` of `lenet5 train`,
+# PyTorch: scripts/torch_net.py --latency, the same network in eval mode under no_grad).
 #
 # Usage: scripts/epoch_vs_pytorch.sh [ROUNDS]   (needs the PyTorch venv at $TORCH_PY and the raw
 #        MNIST files at $MNIST_RAW, see ../shared/peers/pytorch/README.md)
@@ -15,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
+threads=${THREADS:-2}
 py=${TORCH_PY:-/tmp/torch-venv/bin/python3}
 raw=${MNIST_RAW:-/tmp/mnist-raw}
 peer=${LENET5_PY:-../shared/peers/pytorch/lenet5.py}
@@ -37,10 +41,12 @@ else
 fi
 out=$(mktemp -d)
 for r in $(seq "$rounds"); do
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${torch_env[@]}" "$py" "${peer_cmd[@]}" --threads 2 --epochs 1 --data "$raw" --seed 0 >"$out/torch.$r"
-  "${ours[@]}" train "${net_args[@]}" --epochs 1 --threads 2 --quiet >"$out/ours.$r"
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${torch_env[@]}" "$py" "${peer_cmd[@]}" --threads "$threads" --epochs 1 --data "$raw" --seed 0 >"$out/torch.$r"
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${torch_env[@]}" "$py" scripts/torch_net.py "${NET:-examples/networks/lenet5.json}" --latency --threads "$threads" --data "$raw" >"$out/torchlat.$r"
+  "${ours[@]}" train "${net_args[@]}" --epochs 1 --threads "$threads" --quiet >"$out/ours.$r"
   echo "round $r: pytorch $(grep -o 'train_s=[0-9.]*' "$out/torch.$r") $(grep -o 'test_acc=[0-9.]*' "$out/torch.$r" | tail -1) $(grep -o 'infer_imgs_per_s=[0-9.]*' "$out/torch.$r" || true)"
-  echo "round $r: ours    $(grep -o 'train_s=[0-9.]*' "$out/ours.$r" | tail -1) $(grep -o 'infer_imgs_per_s=[0-9.]*' "$out/ours.$r")"
+  echo "round $r: pytorch $(grep -o 'latency_us=[0-9.]*' "$out/torchlat.$r")"
+  echo "round $r: ours    $(grep -o 'train_s=[0-9.]*' "$out/ours.$r" | tail -1) $(grep -o 'infer_imgs_per_s=[0-9.]*' "$out/ours.$r") $(grep -o 'latency_us=[0-9.]*' "$out/ours.$r")"
   grep '^epoch=' "$out/ours.$r" | sed 's/^/         /'
 done
 python3 - "$out" "$rounds" <<'PY'
@@ -55,4 +61,7 @@ if "infer_imgs_per_s" in (out / "torch.1").read_text():
     ti = [val(f"torch.{r}", "infer_imgs_per_s") for r in range(1, rounds + 1)]
     oi = [val(f"ours.{r}", "infer_imgs_per_s") for r in range(1, rounds + 1)]
     print(f"inference: ours {statistics.median(oi):.0f} img/s, pytorch {statistics.median(ti):.0f} img/s, ratio {statistics.median(oi) / statistics.median(ti):.2f}")
+tl = [val(f"torchlat.{r}", "latency_us") for r in range(1, rounds + 1)]
+ol = [val(f"ours.{r}", "latency_us") for r in range(1, rounds + 1)]
+print(f"single-image latency: ours {statistics.median(ol):.1f} us, pytorch {statistics.median(tl):.1f} us, ratio {statistics.median(ol) / statistics.median(tl):.2f}")
 PY

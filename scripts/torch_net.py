@@ -137,6 +137,21 @@ def accuracy(model, x, y):
     return (logits.argmax(1) == y).float().mean().item(), logits
 
 
+@torch.no_grad()
+def single_image_latency_us(model, x, warmup=200, runs=2000):
+    """The median time of one forward pass of a batch of one image, in microseconds."""
+    model.eval()
+    times = []
+    for i in range(warmup + runs):
+        one = x[i % x.shape[0]:i % x.shape[0] + 1]
+        t0 = time.perf_counter()
+        model(one)
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2] * 1e6
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("net")
@@ -147,6 +162,9 @@ def main():
     ap.add_argument("--safetensors")
     ap.add_argument("--onnx")
     ap.add_argument("--expect", type=float)
+    ap.add_argument("--latency", action="store_true",
+                    help="only time single-image inference: the median of 2000 forward passes of "
+                         "one test image each (eval mode, no autograd), printed as latency_us=")
     ap.add_argument("--init", help="start training from these weights (safetensors of our trainer)")
     ap.add_argument("--schedule", choices=["constant", "one-cycle"], default="constant",
                     help="one-cycle: OneCycleLR(max_lr=1e-3, all steps, cycle_momentum=False) per "
@@ -160,6 +178,9 @@ def main():
     yte = idx(os.path.join(args.data, "t10k-labels-idx1-ubyte"), False)
     if args.init:
         load_strict(model, args.init)
+    if args.latency:
+        print(f"latency_us={single_image_latency_us(model, xte):.1f}")
+        return
     if args.safetensors:
         load_strict(model, args.safetensors)
         acc, logits = accuracy(model, xte, yte)

@@ -157,6 +157,44 @@ pub fn inference_rate(model: &mut Model, data: &nn_data::Dataset) -> Result<f64>
     Ok(rates.get(1).copied().unwrap_or(0.0))
 }
 
+/// The median time, in microseconds, of eval-mode prediction of one image (a batch of one): over
+/// the first 2000 images of `data` (cycling if it has fewer), after 200 untimed ones. Only the
+/// `Model::predict` calls are timed. PyTorch's figure comes from `scripts/torch_net.py --latency`.
+///
+/// # Errors
+/// An empty data set, or data the network cannot take.
+pub fn single_image_latency_us(model: &mut Model, data: &nn_data::Dataset) -> Result<f64> {
+    const WARMUP: usize = 200;
+    const RUNS: usize = 2000;
+    if data.is_empty() {
+        return Err(nn_data::DataError::InvalidArgument(
+            "no images to time single-image inference on".into(),
+        )
+        .into());
+    }
+    let loader = nn_data::DataLoader::new(data, 1)?;
+    model.eval();
+    let mut times = Vec::with_capacity(RUNS);
+    let mut epoch = 0;
+    while times.len() < RUNS {
+        for (i, batch) in loader.epoch(epoch).enumerate() {
+            let x = batch.images.into_dyn();
+            let start = std::time::Instant::now();
+            std::hint::black_box(model.predict(&x)?);
+            if epoch > 0 || i >= WARMUP {
+                times.push(start.elapsed().as_secs_f64());
+            }
+            if times.len() == RUNS {
+                break;
+            }
+        }
+        epoch += 1;
+    }
+    model.train();
+    times.sort_by(f64::total_cmp);
+    Ok(times[RUNS / 2] * 1e6)
+}
+
 /// Reads the whole file at `path` when it is a regular file of at most `max_bytes` bytes;
 /// anything else is refused from its metadata, before it is opened, as "not `what`: give `hint`".
 ///

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use examples::classes::class_names;
 use examples::image_input::read_image;
-use examples::{AnyError, inference_rate, say};
+use examples::{AnyError, inference_rate, say, single_image_latency_us};
 use nn_data::{Dataset, Split};
 use nn_layers::NamedState;
 use nn_train::{TrainError, load_network, top_classes};
@@ -46,6 +46,10 @@ pub(crate) fn eval(args: EvalArgs) -> std::result::Result<(), AnyError> {
     say!(
         "infer_imgs_per_s={:.0}",
         inference_rate(&mut model, &test_set)?
+    );
+    say!(
+        "latency_us={:.1}",
+        single_image_latency_us(&mut model, &test_set)?
     );
     let started = Instant::now();
     let classified = model.classify(&test_set, 1000)?;

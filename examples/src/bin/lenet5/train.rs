@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use examples::classes::class_names;
 use examples::schedule_arg::ScheduleArg;
-use examples::{AnyError, UsageError, epoch_line, inference_rate, say};
+use examples::{AnyError, UsageError, epoch_line, inference_rate, say, single_image_latency_us};
 use nn_data::{Dataset, Split};
 use nn_layers::{NetworkSpec, models};
 use nn_train::{
@@ -381,6 +381,10 @@ pub(crate) fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
     say!(
         "infer_imgs_per_s={:.0}",
         inference_rate(&mut model, &test_set)?
+    );
+    say!(
+        "latency_us={:.1}",
+        single_image_latency_us(&mut model, &test_set)?
     );
     let classified = model.classify(&test_set, args.eval_batch_size)?;
     report(&model, &test_set, &classified, &args.report, &names)?;
