@@ -49,12 +49,19 @@ impl AdamRule {
         let bias1 = 1.0 - f64::from(b1).powi(t);
         let bias2_sqrt = (1.0 - f64::from(b2).powi(t)).sqrt() as f32;
         let step_size = (f64::from(self.lr) / bias1) as f32;
-        for (i, (p, &g)) in value.iter_mut().zip(grad).enumerate() {
+        debug_assert!(
+            grad.len() == value.len() && m.len() == value.len() && v.len() == value.len(),
+            "Adam's moments are sized to their parameter"
+        );
+        // Iterators, not indices: no bounds checks, so the loop vectorises (the same operations
+        // per element, so the same bits).
+        let moments = m.iter_mut().zip(v.iter_mut());
+        for ((p, &g), (m, v)) in value.iter_mut().zip(grad).zip(moments) {
             let g = if l2 { g + self.weight_decay * *p } else { g };
-            m[i] += (1.0 - b1) * (g - m[i]);
-            v[i] = b2 * v[i] + (1.0 - b2) * g * g;
-            let denom = v[i].sqrt() / bias2_sqrt + self.eps;
-            *p -= step_size * (m[i] / denom);
+            *m += (1.0 - b1) * (g - *m);
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            let denom = v.sqrt() / bias2_sqrt + self.eps;
+            *p -= step_size * (*m / denom);
         }
     }
 }
