@@ -6,6 +6,7 @@
 //!   options.
 //! - `seed_bn_net` (`src/bin/seed_bn_net.rs`): the seed report's first network, with batch
 //!   normalisation and max pooling, and what eval mode changes.
+//! - `layer_times` (`src/bin/layer_times.rs`): each layer's share of a training step.
 //!
 //! This library holds what the binaries share: thread-pool setup, the run report and the error
 //! exit.
@@ -193,6 +194,37 @@ pub fn single_image_latency_us(model: &mut Model, data: &nn_data::Dataset) -> Re
     model.train();
     times.sort_by(f64::total_cmp);
     Ok(times[RUNS / 2] * 1e6)
+}
+
+/// The largest network file [`read_network_file`] reads.
+pub const MAX_NETWORK_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a network file (`--net`): JSON of a [`NetworkSpec`](nn_layers::NetworkSpec), at most
+/// [`MAX_NETWORK_FILE_BYTES`], checked by building it.
+///
+/// # Errors
+/// A missing, oversized or unreadable file, or JSON that is not a network this framework builds
+/// ([`TrainError::BadFile`], naming the file and the problem).
+pub fn read_network_file(path: &std::path::Path) -> Result<nn_layers::NetworkSpec> {
+    let bad = |reason: String| TrainError::BadFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = read_bounded(
+        path,
+        MAX_NETWORK_FILE_BYTES,
+        "a network file",
+        "a JSON file",
+    )?;
+    let spec: nn_layers::NetworkSpec = serde_json::from_slice(&bytes).map_err(|e| {
+        bad(format!(
+            "not a valid network file: {e} (the format: examples/networks/README.md)"
+        ))
+    })?;
+    spec.state_shapes()
+        .and_then(|_| spec.build(&mut core_tensor::random::seeded_rng(0)))
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(spec)
 }
 
 /// Reads the whole file at `path` when it is a regular file of at most `max_bytes` bytes;

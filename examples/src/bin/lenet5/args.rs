@@ -12,8 +12,6 @@ use nn_train::{LossKind, OptimizerKind};
 pub(crate) const DEFAULT_LR: f32 = 0.001;
 pub(crate) const DEFAULT_OPTIMIZER: OptimizerKind = OptimizerKind::Adam;
 pub(crate) const DEFAULT_SEED: u64 = 42;
-/// The largest network file `--net` reads.
-pub(crate) const MAX_NETWORK_FILE_BYTES: u64 = 1 << 20;
 
 /// `--loss`, as clap reads it.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

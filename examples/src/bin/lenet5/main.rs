@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use examples::{AnyError, UsageError, read_bounded, run, say, with_threads};
+use examples::{AnyError, UsageError, read_network_file, run, say, with_threads};
 use nn_data::{DataError, Dataset, Split, SplitFiles, bundled_mnist_dir};
 use nn_interop::{ONNX_INPUT, ONNX_OPSET, save_onnx, save_safetensors};
 use nn_layers::{NamedState, NetworkSpec};
@@ -141,29 +141,6 @@ fn show_predictions(model: &mut Model, test: &Dataset) -> Result<()> {
     say!("predicted: {}", join(&predicted));
     say!("true:      {}", join(&batch.labels));
     Ok(())
-}
-
-/// Reads a network file: JSON of a [`NetworkSpec`], checked by building it.
-fn read_network_file(path: &Path) -> Result<NetworkSpec> {
-    let bad = |reason: String| TrainError::BadFile {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let bytes = read_bounded(
-        path,
-        MAX_NETWORK_FILE_BYTES,
-        "a network file",
-        "a JSON file",
-    )?;
-    let spec: NetworkSpec = serde_json::from_slice(&bytes).map_err(|e| {
-        bad(format!(
-            "not a valid network file: {e} (the format: examples/networks/README.md)"
-        ))
-    })?;
-    spec.state_shapes()
-        .and_then(|_| spec.build(&mut core_tensor::random::seeded_rng(0)))
-        .map_err(|e| bad(e.to_string()))?;
-    Ok(spec)
 }
 
 /// Names the network file in an error from building its network.
