@@ -462,3 +462,38 @@ fn small_planes_and_short_windows_go_to_the_gemm() {
         ct::WeightGradKernel::FilterLanes
     );
 }
+
+/// Every kernel and stride from 1 to 3 on narrow and wide rows (so both the window-by-window
+/// and the block paths of the pooling kernels, at every stride), exactly as the reference and the
+/// taps in f32 order.
+#[test]
+fn pooling_paths_match_the_reference_at_every_small_kernel_and_stride() {
+    for (kh, kw, sh, sw) in (1..=3).flat_map(|a| {
+        (1..=3).flat_map(move |b| (1..=3).flat_map(move |c| (1..=3).map(move |d| (a, b, c, d))))
+    }) {
+        for w in [6, 31] {
+            let (k, s) = ([kh, kw], [sh, sw]);
+            let seed = (kh * 1000 + kw * 100 + sh * 10 + sw + w) as u64;
+            let x = quantized4([2, 3, 7, w], seed, 4);
+            let (y, mask) = ct::max_pool2d(x.view(), k, s).unwrap();
+            let (y_ref, mask_ref) = reference::max_pool2d(x.view(), k, s).unwrap();
+            assert_eq!(y, y_ref, "max, kernel {k:?} stride {s:?} width {w}");
+            assert_eq!(
+                mask.to_dense(),
+                mask_ref,
+                "argmax, kernel {k:?} stride {s:?} width {w}"
+            );
+            let x = random4([2, 3, 7, w], seed);
+            let y = ct::avg_pool2d(x.view(), k, s).unwrap();
+            assert_eq!(
+                y,
+                avg_pool_in_tap_order(&x, k, s),
+                "avg, kernel {k:?} stride {s:?}"
+            );
+            let dy = random4(mask.output_shape(), seed ^ 5);
+            let dx = ct::avg_pool2d_backward(dy.view(), [7, w], k, s).unwrap();
+            let expected = avg_pool_backward_in_tap_order(&dy, [7, w], k, s);
+            assert_eq!(dx, expected, "avg dx, kernel {k:?} stride {s:?} width {w}");
+        }
+    }
+}

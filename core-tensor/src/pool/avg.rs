@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::error::{Result, output_slice};
 use crate::geometry::Geometry;
-use crate::pool::{Planes, planes_per_task};
+use crate::pool::{LANES, PlaneDims, Planes, planes_per_task};
 use crate::simd::simd_kernel;
 use crate::window::contiguous;
 
@@ -130,41 +130,6 @@ pub fn avg_pool2d_backward_into(
     }
     Ok(())
 }
-
-/// The sizes of one (image, channel) plane's pooling.
-#[derive(Clone, Copy)]
-struct PlaneDims {
-    width: usize,
-    out_width: usize,
-    in_plane: usize,
-    out_plane: usize,
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    scale: f32,
-}
-
-impl PlaneDims {
-    fn new(g: &Geometry) -> Self {
-        let [kh, kw] = g.kernel;
-        Self {
-            width: g.input[1],
-            out_width: g.output[1],
-            in_plane: g.input[0] * g.input[1],
-            out_plane: g.out_plane(),
-            kernel: g.kernel,
-            stride: g.stride,
-            scale: 1.0 / (kh * kw) as f32,
-        }
-    }
-
-    /// Whether some inputs lie in more than one window.
-    fn overlapping(&self) -> bool {
-        self.stride[0] < self.kernel[0] || self.stride[1] < self.kernel[1]
-    }
-}
-
-/// Windows per block of the forward pass (one AVX2 register; two blocks fit in AVX-512's).
-const LANES: usize = 8;
 
 simd_kernel! {
     /// The averages of whole planes: `src` holds their inputs (and maybe more after), `y` their

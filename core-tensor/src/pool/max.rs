@@ -5,7 +5,8 @@ use rayon::prelude::*;
 
 use crate::error::{Result, layout_error};
 use crate::geometry::Geometry;
-use crate::pool::{Planes, to_array4};
+use crate::pool::{LANES, PlaneDims, Planes, planes_per_task, to_array4};
+use crate::simd::simd_kernel;
 use crate::window::contiguous;
 
 /// What max pooling's forward pass keeps for the backward pass: the 0/1 mask of the maxima over the
@@ -80,52 +81,18 @@ pub fn max_pool2d(
     let planes = Planes::new(OP, x, kernel, stride)?;
     let g = planes.geometry;
     let data = planes.data(OP)?;
-    let [_, w] = g.input;
-    let ow = g.output[1];
-    let [kh, kw] = kernel;
-    let [sh, sw] = stride;
-    let in_plane = planes.input_plane();
-    let out_plane = g.out_plane();
+    let dims = PlaneDims::new(&g);
+    let (in_plane, out_plane) = (dims.in_plane, dims.out_plane);
     let total = g.batch * g.channels * out_plane;
     let mut y = vec![0.0_f32; total];
     let mut argmax = vec![0_u32; total];
     if out_plane > 0 {
-        y.par_chunks_mut(out_plane)
-            .zip(argmax.par_chunks_mut(out_plane))
+        let per_task = planes_per_task(out_plane);
+        y.par_chunks_mut(out_plane * per_task)
+            .zip(argmax.par_chunks_mut(out_plane * per_task))
             .enumerate()
-            .for_each(|(p, (y, am))| {
-                let src = &data[p * in_plane..(p + 1) * in_plane];
-                // Row by row, tap by tap (row-major, so the first maximum wins ties), all output
-                // columns at once: a tight loop of selects that the compiler vectorises.
-                for ((oy, y_row), am_row) in y
-                    .chunks_exact_mut(ow)
-                    .enumerate()
-                    .zip(am.chunks_exact_mut(ow))
-                {
-                    let top = &src[oy * sh * w..];
-                    for i in 0..kh {
-                        for j in 0..kw {
-                            let k = (i * kw + j) as u32;
-                            let taps = top[i * w + j..].iter().step_by(sw);
-                            for ((best, arg), &v) in
-                                y_row.iter_mut().zip(am_row.iter_mut()).zip(taps)
-                            {
-                                // The first tap always takes; later ones only when strictly greater
-                                // (or NaN, which propagates as in PyTorch).
-                                let take = (k == 0) | (v > *best) | (v.is_nan() & !best.is_nan());
-                                // The comparison is unpredictable on real data: ask for a conditional move,
-                                // since a mispredicted branch costs more than the select.
-                                // (On the bits: LLVM turns a float select back into a branch.)
-                                *best = f32::from_bits(std::hint::select_unpredictable(
-                                    take,
-                                    v.to_bits(),
-                                    best.to_bits(),
-                                ));
-                                *arg = std::hint::select_unpredictable(take, k, *arg);
-                            }
-                        }
-                    }
-                }
+            .for_each(|(t, (y, am))| {
+                max_planes(&data[t * per_task * in_plane..], y, am, &dims);
             });
     }
     let shape = g.output_shape();
@@ -173,15 +140,114 @@ pub fn max_pool2d_backward(dy: ArrayView4<'_, f32>, mask: &MaxPoolMask) -> Resul
     let out_plane = g.out_plane();
     let mut dx = vec![0.0_f32; g.batch * g.channels * in_plane];
     if in_plane > 0 {
-        dx.par_chunks_mut(in_plane).enumerate().for_each(|(p, dx)| {
-            let dy = &dy[p * out_plane..(p + 1) * out_plane];
-            let am = &argmax[p * out_plane..(p + 1) * out_plane];
-            for (o, (&g, &k)) in dy.iter().zip(am).enumerate() {
-                let (oy, ox) = (o / ow, o % ow);
-                let k = k as usize;
-                dx[(oy * sh + k / kw) * w + ox * sw + k % kw] += g;
-            }
-        });
+        let tasks = dx.par_chunks_mut(in_plane).enumerate();
+        tasks
+            .with_min_len(planes_per_task(out_plane))
+            .for_each(|(p, dx)| {
+                let dy = &dy[p * out_plane..(p + 1) * out_plane];
+                let am = &argmax[p * out_plane..(p + 1) * out_plane];
+                for (o, (&g, &k)) in dy.iter().zip(am).enumerate() {
+                    let (oy, ox) = (o / ow, o % ow);
+                    let k = k as usize;
+                    dx[(oy * sh + k / kw) * w + ox * sw + k % kw] += g;
+                }
+            });
     }
     to_array4(OP, g.input_shape(), dx)
+}
+
+simd_kernel! {
+    /// The maxima of whole planes and their positions: `src` holds the planes' inputs (and maybe
+    /// more after), `y` and `argmax` their outputs.
+    fn max_planes(src: &[f32], y: &mut [f32], argmax: &mut [u32], d: &PlaneDims) {
+        let planes = y.chunks_exact_mut(d.out_plane).zip(argmax.chunks_exact_mut(d.out_plane));
+        for (p, (y, am)) in planes.enumerate() {
+            max_plane(&src[p * d.in_plane..(p + 1) * d.in_plane], y, am, d);
+        }
+    }
+}
+
+/// One plane's maxima, row by row, each window's taps in row-major order (so the first maximum
+/// wins ties). Rows at least [`LANES`] wide go by blocks of that many windows kept in registers
+/// (the last block shifted back to end at the row's end: its overlap is computed twice, to the
+/// same values); narrower rows tap by tap across the row.
+#[inline(always)]
+fn max_plane(src: &[f32], y: &mut [f32], argmax: &mut [u32], d: &PlaneDims) {
+    let (w, ow, [kh, kw], [sh, sw]) = (d.width, d.out_width, d.kernel, d.stride);
+    let rows = y.chunks_exact_mut(ow).zip(argmax.chunks_exact_mut(ow));
+    for (oy, (y_row, am_row)) in rows.enumerate() {
+        let top = &src[oy * sh * w..];
+        if ow < LANES {
+            // Tap by tap over the whole row: loops too short to vectorise, but no dependency
+            // from one window to the next.
+            for i in 0..kh {
+                for j in 0..kw {
+                    let k = (i * kw + j) as u32;
+                    let taps = top[i * w + j..].iter().step_by(sw);
+                    let windows = y_row.iter_mut().zip(am_row.iter_mut());
+                    for ((best, at), &v) in windows.zip(taps) {
+                        take_if_greater(best, at, v, k);
+                    }
+                }
+            }
+            continue;
+        }
+        let mut start = 0;
+        while start < ow {
+            let first = start.min(ow - LANES);
+            let (mut best, mut at) = ([0.0; LANES], [0; LANES]);
+            for i in 0..kh {
+                for j in 0..kw {
+                    let taps = &top[i * w + first * sw + j..];
+                    let k = (i * kw + j) as u32;
+                    match sw {
+                        1 => max_lanes::<1>(&mut best, &mut at, taps, k),
+                        2 => max_lanes::<2>(&mut best, &mut at, taps, k),
+                        _ => max_lanes_by(&mut best, &mut at, taps, k, sw),
+                    }
+                }
+            }
+            y_row[first..first + LANES].copy_from_slice(&best);
+            am_row[first..first + LANES].copy_from_slice(&at);
+            start = first + LANES;
+        }
+    }
+}
+
+/// Tap `k` of a window: it takes `v` if it is the first tap, greater than the best so far, or
+/// NaN where the best is not (NaN propagates, as in PyTorch).
+#[inline(always)]
+fn take_if_greater(best: &mut f32, at: &mut u32, v: f32, k: u32) {
+    let take = (k == 0) | (v > *best) | (v.is_nan() & !best.is_nan());
+    // The comparison is unpredictable on real data: a select, not a branch.
+    *best = f32::from_bits(std::hint::select_unpredictable(
+        take,
+        v.to_bits(),
+        best.to_bits(),
+    ));
+    *at = std::hint::select_unpredictable(take, k, *at);
+}
+
+/// Tap `k` of the [`LANES`] windows of a block, `S` apart (a constant, so that the loads
+/// vectorise).
+#[inline(always)]
+fn max_lanes<const S: usize>(best: &mut [f32; LANES], at: &mut [u32; LANES], row: &[f32], k: u32) {
+    let row = &row[..(LANES - 1) * S + 1];
+    for (l, (best, at)) in best.iter_mut().zip(at.iter_mut()).enumerate() {
+        take_if_greater(best, at, row[l * S], k);
+    }
+}
+
+/// [`max_lanes`] for any stride.
+fn max_lanes_by(
+    best: &mut [f32; LANES],
+    at: &mut [u32; LANES],
+    row: &[f32],
+    k: u32,
+    stride: usize,
+) {
+    let taps = row.iter().step_by(stride);
+    for ((best, at), &v) in best.iter_mut().zip(at.iter_mut()).zip(taps) {
+        take_if_greater(best, at, v, k);
+    }
 }

@@ -65,3 +65,38 @@ const MIN_TASK_OUTPUTS: usize = 4096;
 pub(crate) fn planes_per_task(out_plane: usize) -> usize {
     MIN_TASK_OUTPUTS.div_ceil(out_plane.max(1))
 }
+
+/// The sizes of one (image, channel) plane's pooling.
+#[derive(Clone, Copy)]
+pub(crate) struct PlaneDims {
+    pub(crate) width: usize,
+    pub(crate) out_width: usize,
+    pub(crate) in_plane: usize,
+    pub(crate) out_plane: usize,
+    pub(crate) kernel: [usize; 2],
+    pub(crate) stride: [usize; 2],
+    pub(crate) scale: f32,
+}
+
+impl PlaneDims {
+    pub(crate) fn new(g: &Geometry) -> Self {
+        let [kh, kw] = g.kernel;
+        Self {
+            width: g.input[1],
+            out_width: g.output[1],
+            in_plane: g.input[0] * g.input[1],
+            out_plane: g.out_plane(),
+            kernel: g.kernel,
+            stride: g.stride,
+            scale: 1.0 / (kh * kw) as f32,
+        }
+    }
+
+    /// Whether some inputs lie in more than one window.
+    pub(crate) fn overlapping(&self) -> bool {
+        self.stride[0] < self.kernel[0] || self.stride[1] < self.kernel[1]
+    }
+}
+
+/// Windows per block of the forward pass (one AVX2 register; two blocks fit in AVX-512's).
+pub(crate) const LANES: usize = 8;
