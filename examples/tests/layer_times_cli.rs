@@ -1,6 +1,10 @@
 //! The `layer_times` tool times every layer of the network it is given, and refuses a bad file.
 
+mod common;
+
 use std::process::Command;
+
+use common::{ok, stderr};
 
 #[test]
 fn every_layer_gets_a_line_and_the_totals_add_up() {
@@ -8,12 +12,7 @@ fn every_layer_gets_a_line_and_the_totals_add_up() {
         .args(["--steps", "2", "--batch-size", "8", "--threads", "1"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = ok(&out);
     let numbers = |line: &str| -> Vec<f64> {
         line.split_whitespace()
             .rev()
@@ -43,7 +42,7 @@ fn a_missing_network_file_is_an_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(&out);
     assert!(
         err.starts_with("error: ") && err.contains("no/such/network.json"),
         "{err}"
