@@ -54,7 +54,7 @@ pub fn avg_pool2d_into(
     let y = output_slice(OP, "y", &mut y)?;
     let data = planes.data(OP)?;
     let dims = PlaneDims::new(&g);
-    let (in_plane, out_plane) = (planes.input_plane(), g.out_plane());
+    let (in_plane, out_plane) = (dims.in_plane, dims.out_plane);
     if out_plane > 0 {
         let per_task = planes_per_task(out_plane);
         y.par_chunks_mut(out_plane * per_task)
@@ -118,9 +118,9 @@ pub fn avg_pool2d_backward_into(
     let dy = dy.as_standard_layout();
     let dy = contiguous(OP, &dy)?;
     let dims = PlaneDims::new(&g);
-    let (in_plane, out_plane) = (input[0] * input[1], g.out_plane());
+    let (in_plane, out_plane) = (dims.in_plane, dims.out_plane);
     if in_plane > 0 {
-        let per_task = planes_per_task(out_plane.max(1));
+        let per_task = planes_per_task(out_plane);
         dx.par_chunks_mut(in_plane * per_task)
             .enumerate()
             .for_each(|(t, dx)| {

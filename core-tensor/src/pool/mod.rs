@@ -40,10 +40,6 @@ impl<'a> Planes<'a> {
     pub(crate) fn data(&self, op: &'static str) -> Result<&[f32]> {
         contiguous(op, &self.data)
     }
-
-    pub(crate) fn input_plane(&self) -> usize {
-        self.geometry.input[0] * self.geometry.input[1]
-    }
 }
 
 /// Wraps a flat buffer into an (N, C, H, W) array.

@@ -71,22 +71,20 @@ impl Layer for Relu {
         if self.positive.shape() != x.shape() {
             self.positive = ArrayD::zeros(x.raw_dim());
         }
+        let masked = |v: &mut f32, p: &mut u8| {
+            *p = u8::from(*v > 0.0);
+            *v = relu(*v);
+        };
         match (x.as_slice_mut(), self.positive.as_slice_mut()) {
             (Some(x), Some(positive)) => x
                 .par_chunks_mut(TASK_ELEMENTS)
                 .zip(positive.par_chunks_mut(TASK_ELEMENTS))
                 .for_each(|(x, positive)| {
-                    for (v, p) in x.iter_mut().zip(positive) {
-                        *p = u8::from(*v > 0.0);
-                        *v = relu(*v);
-                    }
+                    x.iter_mut().zip(positive).for_each(|(v, p)| masked(v, p))
                 }),
             _ => Zip::from(&mut x)
                 .and(&mut self.positive)
-                .par_for_each(|v, p| {
-                    *p = u8::from(*v > 0.0);
-                    *v = relu(*v);
-                }),
+                .par_for_each(masked),
         }
         Ok(x)
     }
