@@ -13,7 +13,8 @@
 //!   step without the update), and an eval-mode forward.
 //!
 //! Dependencies: `ndarray` (the inputs), `rayon` (a pool with an explicit thread count), and as
-//! dev-dependencies `core-tensor` and `nn-layers` (what is measured) and `criterion` (the measuring).
+//! dev-dependencies `core-tensor` and `nn-layers` (what is measured) and `criterion` (the
+//! measuring).
 
 use core_tensor::Conv2dParams;
 use ndarray::{Array1, Array4};
