@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use benches::{BATCH, CONV_SHAPES, pool};
-use core_tensor::{Conv2dPlan, InputGradKernel, Kernels, reference};
+use core_tensor::{Conv2dPlan, ForwardKernel, InputGradKernel, Kernels, reference};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn conv_shapes(c: &mut Criterion) {
@@ -70,6 +70,41 @@ fn input_grad_kernels(c: &mut Criterion) {
     group.finish();
 }
 
+/// The inference forward pass of every shape by each forward kernel that can compute it, on 2
+/// threads: what the thresholds in `core-tensor`'s `conv/choice.rs` are set by.
+fn forward_kernels(c: &mut Criterion) {
+    let pool = pool(2);
+    for case in CONV_SHAPES {
+        let inp = case.inputs(BATCH);
+        let Ok(planned) = Conv2dPlan::new(inp.x.shape(), inp.w.shape(), case.params()) else {
+            continue;
+        };
+        let mut group = c.benchmark_group(format!("{}/t2/forward_kernel", case.name));
+        for kernel in [
+            ForwardKernel::Gemm,
+            ForwardKernel::Direct,
+            ForwardKernel::FilterLanes,
+            ForwardKernel::Winograd,
+        ] {
+            let kernels = Kernels {
+                forward: kernel,
+                ..planned.kernels()
+            };
+            let Ok(mut plan) = planned.clone().with_kernels(kernels) else {
+                continue;
+            };
+            group.bench_function(format!("{kernel:?}"), |b| {
+                pool.install(|| {
+                    b.iter(|| {
+                        plan.forward(black_box(inp.x.view()), inp.w.view(), Some(inp.b.view()))
+                    })
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 fn naive_baseline(c: &mut Criterion) {
     let case = CONV_SHAPES[1];
     let inp = case.inputs(BATCH);
@@ -88,5 +123,11 @@ fn naive_baseline(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, conv_shapes, input_grad_kernels, naive_baseline);
+criterion_group!(
+    benches,
+    conv_shapes,
+    input_grad_kernels,
+    forward_kernels,
+    naive_baseline
+);
 criterion_main!(benches);

@@ -108,7 +108,7 @@ impl ConvCase {
 fn every_kernel_choice(plan: &ct::Conv2dPlan) -> Vec<ct::Kernels> {
     use ct::{ForwardKernel as F, InputGradKernel as I, WeightGradKernel as W};
     let mut all = Vec::new();
-    for forward in [F::Direct, F::Winograd, F::Gemm] {
+    for forward in [F::Direct, F::FilterLanes, F::Winograd, F::Gemm] {
         for input_grad in [I::Col2Im, I::DilatedConv] {
             for weight_grad in [W::Direct, W::FilterLanes, W::Winograd, W::Gemm] {
                 let k = ct::Kernels {
@@ -330,8 +330,8 @@ fn one_channel_layer_takes_direct_kernels() {
     );
 }
 
-/// 6 -> 16 channels, 5x5, 10x10 outputs: the filter-lane weight gradient, keeping the images
-/// themselves (no padding here), not 150 x 100 windows per image.
+/// 6 -> 16 channels, 5x5, 10x10 outputs: the filter-lane forward and weight gradient, keeping
+/// the images themselves (no padding here), not 150 x 100 windows per image.
 #[test]
 fn sixteen_filter_layer_takes_filter_lanes() {
     use ct::{ForwardKernel as F, WeightGradKernel as W};
@@ -339,7 +339,7 @@ fn sixteen_filter_layer_takes_filter_lanes() {
         [10, 6, 14, 14],
         16,
         [0, 0],
-        (F::Gemm, W::FilterLanes),
+        (F::FilterLanes, W::FilterLanes),
         10 * 6 * 14 * 14 * 4,
         21,
     );

@@ -24,6 +24,7 @@ mod choice;
 mod dilated;
 mod direct;
 mod filter_lanes;
+mod filter_lanes_forward;
 mod functions;
 mod gemm;
 mod params;

@@ -10,7 +10,9 @@ use crate::conv::choice::{
     ForwardKernel, GEMM_PER_IMAGE_PLANE, InputGradKernel, Kernels, WeightGradKernel,
 };
 use crate::conv::functions::Conv2dGrads;
-use crate::conv::{Conv2dParams, dilated, direct, filter_lanes, gemm, winograd};
+use crate::conv::{
+    Conv2dParams, dilated, direct, filter_lanes, filter_lanes_forward, gemm, winograd,
+};
 use crate::error::{Result, TensorError, layout_error, not_contiguous};
 use crate::geometry::Geometry;
 use crate::parallel::{
@@ -474,21 +476,34 @@ impl Conv2dPlan {
         let forward = self.kernels.forward;
         let winograd_weights =
             (forward == ForwardKernel::Winograd).then(|| winograd::transform_weights(w_data, &g));
+        let lane_weights = (forward == ForwardKernel::FilterLanes).then(|| {
+            let lanes = filter_lanes_forward::lanes();
+            (filter_lanes_forward::pack_weights(w_data, &g, lanes), lanes)
+        });
+        // The forward of a chunk from its padded images, for the kernels that read them.
+        let on_padded = |xp: &[f32], count: usize, out: ArrayViewMut4<'_, f32>| match forward {
+            ForwardKernel::FilterLanes => {
+                let (packed, lanes) = lane_weights.as_ref().ok_or_else(internal)?;
+                let packed = (packed.as_slice(), *lanes);
+                filter_lanes_forward::forward_chunk(xp, packed, b.as_ref(), &g, count, out)
+            }
+            _ => direct::forward_chunk(xp, w_data, b.as_ref(), &g, count, out),
+        };
         for_each_chunk_mut_with(out, states, |images, out, state| {
             let kept = slot(state);
             let count = images.len();
             match (forward, keep) {
-                (ForwardKernel::Direct, Keep::PaddedImages) => {
+                (ForwardKernel::Direct | ForwardKernel::FilterLanes, Keep::PaddedImages) => {
                     let kept = kept.ok_or_else(internal)?;
                     keep.build(x, &g, images, Some(&mut *kept))?;
                     let data = kept.as_slice().ok_or_else(internal)?;
-                    direct::forward_chunk(data, w_data, b.as_ref(), &g, count, out)
+                    on_padded(data, count, out)
                 }
-                (ForwardKernel::Direct, _) => {
+                (ForwardKernel::Direct | ForwardKernel::FilterLanes, _) => {
                     let (rows, wp) = direct::padded_shape(&g, count);
                     with_scratch(rows * wp, |xp| {
                         direct::fill_padded(x, &g, images.clone(), xp);
-                        direct::forward_chunk(xp, w_data, b.as_ref(), &g, count, out)
+                        on_padded(xp, count, out)
                     })?;
                     keep.build(x, &g, images, kept)
                 }
@@ -591,12 +606,16 @@ mod tests {
             (k.forward, k.input_grad, k.weight_grad),
             (F::Direct, I::DilatedConv, W::Direct)
         );
-        // 16 filters over 150-value windows and 10x10 outputs: GEMM forward, filter lanes.
+        // 16 filters over 150-value windows and 10x10 outputs: filter lanes forward and for
+        // the weight gradient.
         let k = kernels([64, 6, 14, 14], [16, 6, 5, 5], Conv2dParams::new());
         assert_eq!(
             (k.forward, k.input_grad, k.weight_grad),
-            (F::Gemm, I::Col2Im, W::FilterLanes)
+            (F::FilterLanes, I::Col2Im, W::FilterLanes)
         );
+        // The same with 12 filters: the GEMM (the lanes would be partly idle).
+        let k = kernels([64, 6, 14, 14], [12, 6, 5, 5], Conv2dParams::new());
+        assert_eq!(k.forward, F::Gemm);
         // A wide stride-1 3x3 layer: Winograd for all three, dL/dx as the Winograd convolution
         // of the padded gradient.
         let k = kernels([64, 64, 16, 16], [128, 64, 3, 3], same3);
