@@ -7,9 +7,8 @@
 //! filters are the vector lanes: per channel and kernel row, the sums of a kernel row's taps for
 //! [`FILTERS`] filters stay in registers while the image's outputs go by in row-major order, each
 //! output adding `xp[c, oh + i, ow + j] · dyt[oh, ow, f..f + FILTERS]` (a broadcast times the
-//! output's gradient transposed to filters-last). The forward pass stays the GEMM form: a kernel
-//! of this shape for it was measured slower than the GEMM (the additions' latency, with few
-//! independent sums per filter block).
+//! output's gradient transposed to filters-last). The forward pass over the filters is
+//! `filter_lanes_forward.rs`, which keeps a block of outputs' sums per filter block instead.
 //!
 //! Like `conv/direct.rs` the kernel is plain loops over fixed-size arrays, compiled by
 //! `multiversion` for AVX-512 and AVX2 as well as the baseline; it never fuses a multiply and an

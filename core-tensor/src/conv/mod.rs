@@ -16,6 +16,8 @@
 //! - `direct.rs`: stride-1 forward and weight gradient on the padded images, vectorised along
 //!   output rows.
 //! - `filter_lanes.rs`: weight gradient vectorised over the filters, on the padded images.
+//! - `filter_lanes_forward.rs`: stride-1 forward vectorised over the filters, on the padded
+//!   images.
 //! - `winograd.rs`: Winograd's F(2x2, 3x3) forward and weight gradient for stride-1 3x3 layers,
 //!   and the products shared with `winograd_5x5.rs`, F(2x2, 5x5) for stride-1 5x5 layers.
 //! - `dilated.rs`: dL/dx as a stride-1 convolution of the spread-out gradient.
