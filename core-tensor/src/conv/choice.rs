@@ -6,7 +6,7 @@
 //! (`cargo bench -p benches --bench conv_shapes`); they depend on the geometry only, never on
 //! the batch size or the thread count, so the same layer always runs the same kernels.
 
-use crate::conv::{dilated, direct, filter_lanes, filter_lanes_forward, winograd};
+use crate::conv::{dilated, direct, filter_lanes, filter_lanes_forward, gemm, winograd};
 use crate::geometry::Geometry;
 
 /// The direct kernels pay where a filter's window ((C/G)·KH·KW values) is at most this long:
@@ -184,10 +184,13 @@ fn winograd_pays(g: &Geometry) -> bool {
 
 /// Whether the filter-lane forward both can compute `g` and pays there. Without dilation only:
 /// dilated taps are read at offsets known at run time, not compiled in (a 16 -> 16 channel 3x3
-/// layer with dilation 2 measured 4 times slower than the GEMM).
+/// layer with dilation 2 measured 4 times slower than the GEMM). Not for 1x1 kernels either:
+/// their GEMM reads the image in place, with no window matrix to save (a 256 -> 64 channel 1x1
+/// layer on 8x8 measured 7 times slower).
 fn filter_lanes_forward_pays(g: &Geometry) -> bool {
     filter_lanes_forward::supports(g)
         && g.dilation == [1, 1]
+        && !gemm::is_pointwise(g)
         && (FILTER_LANES_FORWARD_MIN_PATCH..=FILTER_LANES_FORWARD_MAX_PATCH)
             .contains(&g.patch_len())
         && g.group_filters()

@@ -616,6 +616,9 @@ mod tests {
         // The same with 12 filters: the GEMM (the lanes would be partly idle).
         let k = kernels([64, 6, 14, 14], [12, 6, 5, 5], Conv2dParams::new());
         assert_eq!(k.forward, F::Gemm);
+        // A 1x1 layer: the GEMM on the image itself.
+        let k = kernels([64, 256, 8, 8], [64, 256, 1, 1], Conv2dParams::new());
+        assert_eq!(k.forward, F::Gemm);
         // A wide stride-1 3x3 layer: Winograd for all three, dL/dx as the Winograd convolution
         // of the padded gradient.
         let k = kernels([64, 64, 16, 16], [128, 64, 3, 3], same3);
