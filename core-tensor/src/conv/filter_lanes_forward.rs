@@ -59,13 +59,20 @@ pub(crate) fn pack_weights(w: &[f32], g: &Geometry, lanes: usize) -> Vec<f32> {
     let blocks = d.fg.div_ceil(lanes);
     let mut packed = vec![0.0_f32; d.groups * blocks * taps * lanes];
     for (f, wf) in w.chunks_exact(taps).enumerate() {
-        let (group, fi) = (f / d.fg, f % d.fg);
-        let block = &mut packed[(group * blocks + fi / lanes) * taps * lanes..];
+        let (block, lane) = block_and_lane(f, &d, lanes);
+        let block = &mut packed[block * taps * lanes..];
         for (t, &v) in wf.iter().enumerate() {
-            block[t * lanes + fi % lanes] = v;
+            block[t * lanes + lane] = v;
         }
     }
     packed
+}
+
+/// Which block of `lanes` filters (counted over all groups) and which lane of it filter `f`
+/// takes: each group's filters start a block.
+fn block_and_lane(f: usize, d: &Dims, lanes: usize) -> (usize, usize) {
+    let (group, fi) = (f / d.fg, f % d.fg);
+    (group * d.fg.div_ceil(lanes) + fi / lanes, fi % lanes)
 }
 
 /// The forward pass of `count` images, padded in `xp` (as `direct::fill_padded` lays them out),
@@ -86,8 +93,8 @@ pub(crate) fn forward_chunk(
     with_scratch(d.groups * blocks * lanes, |bias| {
         if let Some(b) = b {
             for (f, &v) in b.iter().enumerate() {
-                let (group, fi) = (f / d.fg, f % d.fg);
-                bias[(group * blocks + fi / lanes) * lanes + fi % lanes] = v;
+                let (block, lane) = block_and_lane(f, &d, lanes);
+                bias[block * lanes + lane] = v;
             }
         }
         for n in 0..count {
