@@ -74,7 +74,7 @@ pub enum ForwardKernel {
     Winograd,
     /// Any geometry: the window matrix of each chunk of images, one GEMM per group.
     Gemm,
-    /// Stride 1, a kernel at most 8 wide, output rows at least 4 wide (any dilation and
+    /// Stride 1, a kernel at most 8 wide, output rows at least 5 wide (any dilation and
     /// groups): the padded images read in place, vectorised over the filters (16 or 8 at a
     /// time) with a block of outputs' sums in registers.
     FilterLanes,
@@ -142,7 +142,7 @@ impl Kernels {
         }
         if self.forward == ForwardKernel::FilterLanes && !filter_lanes_forward::supports(g) {
             return Some(
-                "ForwardKernel::FilterLanes (needs stride 1, a kernel at most 8 wide and output rows at least 4 wide)",
+                "ForwardKernel::FilterLanes (needs stride 1, a kernel at most 8 wide and output rows at least 5 wide)",
             );
         }
         if self.forward == ForwardKernel::Winograd && !winograd::supports(g) {

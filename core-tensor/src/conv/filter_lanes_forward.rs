@@ -56,8 +56,7 @@ const NARROW: usize = 8;
 pub(crate) fn pack_weights(w: &[f32], g: &Geometry, lanes: usize) -> Vec<f32> {
     let d = Dims::of(g);
     let taps = d.cg * d.kh * d.kw;
-    let blocks = d.fg.div_ceil(lanes);
-    let mut packed = vec![0.0_f32; d.groups * blocks * taps * lanes];
+    let mut packed = vec![0.0_f32; d.groups * d.fg.div_ceil(lanes) * taps * lanes];
     for (f, wf) in w.chunks_exact(taps).enumerate() {
         let (block, lane) = block_and_lane(f, &d, lanes);
         let block = &mut packed[block * taps * lanes..];
@@ -116,14 +115,14 @@ pub(crate) fn forward_chunk(
 macro_rules! dispatch {
     ($l:literal, $r:literal, $kw:expr, $args:tt) => {
         match $kw {
-            1 => blocks_of_image::<$l, $r, WIDTH, 1, { WIDTH }>$args,
-            2 => blocks_of_image::<$l, $r, WIDTH, 2, { WIDTH + 1 }>$args,
-            3 => blocks_of_image::<$l, $r, WIDTH, 3, { WIDTH + 2 }>$args,
-            4 => blocks_of_image::<$l, $r, WIDTH, 4, { WIDTH + 3 }>$args,
-            5 => blocks_of_image::<$l, $r, WIDTH, 5, { WIDTH + 4 }>$args,
-            6 => blocks_of_image::<$l, $r, WIDTH, 6, { WIDTH + 5 }>$args,
-            7 => blocks_of_image::<$l, $r, WIDTH, 7, { WIDTH + 6 }>$args,
-            _ => blocks_of_image::<$l, $r, WIDTH, 8, { WIDTH + 7 }>$args,
+            1 => blocks_of_image::<$l, $r, 1, { WIDTH }>$args,
+            2 => blocks_of_image::<$l, $r, 2, { WIDTH + 1 }>$args,
+            3 => blocks_of_image::<$l, $r, 3, { WIDTH + 2 }>$args,
+            4 => blocks_of_image::<$l, $r, 4, { WIDTH + 3 }>$args,
+            5 => blocks_of_image::<$l, $r, 5, { WIDTH + 4 }>$args,
+            6 => blocks_of_image::<$l, $r, 6, { WIDTH + 5 }>$args,
+            7 => blocks_of_image::<$l, $r, 7, { WIDTH + 6 }>$args,
+            _ => blocks_of_image::<$l, $r, 8, { WIDTH + 7 }>$args,
         }
     };
 }
@@ -141,19 +140,13 @@ fn narrow_kernel(xp: &[f32], packed: &[f32], bias: &[f32], d: &Dims, out: &mut [
     dispatch!(8, 2, d.kw, (xp, packed, bias, d, out));
 }
 
-/// All filters of one image (padded in `xp`) by blocks of `L` filters and `R` x `Q` outputs, for
-/// a kernel `KW` wide. The last block of each row overlaps the one before, and the last block
-/// of rows repeats the last row where the rows run out (both recompute the same values).
-/// Without dilation along the rows, a block row reads `SPAN` (`Q + KW - 1`) adjacent inputs per
-/// kernel row, at constant offsets.
+/// All filters of one image (padded in `xp`) by blocks of `L` filters and `R` x [`WIDTH`]
+/// outputs, for a kernel `KW` wide. The last block of each row overlaps the one before, and the
+/// last block of rows repeats the last row where the rows run out (both recompute the same
+/// values). Without dilation along the rows, a block row reads `SPAN` (`WIDTH + KW - 1`)
+/// adjacent inputs per kernel row, at constant offsets.
 #[inline(always)]
-fn blocks_of_image<
-    const L: usize,
-    const R: usize,
-    const Q: usize,
-    const KW: usize,
-    const SPAN: usize,
->(
+fn blocks_of_image<const L: usize, const R: usize, const KW: usize, const SPAN: usize>(
     xp: &[f32],
     packed: &[f32],
     bias: &[f32],
@@ -163,10 +156,13 @@ fn blocks_of_image<
     let taps = d.cg * d.kh * KW;
     let blocks = d.fg.div_ceil(L);
     let plane = d.oh * d.ow;
-    let span = Q + (KW - 1) * d.dw;
+    let span = WIDTH + (KW - 1) * d.dw;
     let dense = d.dw == 1;
-    debug_assert!(!dense || span == SPAN, "a block row's span is Q + KW - 1");
-    let last_col = d.ow - Q;
+    debug_assert!(
+        !dense || span == SPAN,
+        "a block row's span is WIDTH + KW - 1"
+    );
+    let last_col = d.ow - WIDTH;
     for group in 0..d.groups {
         let xg = &xp[group * d.cg * d.hp * d.wp..][..d.cg * d.hp * d.wp];
         for block in 0..blocks {
@@ -176,9 +172,9 @@ fn blocks_of_image<
             let b0 = first::<L>(&bias[(group * blocks + block) * L..]);
             for rb in 0..d.oh.div_ceil(R) {
                 let rows_out: [usize; R] = std::array::from_fn(|r| (rb * R + r).min(d.oh - 1));
-                for cb in 0..d.ow.div_ceil(Q) {
-                    let ow0 = (cb * Q).min(last_col);
-                    let mut acc = [[*b0; Q]; R];
+                for cb in 0..d.ow.div_ceil(WIDTH) {
+                    let ow0 = (cb * WIDTH).min(last_col);
+                    let mut acc = [[*b0; WIDTH]; R];
                     for c in 0..d.cg {
                         for i in 0..d.kh {
                             let wt = &wb[(c * d.kh + i) * KW * L..][..KW * L];
@@ -207,7 +203,7 @@ fn blocks_of_image<
                     }
                     for (acc_r, &oh) in acc.iter().zip(&rows_out) {
                         for l in 0..lanes_used {
-                            let dst = &mut out[(f0 + l) * plane + oh * d.ow + ow0..][..Q];
+                            let dst = &mut out[(f0 + l) * plane + oh * d.ow + ow0..][..WIDTH];
                             for (o, a) in dst.iter_mut().zip(acc_r) {
                                 *o = a[l];
                             }
