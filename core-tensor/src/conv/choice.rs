@@ -48,19 +48,20 @@ pub(crate) const WINOGRAD_MIN_OUTPUT_SIDE: usize = 8;
 pub(crate) const WINOGRAD_MIN_CHANNELS: usize = 32;
 
 /// The filter-lane forward pays where a filter's window ((C/G)·KH·KW values) is at least this
-/// long: with shorter ones each block of sums gets few taps (a 1 -> 6 channel 5x5 layer on
-/// 28x28 measured 1.7 times slower than the GEMM with AVX-512).
-pub(crate) const FILTER_LANES_FORWARD_MIN_PATCH: usize = 64;
+/// long: the shortest measured, a 1 -> 6 and a 1 -> 32 channel 5x5 layer on 28x28, ran as fast
+/// as the GEMM or faster (a 3 -> 64 channel 3x3 layer, 27 values, 1.4 times slower, but there
+/// the GEMM has 64 rows).
+pub(crate) const FILTER_LANES_FORWARD_MIN_PATCH: usize = 25;
 
 /// The filter-lane forward pays where a filter's window is at most this long: longer windows
 /// are many times the input, which the GEMM reads from a packed copy that stays in the caches
-/// (a 32 -> 64 channel 5x5 layer, 800 values, measured 1.35 times slower than the GEMM; a
-/// 64 -> 128 channel 3x3 layer, 576 values, twice as slow).
+/// (a 64 -> 128 channel 3x3 layer, 576 values, measured 1.2 times slower than the GEMM).
 pub(crate) const FILTER_LANES_FORWARD_MAX_PATCH: usize = 256;
 
-/// The filter-lane forward pays where a group's filters are a multiple of this: every lane of
-/// its blocks (16 or 8 filters) is used.
-pub(crate) const FILTER_LANES_FORWARD_FILTERS: usize = 16;
+/// The filter-lane forward pays where a group has at most this many filters: with more, the
+/// GEMM's rows amortise its packing of the windows (3 -> 64 channels, 3x3, measured 1.4 times
+/// slower than the GEMM; 1 -> 32 channels, 5x5, as fast).
+pub(crate) const FILTER_LANES_FORWARD_MAX_FILTERS: usize = 32;
 
 /// The forward kernel of a [`Conv2dPlan`](crate::Conv2dPlan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -182,19 +183,24 @@ fn winograd_pays(g: &Geometry) -> bool {
         && g.output[1] >= WINOGRAD_MIN_OUTPUT_SIDE
 }
 
-/// Whether the filter-lane forward both can compute `g` and pays there. Without dilation only:
-/// dilated taps are read at offsets known at run time, not compiled in (a 16 -> 16 channel 3x3
-/// layer with dilation 2 measured 4 times slower than the GEMM). Not for 1x1 kernels either:
-/// their GEMM reads the image in place, with no window matrix to save (a 256 -> 64 channel 1x1
-/// layer on 8x8 measured 7 times slower).
+/// Whether the filter-lane forward both can compute `g` and pays there:
+/// - a dilation along the rows of 1 or 2: those are compiled in; others read the taps at
+///   offsets known at run time (on a 16 -> 16 channel 3x3 layer with dilation 2, before that
+///   was compiled in, 4 times slower than the GEMM);
+/// - not a 1x1 kernel: its GEMM reads the image in place, with no window matrix to save (a
+///   256 -> 64 channel 1x1 layer on 8x8 measured 1.4 times slower);
+/// - windows and filters per group within the thresholds above;
+/// - every block of lanes at least 3/4 full, with 8 lanes or 16: 6 to 8 filters per group, or
+///   a multiple of 16 (the lanes past a group's last filter are computed and dropped).
 fn filter_lanes_forward_pays(g: &Geometry) -> bool {
+    let fg = g.group_filters();
     filter_lanes_forward::supports(g)
-        && g.dilation == [1, 1]
+        && g.dilation[1] <= 2
         && !gemm::is_pointwise(g)
         && (FILTER_LANES_FORWARD_MIN_PATCH..=FILTER_LANES_FORWARD_MAX_PATCH)
             .contains(&g.patch_len())
-        && g.group_filters()
-            .is_multiple_of(FILTER_LANES_FORWARD_FILTERS)
+        && fg <= FILTER_LANES_FORWARD_MAX_FILTERS
+        && ((6..=8).contains(&fg) || fg.is_multiple_of(16))
 }
 
 fn forward_for(g: &Geometry) -> ForwardKernel {
@@ -225,13 +231,15 @@ fn weight_grad_for(g: &Geometry) -> WeightGradKernel {
     }
 }
 
-/// The dilated convolution where its inner stride-1 convolution takes the direct or the
-/// Winograd kernel (no window matrix and no scatter: a depthwise, few-filter or 3x3 layer), or
+/// The dilated convolution where its inner stride-1 convolution takes the direct, the Winograd
+/// or the filter-lane kernel (no window matrix and no scatter: a depthwise, few-filter or 3x3
+/// layer), or
 /// where it has fewer multiply-adds (outputs that outnumber the inputs: large padding); col2im
 /// otherwise, whose GEMM has (C/G)·KH·KW rows rather than C/G.
 fn input_grad_for(g: &Geometry) -> InputGradKernel {
     let inner_direct = g.stride == [1, 1]
-        && dilated::inner_geometry(g).is_some_and(|i| direct_pays(&i) || winograd_pays(&i));
+        && dilated::inner_geometry(g)
+            .is_some_and(|i| direct_pays(&i) || winograd_pays(&i) || filter_lanes_forward_pays(&i));
     if inner_direct || g.input[0] * g.input[1] < g.out_plane() {
         InputGradKernel::DilatedConv
     } else {

@@ -4,9 +4,10 @@
 //! product (for example 6 -> 16 channels, 5x5 kernel, 14x14 images).
 //!
 //! Each block computes `L` filters of one group (the vector lanes: 16, one AVX-512 register, or
-//! 8, one AVX2 register) at `R` x 5 outputs (`R` output rows, 5 adjacent outputs along each; `R`
-//! 5 with AVX-512, 2 with AVX2, so that the sums fill the registers): the `R·5` vectors of sums
-//! stay in registers while the taps go by, each tap adding
+//! 8, one AVX2 register, for groups of at most 8 filters or CPUs without AVX-512) at `R` x `W`
+//! outputs (`R` output rows, `W` adjacent outputs along each: 5 x 5 or 4 x 4 with 16 lanes,
+//! whichever wastes less of the plane, 2 x 5 with 8, so that the sums fill the registers): the
+//! `R·W` vectors of sums stay in registers while the taps go by, each tap adding
 //! `xp[c, oh + i·DH, ow + j·DW] · w[f..f + L, c, i, j]` (a broadcast input times a vector of
 //! weights, laid out filters-last once per call by [`pack_weights`]). A group whose filters `L`
 //! does not divide computes its last block with zero weights in the lanes past its last filter
@@ -26,22 +27,25 @@ use crate::scratch::with_scratch;
 
 const OP: &str = "conv2d (filter-lane forward)";
 
-/// The outputs along a row that one block computes. Other widths (4, 6, 7, 8) were tried:
-/// the compiler then vectorises the sums along the row instead of over the filters, and the
-/// kernel ran 20 to 40 times slower.
-const WIDTH: usize = 5;
+/// The shortest output rows the kernel computes: each lane width has a block this wide or
+/// narrower.
+const MIN_ROW: usize = 5;
 
 /// Whether the filter-lane forward kernel can compute this geometry at all: stride 1, a kernel
-/// at most [`MAX_KW`] wide and output rows at least [`WIDTH`] wide (any dilation and groups).
+/// at most [`MAX_KW`] wide and output rows at least [`MIN_ROW`] wide (any dilation and groups).
 pub(crate) fn supports(g: &Geometry) -> bool {
-    g.stride == [1, 1] && g.kernel[1] <= MAX_KW && g.output[1] >= WIDTH
+    g.stride == [1, 1] && g.kernel[1] <= MAX_KW && g.output[1] >= MIN_ROW
 }
 
-/// The filters per block on this CPU: 16 with AVX-512 (unless [`crate::simd::force_avx2`]), else
-/// 8.
-pub(crate) fn lanes() -> usize {
+/// The filters per block for `g` on this CPU: 16 with AVX-512 (unless
+/// [`crate::simd::force_avx2`]) where a group has more than 8 filters, else 8 (a group of 6
+/// filters fills 6 of 8 lanes, not 6 of 16).
+pub(crate) fn lanes(g: &Geometry) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if !crate::simd::avx2_forced() && std::arch::is_x86_feature_detected!("avx512f") {
+    if g.out_channels / g.groups > NARROW
+        && !crate::simd::avx2_forced()
+        && std::arch::is_x86_feature_detected!("avx512f")
+    {
         return WIDE;
     }
     NARROW
@@ -49,6 +53,41 @@ pub(crate) fn lanes() -> usize {
 
 const WIDE: usize = 16;
 const NARROW: usize = 8;
+
+/// A block of outputs whose sums stay in registers: `rows` output rows by `cols` adjacent
+/// outputs along each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Block {
+    rows: usize,
+    cols: usize,
+}
+
+/// The block shapes compiled for 16 lanes (AVX-512's 32 registers: 25 or 16 vectors of sums).
+/// Others were measured and dropped: 6 x 4 was never the fastest, and with 6 or 8 columns the
+/// compiler vectorises the sums along the row instead of over the filters (20-40 times slower).
+const WIDE_BLOCKS: [Block; 2] = [Block { rows: 5, cols: 5 }, Block { rows: 4, cols: 4 }];
+
+/// The block shape for 8 lanes: 10 vectors of sums in AVX2's 16 registers, beside a vector of
+/// weights and a broadcast input (3 x 4 and 2 x 6 measured no faster).
+const NARROW_BLOCK: Block = Block { rows: 2, cols: 5 };
+
+/// What a block costs besides its multiply-adds, per tap, in multiply-adds: loading the
+/// weights and the inputs' addresses.
+const BLOCK_OVERHEAD: usize = 2;
+
+/// The block shape for an `oh` x `ow` output plane with `lanes` lanes: of the shapes compiled,
+/// the one that computes the plane in the fewest multiply-adds, counting the outputs that the
+/// overlapping last blocks compute twice and [`BLOCK_OVERHEAD`] per block (10 x 10 planes get
+/// 5 x 5 blocks, 16 x 16 and 28 x 28 ones 4 x 4, as measured fastest).
+pub(crate) fn block_for(oh: usize, ow: usize, lanes: usize) -> Block {
+    if lanes != WIDE {
+        return NARROW_BLOCK;
+    }
+    let cost =
+        |b: &&Block| oh.div_ceil(b.rows) * ow.div_ceil(b.cols) * (b.rows * b.cols + BLOCK_OVERHEAD);
+    let fitting = WIDE_BLOCKS.iter().filter(|b| b.cols <= ow);
+    *fitting.min_by_key(cost).unwrap_or(&WIDE_BLOCKS[0])
+}
 
 /// The weights (F, C/G, KH, KW) laid out for the kernel with `lanes` filters per block: per
 /// group and block, (C/G·KH·KW, lanes), filters-last, the lanes past a group's last filter
@@ -89,6 +128,7 @@ pub(crate) fn forward_chunk(
     let d = Dims::of(g);
     // The bias per block of lanes, zero past each group's last filter.
     let blocks = d.fg.div_ceil(lanes);
+    let block = block_for(d.oh, d.ow, lanes);
     with_scratch(d.groups * blocks * lanes, |bias| {
         if let Some(b) = b {
             for (f, &v) in b.iter().enumerate() {
@@ -100,7 +140,7 @@ pub(crate) fn forward_chunk(
             let image = &xp[n * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
             let out = &mut out[n * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
             if lanes == WIDE {
-                wide_kernel(image, packed, bias, &d, out);
+                wide_kernel(block, image, packed, bias, &d, out);
             } else {
                 narrow_kernel(image, packed, bias, &d, out);
             }
@@ -109,60 +149,81 @@ pub(crate) fn forward_chunk(
     Ok(())
 }
 
-/// Calls `blocks_of_image` with `L` lanes, blocks of `R` rows by [`WIDTH`], and the kernel
-/// width `KW` with the span of input a block row reads without dilation, `WIDTH + KW - 1`, as
-/// constants.
+/// Calls `blocks_of_image` with `L` lanes, blocks of `R` x `W` outputs, the kernel width `KW`,
+/// the dilation along the rows `DW` (0: read at run time) and the span of input a block row
+/// reads, `W + (KW - 1)·DW`, as constants. Dilations 1 and 2 are compiled as constants (the
+/// taps' offsets then are too); others run with offsets known at run time, slower.
 macro_rules! dispatch {
-    ($l:literal, $r:literal, $kw:expr, $args:tt) => {
-        match $kw {
-            1 => blocks_of_image::<$l, $r, 1, { WIDTH }>$args,
-            2 => blocks_of_image::<$l, $r, 2, { WIDTH + 1 }>$args,
-            3 => blocks_of_image::<$l, $r, 3, { WIDTH + 2 }>$args,
-            4 => blocks_of_image::<$l, $r, 4, { WIDTH + 3 }>$args,
-            5 => blocks_of_image::<$l, $r, 5, { WIDTH + 4 }>$args,
-            6 => blocks_of_image::<$l, $r, 6, { WIDTH + 5 }>$args,
-            7 => blocks_of_image::<$l, $r, 7, { WIDTH + 6 }>$args,
-            _ => blocks_of_image::<$l, $r, 8, { WIDTH + 7 }>$args,
+    ($l:literal, $r:literal, $w:literal, $d:expr, $args:tt) => {
+        match ($d.kw, $d.dw) {
+            (1, _) => blocks_of_image::<$l, $r, $w, 1, 1, { $w }>$args,
+            (2, 1) => blocks_of_image::<$l, $r, $w, 2, 1, { $w + 1 }>$args,
+            (3, 1) => blocks_of_image::<$l, $r, $w, 3, 1, { $w + 2 }>$args,
+            (4, 1) => blocks_of_image::<$l, $r, $w, 4, 1, { $w + 3 }>$args,
+            (5, 1) => blocks_of_image::<$l, $r, $w, 5, 1, { $w + 4 }>$args,
+            (6, 1) => blocks_of_image::<$l, $r, $w, 6, 1, { $w + 5 }>$args,
+            (7, 1) => blocks_of_image::<$l, $r, $w, 7, 1, { $w + 6 }>$args,
+            (8, 1) => blocks_of_image::<$l, $r, $w, 8, 1, { $w + 7 }>$args,
+            (2, 2) => blocks_of_image::<$l, $r, $w, 2, 2, { $w + 2 }>$args,
+            (3, 2) => blocks_of_image::<$l, $r, $w, 3, 2, { $w + 4 }>$args,
+            (4, 2) => blocks_of_image::<$l, $r, $w, 4, 2, { $w + 6 }>$args,
+            (5, 2) => blocks_of_image::<$l, $r, $w, 5, 2, { $w + 8 }>$args,
+            (2, _) => blocks_of_image::<$l, $r, $w, 2, 0, 0>$args,
+            (3, _) => blocks_of_image::<$l, $r, $w, 3, 0, 0>$args,
+            (4, _) => blocks_of_image::<$l, $r, $w, 4, 0, 0>$args,
+            (5, _) => blocks_of_image::<$l, $r, $w, 5, 0, 0>$args,
+            (6, _) => blocks_of_image::<$l, $r, $w, 6, 0, 0>$args,
+            (7, _) => blocks_of_image::<$l, $r, $w, 7, 0, 0>$args,
+            _ => blocks_of_image::<$l, $r, $w, 8, 0, 0>$args,
         }
     };
 }
 
-/// 16 lanes, blocks of 5 x 5 outputs (25 vectors of sums in AVX-512's 32 registers).
+/// 16 lanes, blocks of `block` outputs (one of [`WIDE_BLOCKS`]).
 #[multiversion::multiversion(targets("x86_64+avx512f+avx2+avx"))]
-fn wide_kernel(xp: &[f32], packed: &[f32], bias: &[f32], d: &Dims, out: &mut [f32]) {
-    dispatch!(16, 5, d.kw, (xp, packed, bias, d, out));
+fn wide_kernel(block: Block, xp: &[f32], packed: &[f32], bias: &[f32], d: &Dims, out: &mut [f32]) {
+    debug_assert!(WIDE_BLOCKS.contains(&block), "a compiled block shape");
+    if block.rows == 4 {
+        dispatch!(16, 4, 4, d, (xp, packed, bias, d, out));
+    } else {
+        dispatch!(16, 5, 5, d, (xp, packed, bias, d, out));
+    }
 }
 
-/// 8 lanes, blocks of 2 x 5 outputs (10 vectors of sums in AVX2's 16 registers, beside a
-/// vector of weights and a broadcast input).
+/// 8 lanes, blocks of [`NARROW_BLOCK`] outputs.
 #[multiversion::multiversion(targets("x86_64+avx2+avx"))]
 fn narrow_kernel(xp: &[f32], packed: &[f32], bias: &[f32], d: &Dims, out: &mut [f32]) {
-    dispatch!(8, 2, d.kw, (xp, packed, bias, d, out));
+    dispatch!(8, 2, 5, d, (xp, packed, bias, d, out));
 }
 
-/// All filters of one image (padded in `xp`) by blocks of `L` filters and `R` x [`WIDTH`]
-/// outputs, for a kernel `KW` wide. The last block of each row overlaps the one before, and the
-/// last block of rows repeats the last row where the rows run out (both recompute the same
-/// values). Without dilation along the rows, a block row reads `SPAN` (`WIDTH + KW - 1`)
-/// adjacent inputs per kernel row, at constant offsets.
+/// All filters of one image (padded in `xp`) by blocks of `L` filters and `R` x `W` outputs,
+/// for a kernel `KW` wide with dilation `DW` along the rows (0: `d.dw`, read at run time). The
+/// last block of each row overlaps the one before, and the last block of rows repeats the last
+/// row where the rows run out (both recompute the same values).
 #[inline(always)]
-fn blocks_of_image<const L: usize, const R: usize, const KW: usize, const SPAN: usize>(
+fn blocks_of_image<
+    const L: usize,
+    const R: usize,
+    const W: usize,
+    const KW: usize,
+    const DW: usize,
+    const SPAN: usize,
+>(
     xp: &[f32],
     packed: &[f32],
     bias: &[f32],
     d: &Dims,
     out: &mut [f32],
 ) {
+    debug_assert!(
+        DW == 0 || (DW == d.dw || KW == 1) && SPAN == W + (KW - 1) * DW,
+        "a block row's span is W + (KW - 1)·DW"
+    );
+    debug_assert!(d.ow >= W, "output rows at least a block wide");
     let taps = d.cg * d.kh * KW;
     let blocks = d.fg.div_ceil(L);
     let plane = d.oh * d.ow;
-    let span = WIDTH + (KW - 1) * d.dw;
-    let dense = d.dw == 1;
-    debug_assert!(
-        !dense || span == SPAN,
-        "a block row's span is WIDTH + KW - 1"
-    );
-    let last_col = d.ow - WIDTH;
+    let last_col = d.ow - W;
     for group in 0..d.groups {
         let xg = &xp[group * d.cg * d.hp * d.wp..][..d.cg * d.hp * d.wp];
         for block in 0..blocks {
@@ -172,38 +233,13 @@ fn blocks_of_image<const L: usize, const R: usize, const KW: usize, const SPAN: 
             let b0 = first::<L>(&bias[(group * blocks + block) * L..]);
             for rb in 0..d.oh.div_ceil(R) {
                 let rows_out: [usize; R] = std::array::from_fn(|r| (rb * R + r).min(d.oh - 1));
-                for cb in 0..d.ow.div_ceil(WIDTH) {
-                    let ow0 = (cb * WIDTH).min(last_col);
-                    let mut acc = [[*b0; WIDTH]; R];
-                    for c in 0..d.cg {
-                        for i in 0..d.kh {
-                            let wt = &wb[(c * d.kh + i) * KW * L..][..KW * L];
-                            let top = (c * d.hp + i * d.dh) * d.wp + ow0;
-                            if dense {
-                                let rows: [&[f32; SPAN]; R] =
-                                    std::array::from_fn(|r| first(&xg[top + rows_out[r] * d.wp..]));
-                                for j in 0..KW {
-                                    let wv = first::<L>(&wt[j * L..]);
-                                    for (acc_r, row) in acc.iter_mut().zip(&rows) {
-                                        add_products(acc_r, first(&row[j..]), wv);
-                                    }
-                                }
-                            } else {
-                                let rows: [&[f32]; R] = std::array::from_fn(|r| {
-                                    &xg[top + rows_out[r] * d.wp..][..span]
-                                });
-                                for j in 0..KW {
-                                    let wv = first::<L>(&wt[j * L..]);
-                                    for (acc_r, row) in acc.iter_mut().zip(&rows) {
-                                        add_products(acc_r, first(&row[j * d.dw..]), wv);
-                                    }
-                                }
-                            }
-                        }
-                    }
+                for cb in 0..d.ow.div_ceil(W) {
+                    let ow0 = (cb * W).min(last_col);
+                    let starts: [usize; R] = std::array::from_fn(|r| rows_out[r] * d.wp + ow0);
+                    let acc = block_sums::<L, R, W, KW, DW, SPAN>([[*b0; W]; R], xg, wb, d, starts);
                     for (acc_r, &oh) in acc.iter().zip(&rows_out) {
                         for l in 0..lanes_used {
-                            let dst = &mut out[(f0 + l) * plane + oh * d.ow + ow0..][..WIDTH];
+                            let dst = &mut out[(f0 + l) * plane + oh * d.ow + ow0..][..W];
                             for (o, a) in dst.iter_mut().zip(acc_r) {
                                 *o = a[l];
                             }
@@ -213,6 +249,52 @@ fn blocks_of_image<const L: usize, const R: usize, const KW: usize, const SPAN: 
             }
         }
     }
+}
+
+/// One block's sums: `acc` (the bias) plus every tap over the group's channels and kernel
+/// rows, block row `r` reading its inputs from `xg[starts[r]..]` shifted by the tap.
+#[inline(always)]
+fn block_sums<
+    const L: usize,
+    const R: usize,
+    const W: usize,
+    const KW: usize,
+    const DW: usize,
+    const SPAN: usize,
+>(
+    mut acc: [[[f32; L]; W]; R],
+    xg: &[f32],
+    wb: &[f32],
+    d: &Dims,
+    starts: [usize; R],
+) -> [[[f32; L]; W]; R] {
+    let dw = if DW == 0 { d.dw } else { DW };
+    let span = W + (KW - 1) * dw;
+    for c in 0..d.cg {
+        for i in 0..d.kh {
+            let wt = &wb[(c * d.kh + i) * KW * L..][..KW * L];
+            let top = (c * d.hp + i * d.dh) * d.wp;
+            if DW == 0 {
+                let rows: [&[f32]; R] = std::array::from_fn(|r| &xg[top + starts[r]..][..span]);
+                for j in 0..KW {
+                    let wv = first::<L>(&wt[j * L..]);
+                    for (acc_r, row) in acc.iter_mut().zip(&rows) {
+                        add_products(acc_r, first(&row[j * dw..]), wv);
+                    }
+                }
+            } else {
+                let rows: [&[f32; SPAN]; R] =
+                    std::array::from_fn(|r| first(&xg[top + starts[r]..]));
+                for j in 0..KW {
+                    let wv = first::<L>(&wt[j * L..]);
+                    for (acc_r, row) in acc.iter_mut().zip(&rows) {
+                        add_products(acc_r, first(&row[j * DW..]), wv);
+                    }
+                }
+            }
+        }
+    }
+    acc
 }
 
 /// `acc[q] += xs[q] · wv` for each of a block row's `Q` outputs.
@@ -251,19 +333,28 @@ mod tests {
         y.iter().map(|v| v.to_bits()).collect()
     }
 
-    /// Both lane widths give the direct kernel's bits: groups of 5 and of 20 filters (a partial
-    /// block of lanes), dilation along the columns (taps at run-time offsets) or the rows only,
-    /// and outputs that the blocks do not divide.
+    /// Both lane widths and both 16-lane block shapes give the direct kernel's bits: groups of
+    /// 5, 16 and 20 filters (a partial block of lanes), dilation along the columns of 2
+    /// (compiled in) and 3 (taps at run-time offsets) or along the rows only, and outputs that
+    /// the blocks do not divide.
     #[test]
-    fn both_lane_widths_give_the_direct_kernels_bits() {
-        for (filters, dilation) in [(10, [1, 2]), (40, [2, 1]), (32, [1, 1])] {
+    fn every_lane_width_and_block_gives_the_direct_kernels_bits() {
+        let cases = [
+            (10, [1, 2], [9, 17], 5),
+            (40, [2, 1], [9, 17], 4),
+            (32, [1, 1], [9, 17], 5),
+            (32, [1, 3], [16, 18], 4),
+            (32, [2, 2], [16, 16], 4),
+        ];
+        for (filters, dilation, [h, w], block_rows) in cases {
             let params = Conv2dParams::new()
                 .padding([1, 2])
                 .dilation(dilation)
                 .groups(2);
-            let g = Geometry::conv(OP, &[3, 6, 9, 17], &[filters, 3, 3, 3], &params).unwrap();
+            let g = Geometry::conv(OP, &[3, 6, h, w], &[filters, 3, 3, 3], &params).unwrap();
             assert!(supports(&g) && direct::supports(&g));
-            let x: Vec<f32> = (0..3 * 6 * 9 * 17)
+            assert_eq!(block_for(g.output[0], g.output[1], WIDE).rows, block_rows);
+            let x: Vec<f32> = (0..3 * 6 * h * w)
                 .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
                 .collect();
             let w: Vec<f32> = (0..filters * 27)

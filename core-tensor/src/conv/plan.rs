@@ -477,7 +477,7 @@ impl Conv2dPlan {
         let winograd_weights =
             (forward == ForwardKernel::Winograd).then(|| winograd::transform_weights(w_data, &g));
         let lane_weights = (forward == ForwardKernel::FilterLanes).then(|| {
-            let lanes = filter_lanes_forward::lanes();
+            let lanes = filter_lanes_forward::lanes(&g);
             (filter_lanes_forward::pack_weights(w_data, &g, lanes), lanes)
         });
         // The forward of a chunk from its padded images, for the kernels that read them.
@@ -596,9 +596,10 @@ mod tests {
         // input, read by only 4 filters.
         let k = kernels([64, 1, 28, 28], [4, 1, 5, 5], same5);
         assert_eq!((k.forward, k.weight_grad), (F::Direct, W::Direct));
-        // With 6 filters the GEMM's packing pays for itself.
+        // With 6 filters: the filter lanes forward (6 of 8 lanes), the GEMM for the weight
+        // gradient.
         let k = kernels([64, 1, 28, 28], [6, 1, 5, 5], same5);
-        assert_eq!((k.forward, k.weight_grad), (F::Gemm, W::Gemm));
+        assert_eq!((k.forward, k.weight_grad), (F::FilterLanes, W::Gemm));
         // A depthwise 3x3 layer: direct forward and weight gradient, and dL/dx as the direct
         // convolution of the padded gradient.
         let k = kernels([64, 32, 16, 16], [32, 1, 3, 3], same3.groups(32));
@@ -636,13 +637,17 @@ mod tests {
         // A strided layer cannot take the direct kernels.
         let k = kernels([64, 3, 32, 32], [64, 3, 3, 3], same3.stride([2, 2]));
         assert_eq!(k.forward, F::Gemm);
-        // Dilation 2 with 16 filters: the filter lanes read dilated taps too.
-        let k = kernels(
-            [64, 16, 16, 16],
-            [16, 16, 3, 3],
-            Conv2dParams::new().padding([2, 2]).dilation([2, 2]),
+        // Dilation 2 with 16 filters: the filter lanes read dilated taps too, and dL/dx is
+        // their convolution of the padded gradient.
+        let dilated = Conv2dParams::new().padding([2, 2]).dilation([2, 2]);
+        let k = kernels([64, 16, 16, 16], [16, 16, 3, 3], dilated);
+        assert_eq!(
+            (k.forward, k.input_grad, k.weight_grad),
+            (F::FilterLanes, I::DilatedConv, W::FilterLanes)
         );
-        assert_eq!((k.forward, k.weight_grad), (F::Gemm, W::FilterLanes));
+        // Dilation 3: the GEMM (the filter lanes' taps would be at run-time offsets).
+        let k = kernels([64, 16, 16, 16], [16, 16, 3, 3], dilated.dilation([3, 3]));
+        assert_eq!(k.forward, F::Gemm);
         // A 5x5 kernel over a 5x5 input: the spread-out gradient is mostly zeros.
         let k = kernels([64, 16, 5, 5], [120, 16, 5, 5], Conv2dParams::new());
         assert_eq!(k.input_grad, I::Col2Im);
