@@ -233,9 +233,8 @@ fn weight_grad_for(g: &Geometry) -> WeightGradKernel {
 
 /// The dilated convolution where its inner stride-1 convolution takes the direct, the Winograd
 /// or the filter-lane kernel (no window matrix and no scatter: a depthwise, few-filter or 3x3
-/// layer), or
-/// where it has fewer multiply-adds (outputs that outnumber the inputs: large padding); col2im
-/// otherwise, whose GEMM has (C/G)·KH·KW rows rather than C/G.
+/// layer), or where it has fewer multiply-adds (outputs that outnumber the inputs: large
+/// padding); col2im otherwise, whose GEMM has (C/G)·KH·KW rows rather than C/G.
 fn input_grad_for(g: &Geometry) -> InputGradKernel {
     let inner_direct = g.stride == [1, 1]
         && dilated::inner_geometry(g)
