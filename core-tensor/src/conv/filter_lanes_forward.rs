@@ -42,7 +42,7 @@ pub(crate) fn supports(g: &Geometry) -> bool {
 /// filters fills 6 of 8 lanes, not 6 of 16).
 pub(crate) fn lanes(g: &Geometry) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if g.out_channels / g.groups > NARROW
+    if g.group_filters() > NARROW
         && !crate::simd::avx2_forced()
         && std::arch::is_x86_feature_detected!("avx512f")
     {
