@@ -9,7 +9,9 @@
 use std::hint::black_box;
 
 use benches::{BATCH, CONV_SHAPES, pool};
-use core_tensor::{Conv2dPlan, ForwardKernel, InputGradKernel, Kernels, reference};
+use core_tensor::{
+    Conv2dPlan, ForwardKernel, InputGradKernel, Kernels, WeightGradKernel, reference,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn conv_shapes(c: &mut Criterion) {
@@ -105,6 +107,47 @@ fn forward_kernels(c: &mut Criterion) {
     }
 }
 
+/// A training forward pass then dL/dw and dL/db of every shape by each weight-gradient kernel
+/// that can compute it, on 2 threads (what a training forward keeps for the weight gradient
+/// depends on that kernel, so both are timed together).
+fn weight_grad_kernels(c: &mut Criterion) {
+    let pool = pool(2);
+    for case in CONV_SHAPES {
+        let inp = case.inputs(BATCH);
+        let Ok(planned) = Conv2dPlan::new(inp.x.shape(), inp.w.shape(), case.params()) else {
+            continue;
+        };
+        let mut group = c.benchmark_group(format!("{}/t2/weight_grad_kernel", case.name));
+        for kernel in [
+            WeightGradKernel::Gemm,
+            WeightGradKernel::Direct,
+            WeightGradKernel::FilterLanes,
+            WeightGradKernel::Winograd,
+        ] {
+            let kernels = Kernels {
+                weight_grad: kernel,
+                ..planned.kernels()
+            };
+            let Ok(mut plan) = planned.clone().with_kernels(kernels) else {
+                continue;
+            };
+            group.bench_function(format!("{kernel:?}"), |b| {
+                pool.install(|| {
+                    b.iter(|| {
+                        let y = plan.forward_train(
+                            black_box(inp.x.view()),
+                            inp.w.view(),
+                            Some(inp.b.view()),
+                        );
+                        (y, plan.param_grads(inp.dy.view()))
+                    })
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 fn naive_baseline(c: &mut Criterion) {
     let case = CONV_SHAPES[1];
     let inp = case.inputs(BATCH);
@@ -128,6 +171,7 @@ criterion_group!(
     conv_shapes,
     input_grad_kernels,
     forward_kernels,
+    weight_grad_kernels,
     naive_baseline
 );
 criterion_main!(benches);

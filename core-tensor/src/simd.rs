@@ -1,9 +1,10 @@
 //! Which instruction sets the hand-written SIMD kernels use.
 //!
-//! The direct convolution kernels are compiled for AVX-512, for AVX2 and for the baseline, and
-//! the best one the CPU has is picked at run time. Many users' CPUs have AVX2 and no AVX-512;
-//! to measure what they get on a machine that has both, [`force_avx2`] (or the environment
-//! variable `NN_FORCE_AVX2=1`, read once at the first kernel call) caps the kernels at AVX2.
+//! The direct convolution kernels, and the copies and adds of the window matrix, are compiled
+//! for AVX-512, for AVX2 and for the baseline, and the best one the CPU has is picked at run
+//! time. Many users' CPUs have AVX2 and no AVX-512; to measure what they get on a machine that
+//! has both, [`force_avx2`] (or the environment variable `NN_FORCE_AVX2=1`, read once at the
+//! first kernel call) caps the kernels at AVX2.
 //! Every version computes the same sums in the same order without fused multiply-adds, so the
 //! results are the same bits either way (tested).
 //!
@@ -52,6 +53,16 @@ pub fn avx2_forced() -> bool {
             AVX2_CAP.load(Ordering::Relaxed) == FORCED
         }
     }
+}
+
+/// Whether the kernels that size their blocks by the CPU's vector registers take the AVX-512
+/// ones: the CPU has AVX-512 and [`avx2_forced`] is off.
+pub(crate) fn avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if !avx2_forced() && std::arch::is_x86_feature_detected!("avx512f") {
+        return true;
+    }
+    false
 }
 
 /// Defines a kernel function compiled twice by `multiversion`: for the best of AVX-512, AVX2 and

@@ -17,6 +17,7 @@ use crate::error::{Result, TensorError, layout_error};
 use crate::geometry::{Geometry, padded_size};
 use crate::limits::working_elements;
 use crate::scratch::reuse_or_zeros;
+use crate::simd::simd_kernel;
 
 /// Zero-pads an (N, C, H, W) array by `padding` = (PH, PW) on each side: (N, C, H+2PH, W+2PW).
 ///
@@ -140,17 +141,23 @@ pub(crate) fn columns(
 
 /// Fills `out` (zeroed, `column_rows * images.len() * out_plane` long) as [`columns`] describes.
 pub(crate) fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
-    let sw = g.stride[1];
-    for_each_run(g, images, |run| {
-        let dst = &mut out[run.column..run.column + run.len];
-        if sw == 1 {
-            copy_run(dst, &x[run.input..run.input + run.len]);
-        } else {
-            for (d, s) in dst.iter_mut().zip(x[run.input..].iter().step_by(sw)) {
-                *d = *s;
+    fill_columns_kernel(x, g, images, out);
+}
+
+simd_kernel! {
+    fn fill_columns_kernel(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
+        let sw = g.stride[1];
+        for_each_run(g, images, |run| {
+            let dst = &mut out[run.column..run.column + run.len];
+            if sw == 1 {
+                copy_run(dst, &x[run.input..run.input + run.len]);
+            } else {
+                for (d, s) in dst.iter_mut().zip(x[run.input..].iter().step_by(sw)) {
+                    *d = *s;
+                }
             }
-        }
-    });
+        });
+    }
 }
 
 /// Copies `src` into `dst` (same length) inline. A run is one output row of one kernel tap: a
@@ -192,19 +199,25 @@ pub(crate) fn copy_run(dst: &mut [f32], src: &[f32]) {
 /// (count, C, H, W) data of those images in standard layout; entries that fall in the padding are
 /// dropped. Entries are added in a fixed order (tap by tap), so the result is deterministic.
 pub(crate) fn add_columns(cols: &[f32], g: &Geometry, count: usize, dx: &mut [f32]) {
-    let sw = g.stride[1];
-    for_each_run(g, 0..count, |run| {
-        let src = &cols[run.column..run.column + run.len];
-        if sw == 1 {
-            for (d, s) in dx[run.input..run.input + run.len].iter_mut().zip(src) {
-                *d += *s;
+    add_columns_kernel(cols, g, count, dx);
+}
+
+simd_kernel! {
+    fn add_columns_kernel(cols: &[f32], g: &Geometry, count: usize, dx: &mut [f32]) {
+        let sw = g.stride[1];
+        for_each_run(g, 0..count, |run| {
+            let src = &cols[run.column..run.column + run.len];
+            if sw == 1 {
+                for (d, s) in dx[run.input..run.input + run.len].iter_mut().zip(src) {
+                    *d += *s;
+                }
+            } else {
+                for (d, s) in dx[run.input..].iter_mut().step_by(sw).zip(src) {
+                    *d += *s;
+                }
             }
-        } else {
-            for (d, s) in dx[run.input..].iter_mut().step_by(sw).zip(src) {
-                *d += *s;
-            }
-        }
-    });
+        });
+    }
 }
 
 /// A run of the columns matrix: `len` consecutive entries from `column`, which belong to the input

@@ -41,14 +41,11 @@ pub(crate) fn supports(g: &Geometry) -> bool {
 /// [`crate::simd::force_avx2`]) where a group has more than 8 filters, else 8 (a group of 6
 /// filters fills 6 of 8 lanes, not 6 of 16).
 pub(crate) fn lanes(g: &Geometry) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if g.group_filters() > NARROW
-        && !crate::simd::avx2_forced()
-        && std::arch::is_x86_feature_detected!("avx512f")
-    {
-        return WIDE;
+    if g.group_filters() > NARROW && crate::simd::avx512() {
+        WIDE
+    } else {
+        NARROW
     }
-    NARROW
 }
 
 const WIDE: usize = 16;
