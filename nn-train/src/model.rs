@@ -80,7 +80,7 @@ pub struct Model {
 }
 
 /// The batch size [`Model::fit`] evaluates the validation set with, unless set otherwise.
-pub const DEFAULT_EVAL_BATCH_SIZE: usize = 1000;
+pub const DEFAULT_EVAL_BATCH_SIZE: usize = 256;
 
 impl Model {
     /// A model of the network `spec`, initialised from `init_seed`, trained by `optimizer`.

@@ -4,7 +4,7 @@
 //! ```text
 //! lenet5 train [--net FILE.json] [--data DIR] [--epochs 2] [--batch-size 64] [--lr 0.001]
 //!              [--optimizer adam|adamw|sgd|momentum|adagrad|rmsprop] [--loss cross-entropy|mse]
-//!              [--seed 42] [--threads N] [--limit N] [--test-limit N] [--eval-batch-size 1000]
+//!              [--seed 42] [--threads N] [--limit N] [--test-limit N] [--eval-batch-size 256]
 //!              [--schedule constant|step:EPOCHS:GAMMA|cosine|one-cycle] [--weight-decay W]
 //!              [--standardize] [--shift PIXELS] [--val-split N [--keep-best] [--patience N]]
 //!              [--save FILE] [--checkpoint FILE] [--resume FILE] [--plot FILE] [--log FILE]

@@ -344,6 +344,10 @@ pub(crate) fn train(args: TrainArgs) -> std::result::Result<(), AnyError> {
         }
         Ok(())
     })?;
+    // The training images are no longer needed: give their memory back before the test set's
+    // timed passes, which have workspaces of their own.
+    drop(train_set);
+    drop(val_set);
     if model.epochs_done() == start_epochs && !model.stopped_early() {
         say!(
             "nothing to do: the model has {} epochs already (--epochs {})",
