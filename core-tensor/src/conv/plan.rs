@@ -307,6 +307,7 @@ impl Conv2dPlan {
             partial.resize(len, 0.0);
         }
         let kept = &self.kept;
+        let keep = self.keep();
         for_each_chunk_with(batch, &mut self.partials, |images, partial| {
             let kept = kept.get(images.start / BATCH_CHUNK).ok_or_else(internal)?;
             let (pw, pb) = partial.split_at_mut(dw_len);
@@ -319,8 +320,19 @@ impl Conv2dPlan {
                     let x = kept.as_slice().ok_or_else(internal)?;
                     winograd::weight_grad_chunk(x, dy, &g, images, pw, pb)
                 }
-                WeightGradKernel::Gemm => {
+                WeightGradKernel::Gemm if keep == Keep::Columns => {
                     gemm::weight_grad_chunk(&kept.view(), dy, &g, images, pw, pb)
+                }
+                WeightGradKernel::Gemm => {
+                    // The images were kept, not their windows: laid out here, a chunk at a time.
+                    let x = kept.as_slice().ok_or_else(internal)?;
+                    let (rows, width) = (g.column_rows(), images.len() * g.out_plane());
+                    with_scratch(rows * width, |cols| {
+                        fill_columns(x, &g, 0..images.len(), cols);
+                        let cols = ArrayView2::from_shape((rows, width), &*cols)
+                            .map_err(layout_error(OP))?;
+                        gemm::weight_grad_chunk(&cols, dy, &g, images, pw, pb)
+                    })
                 }
             }
         })?;
@@ -424,11 +436,20 @@ impl Conv2dPlan {
         Ok(())
     }
 
+    /// What a training forward keeps for the weight gradient. The GEMM's window matrix is kept
+    /// where the forward builds it anyway; otherwise the images, whose windows the weight
+    /// gradient lays out a chunk at a time (the matrix is (C/G)·KH·KW times the input: kept for
+    /// the whole batch between the passes, it would hold that much more memory).
     fn keep(&self) -> Keep {
-        match self.kernels.weight_grad {
-            WeightGradKernel::Direct | WeightGradKernel::FilterLanes => Keep::PaddedImages,
-            WeightGradKernel::Winograd => Keep::Images,
-            WeightGradKernel::Gemm => Keep::Columns,
+        match (self.kernels.weight_grad, self.kernels.forward) {
+            (WeightGradKernel::Direct | WeightGradKernel::FilterLanes, _) => Keep::PaddedImages,
+            (WeightGradKernel::Winograd, _) => Keep::Images,
+            (WeightGradKernel::Gemm, ForwardKernel::Gemm)
+                if !gemm::is_pointwise(&self.geometry) =>
+            {
+                Keep::Columns
+            }
+            (WeightGradKernel::Gemm, _) => Keep::Images,
         }
     }
 
