@@ -8,7 +8,7 @@
 
 use std::hint::black_box;
 
-use benches::{BATCH, CONV_SHAPES, pool};
+use benches::{BATCH, CONV_SHAPES, ConvInputs, pool};
 use core_tensor::{
     Conv2dPlan, ForwardKernel, InputGradKernel, Kernels, WeightGradKernel, reference,
 };
@@ -72,80 +72,73 @@ fn input_grad_kernels(c: &mut Criterion) {
     group.finish();
 }
 
-/// The inference forward pass of every shape by each forward kernel that can compute it, on 2
-/// threads: what the thresholds in `core-tensor`'s `conv/choice.rs` are set by.
-fn forward_kernels(c: &mut Criterion) {
+/// On every shape, `run` timed with each kernel of `choices` that can compute it (`pick` puts
+/// it into the plan's kernels), on 2 threads, in groups named `{shape}/t2/{label}`.
+fn per_kernel<K: Copy + std::fmt::Debug>(
+    c: &mut Criterion,
+    label: &str,
+    choices: [K; 4],
+    pick: impl Fn(Kernels, K) -> Kernels,
+    run: impl Fn(&mut Conv2dPlan, &ConvInputs) + Sync,
+) {
     let pool = pool(2);
     for case in CONV_SHAPES {
         let inp = case.inputs(BATCH);
         let Ok(planned) = Conv2dPlan::new(inp.x.shape(), inp.w.shape(), case.params()) else {
             continue;
         };
-        let mut group = c.benchmark_group(format!("{}/t2/forward_kernel", case.name));
-        for kernel in [
-            ForwardKernel::Gemm,
-            ForwardKernel::Direct,
-            ForwardKernel::FilterLanes,
-            ForwardKernel::Winograd,
-        ] {
-            let kernels = Kernels {
-                forward: kernel,
-                ..planned.kernels()
-            };
+        let mut group = c.benchmark_group(format!("{}/t2/{label}", case.name));
+        for kernel in choices {
+            let kernels = pick(planned.kernels(), kernel);
             let Ok(mut plan) = planned.clone().with_kernels(kernels) else {
                 continue;
             };
             group.bench_function(format!("{kernel:?}"), |b| {
-                pool.install(|| {
-                    b.iter(|| {
-                        plan.forward(black_box(inp.x.view()), inp.w.view(), Some(inp.b.view()))
-                    })
-                })
+                pool.install(|| b.iter(|| run(&mut plan, &inp)))
             });
         }
         group.finish();
     }
 }
 
+/// The inference forward pass of every shape by each forward kernel that can compute it, on 2
+/// threads: what the thresholds in `core-tensor`'s `conv/choice.rs` are set by.
+fn forward_kernels(c: &mut Criterion) {
+    per_kernel(
+        c,
+        "forward_kernel",
+        [
+            ForwardKernel::Gemm,
+            ForwardKernel::Direct,
+            ForwardKernel::FilterLanes,
+            ForwardKernel::Winograd,
+        ],
+        |k, forward| Kernels { forward, ..k },
+        |plan, inp| {
+            black_box(plan.forward(black_box(inp.x.view()), inp.w.view(), Some(inp.b.view()))).ok();
+        },
+    );
+}
+
 /// A training forward pass then dL/dw and dL/db of every shape by each weight-gradient kernel
 /// that can compute it, on 2 threads (what a training forward keeps for the weight gradient
 /// depends on that kernel, so both are timed together).
 fn weight_grad_kernels(c: &mut Criterion) {
-    let pool = pool(2);
-    for case in CONV_SHAPES {
-        let inp = case.inputs(BATCH);
-        let Ok(planned) = Conv2dPlan::new(inp.x.shape(), inp.w.shape(), case.params()) else {
-            continue;
-        };
-        let mut group = c.benchmark_group(format!("{}/t2/weight_grad_kernel", case.name));
-        for kernel in [
+    per_kernel(
+        c,
+        "weight_grad_kernel",
+        [
             WeightGradKernel::Gemm,
             WeightGradKernel::Direct,
             WeightGradKernel::FilterLanes,
             WeightGradKernel::Winograd,
-        ] {
-            let kernels = Kernels {
-                weight_grad: kernel,
-                ..planned.kernels()
-            };
-            let Ok(mut plan) = planned.clone().with_kernels(kernels) else {
-                continue;
-            };
-            group.bench_function(format!("{kernel:?}"), |b| {
-                pool.install(|| {
-                    b.iter(|| {
-                        let y = plan.forward_train(
-                            black_box(inp.x.view()),
-                            inp.w.view(),
-                            Some(inp.b.view()),
-                        );
-                        (y, plan.param_grads(inp.dy.view()))
-                    })
-                })
-            });
-        }
-        group.finish();
-    }
+        ],
+        |k, weight_grad| Kernels { weight_grad, ..k },
+        |plan, inp| {
+            let y = plan.forward_train(black_box(inp.x.view()), inp.w.view(), Some(inp.b.view()));
+            black_box((y, plan.param_grads(inp.dy.view()))).1.ok();
+        },
+    );
 }
 
 fn naive_baseline(c: &mut Criterion) {
