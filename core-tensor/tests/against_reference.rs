@@ -330,6 +330,22 @@ fn one_channel_layer_takes_direct_kernels() {
     );
 }
 
+/// A first layer with 6 filters (1 channel, 5x5, padding 2, 28x28): the filter-lane forward and
+/// the GEMM weight gradient, keeping the images (0.03 MB here), not the window matrix the GEMM
+/// reads (25 times larger), which the weight gradient lays out a chunk at a time.
+#[test]
+fn six_filter_first_layer_keeps_its_images_for_the_gemm() {
+    use ct::{ForwardKernel as F, WeightGradKernel as W};
+    five_by_five_layer_matches_reference(
+        [10, 1, 28, 28],
+        6,
+        [2, 2],
+        (F::FilterLanes, W::Gemm),
+        10 * 28 * 28 * 4,
+        31,
+    );
+}
+
 /// 6 -> 16 channels, 5x5, 10x10 outputs: the filter-lane forward and weight gradient, keeping
 /// the images themselves (no padding here), not 150 x 100 windows per image.
 #[test]
