@@ -283,17 +283,25 @@ fn summary_lists_layers_shapes_and_counts() {
 #[test]
 fn in_place_forward_equals_the_borrowing_one() {
     let x = ramp(&[3, 2, 4, 4]);
+    let layers = || -> [Box<dyn Layer>; 2] {
+        [
+            Box::new(Relu::new()),
+            Box::new(nn_layers::Standardize::new(0.25, 0.75).unwrap()),
+        ]
+    };
     for mode in [Mode::Train, Mode::Eval] {
-        let mut a = Relu::new();
-        let mut b = Relu::new();
-        let ya = a.forward(&x, mode).unwrap();
-        let yb = b
-            .forward_owned(x.clone(), mode, &mut nn_layers::Workspace::new())
-            .unwrap();
-        assert_eq!(ya, yb);
-        if mode == Mode::Train {
+        for (mut a, mut b) in layers().into_iter().zip(layers()) {
+            let ya = a.forward(&x, mode).unwrap();
+            let mut ws = nn_layers::Workspace::new();
+            let yb = b.forward_owned(x.clone(), mode, &mut ws).unwrap();
+            assert_eq!(ya, yb, "{}", a.describe());
             let g = ramp(&[3, 2, 4, 4]);
-            assert_eq!(a.backward(&g).unwrap(), b.backward(&g).unwrap());
+            if mode == Mode::Train {
+                let gb = b.backward_owned(g.clone(), &mut ws).unwrap();
+                assert_eq!(a.backward(&g).unwrap(), gb, "{}", a.describe());
+            } else {
+                assert!(b.backward_owned(g, &mut ws).is_err(), "{}", a.describe());
+            }
         }
     }
 }

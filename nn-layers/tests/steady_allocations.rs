@@ -5,8 +5,8 @@
 use alloc_counter::{allocations, serial};
 use core_tensor::random::seeded_rng;
 use nn_layers::{
-    Conv2DConfig, Flatten, Layer, Mode, NamedState, PoolConfig, Relu, Sequential, Tensor,
-    Workspace, models,
+    Conv2DConfig, Flatten, Layer, Mode, NamedState, PoolConfig, Relu, Sequential, Standardize,
+    Tensor, Workspace, models,
 };
 
 #[global_allocator]
@@ -38,8 +38,8 @@ fn images(n: usize) -> Tensor {
     })
 }
 
-/// Conv2D (direct kernels: 4 filters over one channel), ReLU and average pooling: layers whose
-/// kernels are all this project's own. (A GEMM call, `gemm-f32` or `matrixmultiply`, allocates
+/// Conv2D (direct kernels: 4 filters over one channel), ReLU, average pooling and Standardize:
+/// layers whose kernels are all this project's own. (A GEMM call, `gemm-f32` or `matrixmultiply`, allocates
 /// its packing memory itself, so networks with GEMM layers still allocate inside those calls.)
 fn direct_net() -> Sequential {
     let rng = &mut seeded_rng(3);
@@ -56,6 +56,8 @@ fn direct_net() -> Sequential {
         .add(PoolConfig::new([2, 2]).avg().unwrap())
         .unwrap()
         .add(Flatten::new())
+        .unwrap()
+        .add(Standardize::new(0.1307, 0.3081).unwrap())
         .unwrap()
 }
 

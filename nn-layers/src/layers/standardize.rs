@@ -6,6 +6,7 @@ use crate::error::{LayerError, Result};
 use crate::layer::{Layer, Mode, check_grad, no_forward};
 use crate::layers::elementwise::same_shape;
 use crate::spec::LayerSpec;
+use crate::workspace::Workspace;
 
 /// `y = (x - mean) / std` with fixed values, usually the training set's pixel mean and standard
 /// deviation; dL/dx = dL/dy / std. Placed first in a network, it carries the input scaling with
@@ -24,8 +25,10 @@ use crate::spec::LayerSpec;
 pub struct Standardize {
     mean: f32,
     std: f32,
-    /// The input shape of the last training forward.
-    input: Option<Vec<usize>>,
+    /// The input shape of the last forward.
+    input: Vec<usize>,
+    /// Whether the last forward was in training mode (the backward pass needs one).
+    trained: bool,
 }
 
 impl Standardize {
@@ -45,7 +48,8 @@ impl Standardize {
         Ok(Self {
             mean,
             std,
-            input: None,
+            input: Vec::new(),
+            trained: false,
         })
     }
 
@@ -57,6 +61,13 @@ impl Standardize {
     /// The standard deviation divided by.
     pub fn std(&self) -> f32 {
         self.std
+    }
+
+    /// Records `x`'s shape (in the buffer of the last one: no allocation once warm) and `mode`.
+    fn note_input(&mut self, x: &Tensor, mode: Mode) {
+        self.trained = mode == Mode::Train;
+        self.input.clear();
+        self.input.extend_from_slice(x.shape());
     }
 }
 
@@ -73,16 +84,37 @@ impl Layer for Standardize {
     }
 
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        self.input = (mode == Mode::Train).then(|| x.shape().to_vec());
+        self.note_input(x, mode);
         let (mean, std) = (self.mean, self.std);
         Ok(x.mapv(|v| (v - mean) / std))
     }
 
+    /// In place: the same arithmetic as [`Layer::forward`], on `x`'s own memory.
+    fn forward_owned(&mut self, mut x: Tensor, mode: Mode, _ws: &mut Workspace) -> Result<Tensor> {
+        self.note_input(&x, mode);
+        let (mean, std) = (self.mean, self.std);
+        x.mapv_inplace(|v| (v - mean) / std);
+        Ok(x)
+    }
+
     fn backward(&mut self, grad: &Tensor) -> Result<Tensor> {
-        let shape = self.input.as_deref().ok_or_else(|| no_forward(self))?;
-        check_grad(self, shape, grad)?;
+        if !self.trained {
+            return Err(no_forward(self));
+        }
+        check_grad(self, &self.input, grad)?;
         let std = self.std;
         Ok(grad.mapv(|g| g / std))
+    }
+
+    /// In place, as [`Layer::forward_owned`].
+    fn backward_owned(&mut self, mut grad: Tensor, _ws: &mut Workspace) -> Result<Tensor> {
+        if !self.trained {
+            return Err(no_forward(self));
+        }
+        check_grad(self, &self.input, &grad)?;
+        let std = self.std;
+        grad.mapv_inplace(|g| g / std);
+        Ok(grad)
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
