@@ -14,10 +14,10 @@
 //! plan then takes col2im ([`InputGradKernel::Col2Im`](crate::InputGradKernel)), the same sum
 //! without those products.
 
-use ndarray::{Array4, ArrayView4, Axis};
+use ndarray::{Array4, ArrayView4, ArrayViewMut4};
 
 use crate::conv::{Conv2dParams, Conv2dPlan};
-use crate::error::{Result, layout_error};
+use crate::error::Result;
 use crate::geometry::Geometry;
 
 /// Spreads `dy` (N, F, OH, OW) into the (N, F, H+EH-1, W+EW-1) grid that a stride-1 convolution
@@ -65,16 +65,34 @@ pub fn dilate_pad(
     let w_shape = [f, f, kernel[0], kernel[1]];
     let g = Geometry::conv(OP, &[n, f, input[0], input[1]], &w_shape, &params)?;
     Geometry::expect_shape(OP, "dy", &g.output_shape(), dy.shape())?;
+    let mut out = Array4::<f32>::zeros(grid_shape(&g));
+    spread_into(dy, &g, out.view_mut());
+    Ok(out)
+}
+
+/// The shape (N, F, H+EH-1, W+EW-1) of [`dilate_pad`]'s grid for `g`.
+fn grid_shape(g: &Geometry) -> [usize; 4] {
     let [eh, ew] = g.extent();
-    let [gh, gw] = [input[0] + eh - 1, input[1] + ew - 1];
-    let mut out = Array4::<f32>::zeros((n, f, gh, gw));
+    [
+        g.batch,
+        g.out_channels,
+        g.input[0] + eh - 1,
+        g.input[1] + ew - 1,
+    ]
+}
+
+/// Writes `dy` into its places in `grid` ([`dilate_pad`]); the other places keep what they hold,
+/// zeros in a grid that only ever receives `dy`s of `g`.
+fn spread_into(dy: ArrayView4<'_, f32>, g: &Geometry, mut grid: ArrayViewMut4<'_, f32>) {
+    let [eh, ew] = g.extent();
+    let [_, _, gh, gw] = grid_shape(g);
     let [sh, sw] = g.stride;
     let [ph, pw] = g.padding;
     // Row oh lands at oh·SH + EH-1-PH; keep the rows that land inside [0, gh).
     let place = |o: usize, s: usize, e: usize, p: usize, len: usize| {
         (o * s + e - 1).checked_sub(p).filter(|&r| r < len)
     };
-    for (mut dst, src) in out.outer_iter_mut().zip(dy.outer_iter()) {
+    for (mut dst, src) in grid.outer_iter_mut().zip(dy.outer_iter()) {
         for (mut dst, src) in dst.outer_iter_mut().zip(src.outer_iter()) {
             for (oh, src_row) in src.outer_iter().enumerate() {
                 let Some(r) = place(oh, sh, eh, ph, gh) else {
@@ -88,7 +106,6 @@ pub fn dilate_pad(
             }
         }
     }
-    Ok(out)
 }
 
 /// The kernel (F, C/G, KH, KW) of a convolution with `groups` groups rotated by 180° in (KH, KW)
@@ -114,60 +131,95 @@ pub fn rotate_kernel(w: ArrayView4<'_, f32>, groups: usize) -> Result<Array4<f32
             message: format!("groups must be at least 1 and divide the {f} filters, got {groups}"),
         });
     }
+    let mut r = Array4::zeros((groups * cg, f / groups, kh, kw));
+    rotate_into(w, groups, r.view_mut());
+    Ok(r)
+}
+
+/// Writes [`rotate_kernel`] of `w` into `r` (C, F/G, KH, KW), overwriting every value.
+fn rotate_into(w: ArrayView4<'_, f32>, groups: usize, mut r: ArrayViewMut4<'_, f32>) {
+    let (f, cg, kh, kw) = w.dim();
+    debug_assert_eq!(r.dim(), (groups * cg, f / groups, kh, kw), "rotated kernel shape");
     let fg = f / groups;
-    let w = w.as_standard_layout();
-    let mut r = w
-        .view()
-        .into_shape_with_order((groups, fg, cg, kh, kw))
-        .map_err(layout_error(OP))?
-        .permuted_axes([0, 2, 1, 3, 4]);
-    r.invert_axis(Axis(3));
-    r.invert_axis(Axis(4));
-    r.as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((groups * cg, fg, kh, kw))
-        .map_err(layout_error(OP))
+    for ((gc, fi, i, j), v) in r.indexed_iter_mut() {
+        let (grp, c) = (gc / cg, gc % cg);
+        *v = w[[grp * fg + fi, c, kh - 1 - i, kw - 1 - j]];
+    }
 }
 
 /// The geometry of the stride-1 convolution that gives dL/dx for `g`: the spread-out gradient
 /// (N, F, H+EH-1, W+EW-1) with the rotated kernel (C, F/G, KH, KW), `g`'s dilation and groups.
 /// `None` when that is too large to address.
 pub(crate) fn inner_geometry(g: &Geometry) -> Option<Geometry> {
-    let [eh, ew] = g.extent();
-    let grid = [
-        g.batch,
-        g.out_channels,
-        g.input[0] + eh - 1,
-        g.input[1] + ew - 1,
-    ];
-    let rotated = [g.channels, g.group_filters(), g.kernel[0], g.kernel[1]];
     let params = Conv2dParams::new().dilation(g.dilation).groups(g.groups);
-    Geometry::conv("conv2d (dilated)", &grid, &rotated, &params).ok()
+    Geometry::conv("conv2d (dilated)", &grid_shape(g), &rotated_shape(g), &params).ok()
+}
+
+/// The shape (C, F/G, KH, KW) of [`rotate_kernel`]'s result for `g`.
+fn rotated_shape(g: &Geometry) -> [usize; 4] {
+    [g.channels, g.group_filters(), g.kernel[0], g.kernel[1]]
 }
 
 /// dL/dx by the stride-dilated convolution: [`dilate_pad`], then the planned stride-1 convolution
 /// with [`rotate_kernel`]. With stride 1 and padding within the kernel's span nothing is spread
 /// out, and the grid is `dy` padded by `E-1-P`: the convolution pads it itself.
-pub(crate) fn input_grad(
-    dy: ArrayView4<'_, f32>,
-    w: ArrayView4<'_, f32>,
-    g: &Geometry,
-) -> Result<Array4<f32>> {
-    let rotated = rotate_kernel(w, g.groups)?;
-    let params = Conv2dParams::new().dilation(g.dilation).groups(g.groups);
-    let [eh, ew] = g.extent();
-    if g.stride == [1, 1] && g.padding[0] < eh && g.padding[1] < ew {
-        let params = params.padding([eh - 1 - g.padding[0], ew - 1 - g.padding[1]]);
-        return Conv2dPlan::new(dy.shape(), rotated.shape(), params)?.forward(
-            dy,
-            rotated.view(),
-            None,
-        );
+///
+/// Built once for a geometry, it keeps the inner convolution's plan, the rotated kernel and the
+/// grid, and reuses them every step (the grid's zeros stay where they are: only `dy`'s places
+/// are written).
+#[derive(Debug, Clone)]
+pub(crate) struct Adjoint {
+    plan: Conv2dPlan,
+    rotated: Array4<f32>,
+    /// The spread-out grid, when `dy` has to be spread out; empty otherwise.
+    grid: Array4<f32>,
+    spreads: bool,
+}
+
+impl Adjoint {
+    /// The adjoint of convolutions of geometry `g` (any batch size).
+    pub(crate) fn new(g: &Geometry) -> Result<Self> {
+        let [eh, ew] = g.extent();
+        let spreads = !(g.stride == [1, 1] && g.padding[0] < eh && g.padding[1] < ew);
+        let params = Conv2dParams::new().dilation(g.dilation).groups(g.groups);
+        let params = if spreads {
+            params
+        } else {
+            params.padding([eh - 1 - g.padding[0], ew - 1 - g.padding[1]])
+        };
+        let input = if spreads {
+            grid_shape(g)
+        } else {
+            g.output_shape()
+        };
+        let rotated = rotated_shape(g);
+        Ok(Self {
+            plan: Conv2dPlan::new(&input, &rotated, params)?,
+            rotated: Array4::zeros(rotated),
+            grid: Array4::zeros([0, 0, 0, 0]),
+            spreads,
+        })
     }
-    let grid = dilate_pad(dy, g.input, g.kernel, &g.params())?;
-    Conv2dPlan::new(grid.shape(), rotated.shape(), params)?.forward(
-        grid.view(),
-        rotated.view(),
-        None,
-    )
+
+    /// dL/dx into `dx` (N, C, H, W) for `dy` (N, F, OH, OW) and `w` of geometry `g` (whose shapes
+    /// the caller has checked); `dx`'s values are overwritten.
+    pub(crate) fn input_grad_into(
+        &mut self,
+        dy: ArrayView4<'_, f32>,
+        w: ArrayView4<'_, f32>,
+        g: &Geometry,
+        dx: ArrayViewMut4<'_, f32>,
+    ) -> Result<()> {
+        rotate_into(w, g.groups, self.rotated.view_mut());
+        if !self.spreads {
+            return self.plan.forward_into(dy, self.rotated.view(), None, dx);
+        }
+        let shape = grid_shape(g);
+        if self.grid.shape() != shape {
+            self.grid = Array4::zeros(shape);
+        }
+        spread_into(dy, g, self.grid.view_mut());
+        self.plan
+            .forward_into(self.grid.view(), self.rotated.view(), None, dx)
+    }
 }

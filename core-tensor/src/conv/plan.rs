@@ -63,6 +63,8 @@ pub struct Conv2dPlan {
     /// Per chunk of images: its partial dL/dw (F x (C/G)·KH·KW) followed by its partial dL/db (F),
     /// added together in chunk order after the parallel part.
     partials: Vec<Vec<f32>>,
+    /// The stride-dilated convolution of [`InputGradKernel::DilatedConv`], built by its first use.
+    adjoint: Option<Box<dilated::Adjoint>>,
 }
 
 /// What a training forward keeps for the weight gradient.
@@ -133,6 +135,7 @@ impl Conv2dPlan {
             kept: Vec::new(),
             kept_batch: None,
             partials: Vec::new(),
+            adjoint: None,
         })
     }
 
@@ -393,8 +396,11 @@ impl Conv2dPlan {
         Geometry::expect_shape(OP, "dx", &g.input_shape(), dx.shape())?;
         match self.kernels.input_grad {
             InputGradKernel::DilatedConv => {
-                dx.assign(&dilated::input_grad(dy, w, &g)?);
-                Ok(())
+                let adjoint = match &mut self.adjoint {
+                    Some(adjoint) => adjoint,
+                    empty => empty.insert(Box::new(dilated::Adjoint::new(&g)?)),
+                };
+                adjoint.input_grad_into(dy, w, &g, dx)
             }
             InputGradKernel::Col2Im => {
                 let dy = dy.as_standard_layout();
