@@ -139,7 +139,11 @@ pub fn rotate_kernel(w: ArrayView4<'_, f32>, groups: usize) -> Result<Array4<f32
 /// Writes [`rotate_kernel`] of `w` into `r` (C, F/G, KH, KW), overwriting every value.
 fn rotate_into(w: ArrayView4<'_, f32>, groups: usize, mut r: ArrayViewMut4<'_, f32>) {
     let (f, cg, kh, kw) = w.dim();
-    debug_assert_eq!(r.dim(), (groups * cg, f / groups, kh, kw), "rotated kernel shape");
+    debug_assert_eq!(
+        r.dim(),
+        (groups * cg, f / groups, kh, kw),
+        "rotated kernel shape"
+    );
     let fg = f / groups;
     for ((gc, fi, i, j), v) in r.indexed_iter_mut() {
         let (grp, c) = (gc / cg, gc % cg);
@@ -152,7 +156,13 @@ fn rotate_into(w: ArrayView4<'_, f32>, groups: usize, mut r: ArrayViewMut4<'_, f
 /// `None` when that is too large to address.
 pub(crate) fn inner_geometry(g: &Geometry) -> Option<Geometry> {
     let params = Conv2dParams::new().dilation(g.dilation).groups(g.groups);
-    Geometry::conv("conv2d (dilated)", &grid_shape(g), &rotated_shape(g), &params).ok()
+    Geometry::conv(
+        "conv2d (dilated)",
+        &grid_shape(g),
+        &rotated_shape(g),
+        &params,
+    )
+    .ok()
 }
 
 /// The shape (C, F/G, KH, KW) of [`rotate_kernel`]'s result for `g`.
