@@ -64,6 +64,58 @@ where
         .try_for_each(|(k, state)| work(chunk(batch, k), state))
 }
 
+/// Writes into `total` the sum over the chunks of a batch of `batch` images of what `work`
+/// computes for each (the chunk's image range, and a buffer of `total.len()` floats that `work`
+/// must write whole), added in chunk order: `((s0 + s1) + s2) + ...`, the same bits on any
+/// number of threads. Zeros for an empty batch.
+///
+/// The chunks run in parallel, in rounds of as many as fit in `max_floats` of sums (at least
+/// one per thread), each round's sums added to `total` before the next round starts: with
+/// `usize::MAX`, all in one parallel section. `slots` holds the rounds' buffers from one call to
+/// the next: a warm call allocates nothing.
+///
+/// # Errors
+/// An error that `work` returns (the first round's first, when several chunks fail).
+pub fn sum_chunks_in_order<E, F>(
+    batch: usize,
+    slots: &mut Vec<Vec<f32>>,
+    total: &mut [f32],
+    max_floats: usize,
+    work: F,
+) -> Result<(), E>
+where
+    E: Send,
+    F: Fn(Range<usize>, &mut [f32]) -> Result<(), E> + Sync + Send,
+{
+    let (chunks, len) = (chunk_count(batch), total.len());
+    let fit = max_floats / len.max(1);
+    let width = fit
+        .max(rayon::current_num_threads())
+        .clamp(1, chunks.max(1));
+    slots.resize_with(width, Vec::new);
+    for slot in slots.iter_mut() {
+        slot.resize(len, 0.0);
+    }
+    total.fill(0.0);
+    for first in (0..chunks).step_by(width) {
+        let round = width.min(chunks - first);
+        slots[..round]
+            .par_iter_mut()
+            .enumerate()
+            .try_for_each(|(i, slot)| work(chunk(batch, first + i), slot))?;
+        for (i, slot) in slots[..round].iter().enumerate() {
+            if first + i == 0 {
+                total.copy_from_slice(slot);
+            } else {
+                for (t, s) in total.iter_mut().zip(slot.iter()) {
+                    *t += s;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs `work` in parallel on every chunk of images of `out` (N, ...), mutably: `work` gets the
 /// chunk's image range and its part of `out`. Allocates nothing.
 ///
@@ -114,6 +166,36 @@ mod tests {
         assert_eq!(batch_chunks(0), Vec::<Range<usize>>::new());
         assert_eq!(batch_chunks(3), vec![0..3]);
         assert_eq!(batch_chunks(17), vec![0..8, 8..16, 16..17]);
+    }
+
+    #[test]
+    fn chunk_sums_are_added_in_chunk_order_in_any_rounds() {
+        // Values whose sum depends on the order of the additions.
+        let value = |k: usize| [1e8_f32, 1.0, -1e8, 3.5, 1e-3, 7e7, -2.0, 0.25, 9.0][k % 9];
+        let (len, max_floats) = (100, 300); // rounds of three chunks, or one per thread
+        let work = |images: Range<usize>, out: &mut [f32]| -> Result<(), ()> {
+            out.fill(value(images.start / BATCH_CHUNK));
+            Ok(())
+        };
+        let batch = 9 * BATCH_CHUNK - 3;
+        let expected = (1..9).fold(value(0), |t, k| t + value(k));
+        for threads in [1, 2, 5] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (mut slots, mut total) = (Vec::new(), vec![f32::NAN; len]);
+            let sum = || sum_chunks_in_order(batch, &mut slots, &mut total, max_floats, work);
+            pool.install(sum).unwrap();
+            assert!(
+                total.iter().all(|&t| t.to_bits() == expected.to_bits()),
+                "{threads}"
+            );
+            assert_eq!(slots.len(), threads.max(3), "{threads}");
+        }
+        let (mut slots, mut total) = (Vec::new(), vec![f32::NAN; 4]);
+        sum_chunks_in_order(0, &mut slots, &mut total, usize::MAX, work).unwrap();
+        assert_eq!(total, [0.0; 4]);
     }
 
     #[test]

@@ -124,8 +124,7 @@ pub fn im2col(
 /// the padding). `x` is the whole input's data in standard layout.
 ///
 /// `reuse`, a matrix this function returned before for the same geometry and image count, is
-/// overwritten instead of allocating: the same windows land on the same entries, and the entries
-/// no window writes (the padding) are still zero.
+/// overwritten instead of allocating (every entry, the padding's with zero).
 pub(crate) fn columns(
     x: &[f32],
     g: &Geometry,
@@ -139,24 +138,58 @@ pub(crate) fn columns(
     Array2::from_shape_vec((rows, cols_per_row), data).map_err(layout_error("im2col"))
 }
 
-/// Fills `out` (zeroed, `column_rows * images.len() * out_plane` long) as [`columns`] describes.
+/// Fills `out` (`column_rows * images.len() * out_plane` long, whatever it holds) as [`columns`]
+/// describes: every entry is written, the ones under padding with zero, so `out` may be scratch
+/// memory that is not zeroed first.
 pub(crate) fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
     fill_columns_kernel(x, g, images, out);
 }
 
 simd_kernel! {
     fn fill_columns_kernel(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
-        let sw = g.stride[1];
-        for_each_run(g, images, |run| {
-            let dst = &mut out[run.column..run.column + run.len];
-            if sw == 1 {
-                copy_run(dst, &x[run.input..run.input + run.len]);
-            } else {
-                for (d, s) in dst.iter_mut().zip(x[run.input..].iter().step_by(sw)) {
-                    *d = *s;
+        let [h, w] = g.input;
+        let [kh, kw] = g.kernel;
+        let [sh, sw] = g.stride;
+        let [ph, pw] = g.padding;
+        let [dh, dw] = g.dilation;
+        let [oh, ow] = g.output;
+        let plane = oh * ow;
+        let row_len = images.len() * plane;
+        for c in 0..g.channels {
+            for i in 0..kh {
+                // Output rows oy whose input row oy*sh + i*dh - ph lies inside the image.
+                let (oy_lo, oy_hi) = valid_range(h, oh, i * dh, sh, ph);
+                for j in 0..kw {
+                    let (ox_lo, ox_hi) = valid_range(w, ow, j * dw, sw, pw);
+                    let row = (c * kh + i) * kw + j;
+                    for (bi, n) in images.clone().enumerate() {
+                        let at = row * row_len + bi * plane;
+                        let Some(dst_plane) = out.get_mut(at..at + plane) else {
+                            debug_assert!(false, "the columns buffer is too short");
+                            return;
+                        };
+                        for (oy, dst) in dst_plane.chunks_exact_mut(ow).enumerate() {
+                            if oy < oy_lo || oy >= oy_hi || ox_lo >= ox_hi {
+                                dst.fill(0.0);
+                                continue;
+                            }
+                            dst[..ox_lo].fill(0.0);
+                            dst[ox_hi..].fill(0.0);
+                            let dst = &mut dst[ox_lo..ox_hi];
+                            let iy = oy * sh + i * dh - ph;
+                            let input = ((n * g.channels + c) * h + iy) * w + ox_lo * sw + j * dw - pw;
+                            if sw == 1 {
+                                copy_run(dst, &x[input..input + dst.len()]);
+                            } else {
+                                for (d, s) in dst.iter_mut().zip(x[input..].iter().step_by(sw)) {
+                                    *d = *s;
+                                }
+                            }
+                        }
+                    }
                 }
             }
-        });
+        }
     }
 }
 
@@ -229,7 +262,8 @@ struct Run {
 }
 
 /// Calls `f` for every run of the columns of `images`, row `(c, i, j)` by row, image by image,
-/// output row by output row: the traversal [`columns`] and [`add_columns`] share. Runs skip the
+/// output row by output row (the traversal of [`add_columns`]; [`fill_columns`] walks the same
+/// rows and writes the padding's zeros too). Runs skip the
 /// positions where the tap reads padding. Input offsets count images from `images.start`. Tap
 /// `(i, j)` reads the input `(i·DH, j·DW)` after the window's corner (the dilation).
 fn for_each_run(g: &Geometry, images: Range<usize>, mut f: impl FnMut(Run)) {
@@ -315,6 +349,23 @@ mod tests {
         Array::from_iter((0..len).map(|v| v as f32 + 1.0))
             .into_shape_with_order(shape)
             .unwrap()
+    }
+
+    #[test]
+    fn columns_written_over_any_contents_hold_the_zeros_of_the_padding() {
+        let x = ramp((3, 2, 6, 5));
+        let params = crate::Conv2dParams::new()
+            .stride([2, 1])
+            .padding([2, 3])
+            .dilation([1, 2]);
+        let g = Geometry::conv("test", x.shape(), &[4, 2, 3, 3], &params).unwrap();
+        let data = x.as_slice().unwrap();
+        let zeroed = columns(data, &g, 1..3, None).unwrap();
+        let mut dirty = vec![f32::NAN; zeroed.len()];
+        fill_columns(data, &g, 1..3, &mut dirty);
+        assert!(zeroed.iter().any(|&v| v == 0.0));
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&dirty), bits(zeroed.as_slice().unwrap()));
     }
 
     #[test]

@@ -7,7 +7,8 @@ use ndarray::{
 };
 
 use crate::conv::choice::{
-    ForwardKernel, GEMM_PER_IMAGE_PLANE, InputGradKernel, Kernels, WeightGradKernel,
+    CHUNK_SUMS_MAX_FLOATS, CHUNK_SUMS_ROUND_MIN_WORK, ForwardKernel, GEMM_PER_IMAGE_PLANE,
+    InputGradKernel, Kernels, WeightGradKernel,
 };
 use crate::conv::functions::Conv2dGrads;
 use crate::conv::{
@@ -17,8 +18,9 @@ use crate::error::{Result, TensorError, layout_error, not_contiguous};
 use crate::geometry::Geometry;
 use crate::parallel::{
     BATCH_CHUNK, chunk_count, for_each_chunk_mut, for_each_chunk_mut_with, for_each_chunk_with,
+    sum_chunks_in_order,
 };
-use crate::scratch::{reuse_or_zeros, with_scratch};
+use crate::scratch::{reuse_or_zeros, with_scratch, with_scratch_to_overwrite};
 use crate::window::{columns, contiguous, fill_columns};
 
 const OP: &str = "conv2d";
@@ -60,9 +62,11 @@ pub struct Conv2dPlan {
     kept: Vec<Array2<f32>>,
     /// The batch size of the last training forward, if any.
     kept_batch: Option<usize>,
-    /// Per chunk of images: its partial dL/dw (F x (C/G)·KH·KW) followed by its partial dL/db (F),
-    /// added together in chunk order after the parallel part.
+    /// A chunk of images' partial dL/dw (F x (C/G)·KH·KW) followed by its partial dL/db (F), one
+    /// buffer per chunk computed at once ([`sum_chunks_in_order`]).
     partials: Vec<Vec<f32>>,
+    /// The partials added in chunk order: the batch's dL/dw and dL/db.
+    partial_total: Vec<f32>,
     /// The stride-dilated convolution of [`InputGradKernel::DilatedConv`], built by its first use.
     adjoint: Option<Box<dilated::Adjoint>>,
 }
@@ -135,6 +139,7 @@ impl Conv2dPlan {
             kept: Vec::new(),
             kept_batch: None,
             partials: Vec::new(),
+            partial_total: Vec::new(),
             adjoint: None,
         })
     }
@@ -305,49 +310,54 @@ impl Conv2dPlan {
         let kernel = self.kernels.weight_grad;
         let dw_len = g.out_channels * g.patch_len();
         let len = dw_len + g.out_channels;
-        self.partials.resize_with(chunk_count(batch), Vec::new);
-        for partial in &mut self.partials {
-            partial.resize(len, 0.0);
-        }
+        self.partial_total.resize(len, 0.0);
         let kept = &self.kept;
         let keep = self.keep();
-        for_each_chunk_with(batch, &mut self.partials, |images, partial| {
-            let kept = kept.get(images.start / BATCH_CHUNK).ok_or_else(internal)?;
-            let (pw, pb) = partial.split_at_mut(dw_len);
-            match kernel {
-                WeightGradKernel::Direct => direct::param_grads_chunk(kept, dy, &g, images, pw, pb),
-                WeightGradKernel::FilterLanes => {
-                    filter_lanes::param_grads_chunk(kept, dy, &g, images, pw, pb)
-                }
-                WeightGradKernel::Winograd => {
-                    let x = kept.as_slice().ok_or_else(internal)?;
-                    winograd::weight_grad_chunk(x, dy, &g, images, pw, pb)
-                }
-                WeightGradKernel::Gemm if keep == Keep::Columns => {
-                    gemm::weight_grad_chunk(&kept.view(), dy, &g, images, pw, pb)
-                }
-                WeightGradKernel::Gemm => {
-                    // The images were kept, not their windows: laid out here, a chunk at a time.
-                    let x = kept.as_slice().ok_or_else(internal)?;
-                    let (rows, width) = (g.column_rows(), images.len() * g.out_plane());
-                    with_scratch(rows * width, |cols| {
-                        fill_columns(x, &g, 0..images.len(), cols);
-                        let cols = ArrayView2::from_shape((rows, width), &*cols)
-                            .map_err(layout_error(OP))?;
-                        gemm::weight_grad_chunk(&cols, dy, &g, images, pw, pb)
-                    })
-                }
-            }
-        })?;
-        // The chunks' sums, added in chunk order, then onto the gradients.
-        let Some((total, rest)) = self.partials.split_first_mut() else {
-            return Ok(());
+        let total = &mut self.partial_total;
+        let chunk_work = g.out_channels * g.patch_len() * BATCH_CHUNK * g.out_plane();
+        let max_floats = if chunk_work >= CHUNK_SUMS_ROUND_MIN_WORK {
+            CHUNK_SUMS_MAX_FLOATS
+        } else {
+            usize::MAX
         };
-        for partial in rest {
-            for (t, p) in total.iter_mut().zip(partial.iter()) {
-                *t += p;
-            }
-        }
+        sum_chunks_in_order(
+            batch,
+            &mut self.partials,
+            total,
+            max_floats,
+            |images, partial| {
+                let kept = kept.get(images.start / BATCH_CHUNK).ok_or_else(internal)?;
+                let (pw, pb) = partial.split_at_mut(dw_len);
+                match kernel {
+                    WeightGradKernel::Direct => {
+                        direct::param_grads_chunk(kept, dy, &g, images, pw, pb)
+                    }
+                    WeightGradKernel::FilterLanes => {
+                        filter_lanes::param_grads_chunk(kept, dy, &g, images, pw, pb)
+                    }
+                    WeightGradKernel::Winograd => {
+                        let x = kept.as_slice().ok_or_else(internal)?;
+                        winograd::weight_grad_chunk(x, dy, &g, images, pw, pb)
+                    }
+                    WeightGradKernel::Gemm if keep == Keep::Columns => {
+                        gemm::weight_grad_chunk(&kept.view(), dy, &g, images, pw, pb)
+                    }
+                    WeightGradKernel::Gemm => {
+                        // The images were kept, not their windows: laid out here, a chunk at a time.
+                        let x = kept.as_slice().ok_or_else(internal)?;
+                        let (rows, width) = (g.column_rows(), images.len() * g.out_plane());
+                        with_scratch(rows * width, |cols| {
+                            fill_columns(x, &g, 0..images.len(), cols);
+                            let cols = ArrayView2::from_shape((rows, width), &*cols)
+                                .map_err(layout_error(OP))?;
+                            gemm::weight_grad_chunk(&cols, dy, &g, images, pw, pb)
+                        })
+                    }
+                }
+            },
+        )?;
+        // The batch's sums, onto the gradients.
+        let total = &self.partial_total;
         let dw = dw.as_slice_mut().ok_or_else(not_contiguous(OP))?;
         for (d, t) in dw.iter_mut().zip(&total[..dw_len]) {
             *d += t;
@@ -582,7 +592,7 @@ impl Conv2dPlan {
                             ..,
                             ..
                         ]);
-                        with_scratch(rows * width, |buf| {
+                        with_scratch_to_overwrite(rows * width, |buf| {
                             fill_columns(x, &g, part_images, buf);
                             let cols = ArrayView2::from_shape((rows, width), &*buf)
                                 .map_err(layout_error(OP))?;
