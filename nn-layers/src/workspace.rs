@@ -6,6 +6,9 @@ use ndarray::{ArrayBase, Data, IxDyn};
 /// The most buffers a [`Workspace`] holds for lending.
 pub const MAX_HELD: usize = 64;
 
+/// A free buffer is lent for a tensor of at most this many times fewer floats.
+pub const MAX_OVERSIZE: usize = 2;
+
 /// Memory for the tensors that flow between layers (outputs, gradients), lent by whoever runs
 /// the network (a [`Sequential`](crate::Sequential), a training loop) and handed back when a
 /// tensor is no longer needed.
@@ -80,13 +83,18 @@ impl Workspace {
         (self.free.len(), self.free.iter().map(Vec::capacity).sum())
     }
 
-    /// A buffer of `len` floats: the smallest free one that holds them, else a new one.
+    /// A buffer of `len` floats: the smallest free one that holds them and is at most
+    /// [`MAX_OVERSIZE`] times as large, else a new one. Without that bound a network's small
+    /// tensors (its logits, say) would take the large buffers given back earlier in the step
+    /// and hold them while the large tensors of the backward pass needed new memory.
     fn take(&mut self, len: usize) -> Vec<f32> {
         let best = self
             .free
             .iter()
             .enumerate()
-            .filter(|(_, b)| b.capacity() >= len)
+            .filter(|(_, b)| {
+                b.capacity() >= len && b.capacity() <= len.saturating_mul(MAX_OVERSIZE)
+            })
             .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i);
         let mut data = match best {
@@ -117,13 +125,26 @@ mod tests {
     #[test]
     fn the_smallest_buffer_that_fits_is_lent() {
         let mut ws = Workspace::new();
-        let (small, large) = (ws.zeros(&[4]), ws.zeros(&[16]));
+        let (small, large) = (ws.zeros(&[4]), ws.zeros(&[8]));
         let (small_ptr, large_ptr) = (small.as_ptr(), large.as_ptr());
         ws.recycle(large);
         ws.recycle(small);
         assert_eq!(ws.zeros(&[3]).as_ptr(), small_ptr);
         assert_eq!(ws.zeros(&[5]).as_ptr(), large_ptr);
         assert_eq!(ws.held(), (0, 0));
+    }
+
+    #[test]
+    fn a_much_larger_buffer_is_kept_for_a_larger_tensor() {
+        let mut ws = Workspace::new();
+        let large = ws.zeros(&[64]);
+        let large_ptr = large.as_ptr();
+        ws.recycle(large);
+        let small = ws.zeros(&[64 / MAX_OVERSIZE - 1]);
+        assert_ne!(small.as_ptr(), large_ptr);
+        assert_eq!(ws.zeros(&[64 / MAX_OVERSIZE]).as_ptr(), large_ptr);
+        ws.recycle(small);
+        assert_eq!(ws.held().0, 1);
     }
 
     #[test]
