@@ -147,49 +147,28 @@ pub(crate) fn fill_columns(x: &[f32], g: &Geometry, images: Range<usize>, out: &
 
 simd_kernel! {
     fn fill_columns_kernel(x: &[f32], g: &Geometry, images: Range<usize>, out: &mut [f32]) {
-        let [h, w] = g.input;
-        let [kh, kw] = g.kernel;
-        let [sh, sw] = g.stride;
-        let [ph, pw] = g.padding;
-        let [dh, dw] = g.dilation;
-        let [oh, ow] = g.output;
-        let plane = oh * ow;
-        let row_len = images.len() * plane;
-        for c in 0..g.channels {
-            for i in 0..kh {
-                // Output rows oy whose input row oy*sh + i*dh - ph lies inside the image.
-                let (oy_lo, oy_hi) = valid_range(h, oh, i * dh, sh, ph);
-                for j in 0..kw {
-                    let (ox_lo, ox_hi) = valid_range(w, ow, j * dw, sw, pw);
-                    let row = (c * kh + i) * kw + j;
-                    for (bi, n) in images.clone().enumerate() {
-                        let at = row * row_len + bi * plane;
-                        let Some(dst_plane) = out.get_mut(at..at + plane) else {
-                            debug_assert!(false, "the columns buffer is too short");
-                            return;
-                        };
-                        for (oy, dst) in dst_plane.chunks_exact_mut(ow).enumerate() {
-                            if oy < oy_lo || oy >= oy_hi || ox_lo >= ox_hi {
-                                dst.fill(0.0);
-                                continue;
-                            }
-                            dst[..ox_lo].fill(0.0);
-                            dst[ox_hi..].fill(0.0);
-                            let dst = &mut dst[ox_lo..ox_hi];
-                            let iy = oy * sh + i * dh - ph;
-                            let input = ((n * g.channels + c) * h + iy) * w + ox_lo * sw + j * dw - pw;
-                            if sw == 1 {
-                                copy_run(dst, &x[input..input + dst.len()]);
-                            } else {
-                                for (d, s) in dst.iter_mut().zip(x[input..].iter().step_by(sw)) {
-                                    *d = *s;
-                                }
-                            }
-                        }
-                    }
+        let [ow, sw] = [g.output[1], g.stride[1]];
+        for_each_tap_row(g, images, |start, run| {
+            let Some(dst) = out.get_mut(start..start + ow) else {
+                debug_assert!(false, "the columns buffer is too short");
+                return;
+            };
+            let Some(run) = run else {
+                dst.fill(0.0);
+                return;
+            };
+            let (lo, hi) = (run.column - start, run.column - start + run.len);
+            dst[..lo].fill(0.0);
+            dst[hi..].fill(0.0);
+            let dst = &mut dst[lo..hi];
+            if sw == 1 {
+                copy_run(dst, &x[run.input..run.input + run.len]);
+            } else {
+                for (d, s) in dst.iter_mut().zip(x[run.input..].iter().step_by(sw)) {
+                    *d = *s;
                 }
             }
-        }
+        });
     }
 }
 
@@ -261,12 +240,22 @@ struct Run {
     len: usize,
 }
 
-/// Calls `f` for every run of the columns of `images`, row `(c, i, j)` by row, image by image,
-/// output row by output row (the traversal of [`add_columns`]; [`fill_columns`] walks the same
-/// rows and writes the padding's zeros too). Runs skip the
-/// positions where the tap reads padding. Input offsets count images from `images.start`. Tap
-/// `(i, j)` reads the input `(i·DH, j·DW)` after the window's corner (the dilation).
+/// Calls `f` for every run of the columns of `images` (the traversal of [`add_columns`]): the
+/// runs of [`for_each_tap_row`], the rows that read only padding skipped.
 fn for_each_run(g: &Geometry, images: Range<usize>, mut f: impl FnMut(Run)) {
+    for_each_tap_row(g, images, |_, run| {
+        if let Some(run) = run {
+            f(run);
+        }
+    });
+}
+
+/// Calls `f(start, run)` for every output row of every kernel tap of `images`, row `(c, i, j)` of
+/// the columns by row, image by image, output row by output row: `start` is where that output
+/// row begins in the columns, `run` the positions along it that read the input (`None` where the
+/// tap reads only padding there). Input offsets count images from `images.start`. Tap `(i, j)`
+/// reads the input `(i·DH, j·DW)` after the window's corner (the dilation).
+fn for_each_tap_row(g: &Geometry, images: Range<usize>, mut f: impl FnMut(usize, Option<Run>)) {
     let [h, w] = g.input;
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
@@ -282,17 +271,20 @@ fn for_each_run(g: &Geometry, images: Range<usize>, mut f: impl FnMut(Run)) {
             for j in 0..kw {
                 let (ox_lo, ox_hi) = valid_range(w, ow, j * dw, sw, pw);
                 let row = (c * kh + i) * kw + j;
-                if ox_lo >= ox_hi {
-                    continue;
-                }
                 for (bi, n) in images.clone().enumerate() {
-                    for oy in oy_lo..oy_hi {
-                        let iy = oy * sh + i * dh - ph;
-                        f(Run {
-                            column: row * row_len + bi * plane + oy * ow + ox_lo,
-                            input: ((n * g.channels + c) * h + iy) * w + ox_lo * sw + j * dw - pw,
-                            len: ox_hi - ox_lo,
+                    for oy in 0..oh {
+                        let start = row * row_len + bi * plane + oy * ow;
+                        let inside = (oy_lo..oy_hi).contains(&oy) && ox_lo < ox_hi;
+                        let run = inside.then(|| {
+                            let iy = oy * sh + i * dh - ph;
+                            Run {
+                                column: start + ox_lo,
+                                input: ((n * g.channels + c) * h + iy) * w + ox_lo * sw + j * dw
+                                    - pw,
+                                len: ox_hi - ox_lo,
+                            }
                         });
+                        f(start, run);
                     }
                 }
             }
