@@ -346,7 +346,7 @@ impl Conv2dPlan {
                         // The images were kept, not their windows: laid out here, a chunk at a time.
                         let x = kept.as_slice().ok_or_else(internal)?;
                         let (rows, width) = (g.column_rows(), images.len() * g.out_plane());
-                        with_scratch(rows * width, |cols| {
+                        with_scratch_to_overwrite(rows * width, |cols| {
                             fill_columns(x, &g, 0..images.len(), cols);
                             let cols = ArrayView2::from_shape((rows, width), &*cols)
                                 .map_err(layout_error(OP))?;
