@@ -81,8 +81,9 @@ pub struct Model {
 
 /// The batch size [`Model::fit`] evaluates the validation set with, unless set otherwise: the
 /// usual training batch size, so that evaluation runs in the memory the training step's tensors
-/// left in the workspace. A larger one needs new buffers beside those (four times the first
-/// layer's output at 256) and evaluates no faster.
+/// left in the workspace. A larger one needs new buffers beside those (`Sequential` evaluates
+/// in slices of up to [`nn_layers::EVAL_SLICE`] images, twice the training step's tensors from
+/// 128 on) and evaluates no faster.
 pub const DEFAULT_EVAL_BATCH_SIZE: usize = 64;
 
 impl Model {
