@@ -7,6 +7,7 @@
 //! gives bit-identical results on 1, 2 or 64 threads.
 
 use std::ops::Range;
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use ndarray::{ArrayViewMut, Axis, Dimension, RemoveAxis};
 use rayon::prelude::*;
@@ -64,56 +65,162 @@ where
         .try_for_each(|(k, state)| work(chunk(batch, k), state))
 }
 
+/// The buffers of [`sum_chunks_in_order`], kept from one call to the next so that a warm call
+/// allocates nothing: a chunk's sums while it is computed and until the chunks before it have
+/// been added.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkSums {
+    /// Buffers free to take.
+    free: Vec<Vec<f32>>,
+    /// Chunks computed but not yet added (an earlier chunk is still running), with their sums.
+    waiting: Vec<(usize, Vec<f32>)>,
+    /// Buffers in all, free, waiting or in use.
+    made: usize,
+}
+
+impl ChunkSums {
+    /// No buffers yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The buffers held and their floats in all.
+    pub fn held(&self) -> (usize, usize) {
+        (self.free.len(), self.free.iter().map(Vec::len).sum())
+    }
+}
+
+/// The progress of one [`sum_chunks_in_order`] call, shared by its threads under a lock.
+struct Progress<'a, E> {
+    sums: &'a mut ChunkSums,
+    total: &'a mut [f32],
+    /// The next chunk to hand out.
+    next_chunk: usize,
+    /// The next chunk to add to `total`.
+    next_add: usize,
+    /// The error of the earliest failed chunk, by chunk index.
+    error: Option<(usize, E)>,
+}
+
+impl<E> Progress<'_, E> {
+    /// Adds the waiting chunks that are next in order to `total` and frees their buffers.
+    fn add_in_order(&mut self) {
+        while let Some(i) = self.sums.waiting.iter().position(|w| w.0 == self.next_add) {
+            let (k, sums) = self.sums.waiting.swap_remove(i);
+            if k == 0 {
+                self.total.copy_from_slice(&sums);
+            } else {
+                for (t, s) in self.total.iter_mut().zip(&sums) {
+                    *t += s;
+                }
+            }
+            self.sums.free.push(sums);
+            self.next_add += 1;
+        }
+    }
+}
+
 /// Writes into `total` the sum over the chunks of a batch of `batch` images of what `work`
 /// computes for each (the chunk's image range, and a buffer of `total.len()` floats that `work`
 /// must write whole), added in chunk order: `((s0 + s1) + s2) + ...`, the same bits on any
 /// number of threads. Zeros for an empty batch.
 ///
-/// The chunks run in parallel, in rounds of as many as fit in `max_floats` of sums (at least
-/// one per thread), each round's sums added to `total` before the next round starts: with
-/// `usize::MAX`, all in one parallel section. `slots` holds the rounds' buffers from one call to
-/// the next: a warm call allocates nothing.
+/// Every thread of the pool takes the next chunk in turn, computes it into a buffer of `sums`,
+/// and adds to `total` whatever chunks are next in order once it is done, so the additions
+/// overlap the computing and at most one buffer per thread and one more are in use: a thread
+/// that has run that far ahead of the others waits. `work` runs each chunk on the calling
+/// thread.
+///
+/// ```
+/// use core_tensor::parallel::{BATCH_CHUNK, ChunkSums, sum_chunks_in_order};
+/// let mut sums = ChunkSums::new();
+/// let mut total = [0.0_f32; 2];
+/// sum_chunks_in_order(20, &mut sums, &mut total, |images, out| -> Result<(), ()> {
+///     out.fill(images.len() as f32); // chunks of 8, 8 and 4 images
+///     Ok(())
+/// })
+/// .unwrap();
+/// assert_eq!((total, BATCH_CHUNK), ([20.0, 20.0], 8));
+/// ```
 ///
 /// # Errors
-/// An error that `work` returns (the first round's first, when several chunks fail).
+/// The error of the earliest chunk (in chunk order) among those that failed; the chunks after a
+/// failure may be left undone.
 pub fn sum_chunks_in_order<E, F>(
     batch: usize,
-    slots: &mut Vec<Vec<f32>>,
+    sums: &mut ChunkSums,
     total: &mut [f32],
-    max_floats: usize,
     work: F,
 ) -> Result<(), E>
 where
     E: Send,
     F: Fn(Range<usize>, &mut [f32]) -> Result<(), E> + Sync + Send,
 {
-    let (chunks, len) = (chunk_count(batch), total.len());
-    let fit = max_floats / len.max(1);
-    let width = fit
-        .max(rayon::current_num_threads())
-        .clamp(1, chunks.max(1));
-    slots.resize_with(width, Vec::new);
-    for slot in slots.iter_mut() {
-        slot.resize(len, 0.0);
+    let chunks = chunk_count(batch);
+    if chunks == 0 {
+        total.fill(0.0);
+        return Ok(());
     }
-    total.fill(0.0);
-    for first in (0..chunks).step_by(width) {
-        let round = width.min(chunks - first);
-        slots[..round]
-            .par_iter_mut()
-            .enumerate()
-            .try_for_each(|(i, slot)| work(chunk(batch, first + i), slot))?;
-        for (i, slot) in slots[..round].iter().enumerate() {
-            if first + i == 0 {
-                total.copy_from_slice(slot);
-            } else {
-                for (t, s) in total.iter_mut().zip(slot.iter()) {
-                    *t += s;
+    let (len, most) = (total.len(), (rayon::current_num_threads() + 1).min(chunks));
+    sums.waiting.reserve(most);
+    sums.free.reserve(most);
+    let progress = Mutex::new(Progress {
+        sums,
+        total,
+        next_chunk: 0,
+        next_add: 0,
+        error: None,
+    });
+    let turn = Condvar::new();
+    let lock = || progress.lock().unwrap_or_else(PoisonError::into_inner);
+    rayon::broadcast(|_| {
+        loop {
+            let mut p = lock();
+            // A chunk and a buffer for it, or nothing left to do.
+            let (k, mut buffer) = loop {
+                if p.next_chunk == chunks || p.error.is_some() {
+                    return;
+                }
+                if let Some(buffer) = p.sums.free.pop() {
+                    break (p.next_chunk, buffer);
+                }
+                if p.sums.made < most {
+                    p.sums.made += 1;
+                    break (p.next_chunk, Vec::new());
+                }
+                p = turn.wait(p).unwrap_or_else(PoisonError::into_inner);
+            };
+            p.next_chunk += 1;
+            drop(p);
+            buffer.resize(len, 0.0);
+            let done = work(chunk(batch, k), &mut buffer);
+            let mut p = lock();
+            match done {
+                Ok(()) => {
+                    p.sums.waiting.push((k, buffer));
+                    p.add_in_order();
+                }
+                Err(e) => {
+                    if p.error.as_ref().is_none_or(|(first, _)| k < *first) {
+                        p.error = Some((k, e));
+                    }
+                    p.sums.free.push(buffer);
                 }
             }
+            drop(p);
+            turn.notify_all();
         }
+    });
+    let p = progress
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    // After a failure, buffers of chunks still waiting go back to the free list.
+    let Progress { sums, error, .. } = p;
+    sums.free.extend(sums.waiting.drain(..).map(|(_, b)| b));
+    match error {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Runs `work` in parallel on every chunk of images of `out` (N, ...), mutably: `work` gets the
@@ -169,33 +276,61 @@ mod tests {
     }
 
     #[test]
-    fn chunk_sums_are_added_in_chunk_order_in_any_rounds() {
+    fn chunk_sums_are_added_in_chunk_order_on_any_threads() {
         // Values whose sum depends on the order of the additions.
         let value = |k: usize| [1e8_f32, 1.0, -1e8, 3.5, 1e-3, 7e7, -2.0, 0.25, 9.0][k % 9];
-        let (len, max_floats) = (100, 300); // rounds of three chunks, or one per thread
-        let work = |images: Range<usize>, out: &mut [f32]| -> Result<(), ()> {
+        let len = 100;
+        let work = |images: Range<usize>, out: &mut [f32]| -> Result<(), usize> {
             out.fill(value(images.start / BATCH_CHUNK));
             Ok(())
         };
         let batch = 9 * BATCH_CHUNK - 3;
         let expected = (1..9).fold(value(0), |t, k| t + value(k));
-        for threads in [1, 2, 5] {
+        for threads in [1, 2, 5, 16] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            let (mut slots, mut total) = (Vec::new(), vec![f32::NAN; len]);
-            let sum = || sum_chunks_in_order(batch, &mut slots, &mut total, max_floats, work);
-            pool.install(sum).unwrap();
-            assert!(
-                total.iter().all(|&t| t.to_bits() == expected.to_bits()),
-                "{threads}"
-            );
-            assert_eq!(slots.len(), threads.max(3), "{threads}");
+            let (mut sums, mut total) = (ChunkSums::new(), vec![f32::NAN; len]);
+            for _ in 0..3 {
+                pool.install(|| sum_chunks_in_order(batch, &mut sums, &mut total, work))
+                    .unwrap();
+                assert!(
+                    total.iter().all(|&t| t.to_bits() == expected.to_bits()),
+                    "{threads}"
+                );
+                // One buffer per thread and one more at most, all free again.
+                let (held, floats) = sums.held();
+                assert!(
+                    held >= 1 && held <= (threads + 1).min(9),
+                    "{threads}: {held}"
+                );
+                assert_eq!(floats, held * len);
+            }
         }
-        let (mut slots, mut total) = (Vec::new(), vec![f32::NAN; 4]);
-        sum_chunks_in_order(0, &mut slots, &mut total, usize::MAX, work).unwrap();
+        let (mut sums, mut total) = (ChunkSums::new(), vec![f32::NAN; 4]);
+        sum_chunks_in_order(0, &mut sums, &mut total, work).unwrap();
         assert_eq!(total, [0.0; 4]);
+    }
+
+    #[test]
+    fn the_earliest_failed_chunk_is_reported_and_the_buffers_kept() {
+        let work = |images: Range<usize>, out: &mut [f32]| -> Result<(), usize> {
+            let k = images.start / BATCH_CHUNK;
+            out.fill(1.0);
+            if k >= 3 { Err(k) } else { Ok(()) }
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let mut sums = ChunkSums::new();
+        let mut total = [0.0; 8];
+        let got =
+            pool.install(|| sum_chunks_in_order(10 * BATCH_CHUNK, &mut sums, &mut total, work));
+        // Chunk 3 is handed out before any later one, and fails whatever else does.
+        assert_eq!(got, Err(3));
+        assert_eq!(sums.held().0, sums.made);
     }
 
     #[test]

@@ -63,18 +63,6 @@ pub(crate) const FILTER_LANES_FORWARD_MAX_PATCH: usize = 256;
 /// slower than the GEMM; 1 -> 32 channels, 5x5, as fast).
 pub(crate) const FILTER_LANES_FORWARD_MAX_FILTERS: usize = 32;
 
-/// Weight gradients whose per-chunk sums (one per chunk of images, added in chunk order) would
-/// take more than this many floats are computed in rounds of as many chunks as fit (at least
-/// one per thread), so that a plan keeps a few copies of a large gradient rather than one per
-/// chunk: 64 Ki floats, 256 KiB.
-pub(crate) const CHUNK_SUMS_MAX_FLOATS: usize = 1 << 16;
-
-/// Rounds pay only where a chunk's weight gradient takes at least this many multiply-adds: each
-/// round waits for its slowest chunk and wakes the threads again, about what 2^22 multiply-adds
-/// cost (in rounds, a 16 -> 120 channel 5x5 layer on 5x5 images, 2^18.5 per chunk, made a
-/// small network's whole training step 5 % slower).
-pub(crate) const CHUNK_SUMS_ROUND_MIN_WORK: usize = 1 << 22;
-
 /// The forward kernel of a [`Conv2dPlan`](crate::Conv2dPlan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -7,8 +7,7 @@ use ndarray::{
 };
 
 use crate::conv::choice::{
-    CHUNK_SUMS_MAX_FLOATS, CHUNK_SUMS_ROUND_MIN_WORK, ForwardKernel, GEMM_PER_IMAGE_PLANE,
-    InputGradKernel, Kernels, WeightGradKernel,
+    ForwardKernel, GEMM_PER_IMAGE_PLANE, InputGradKernel, Kernels, WeightGradKernel,
 };
 use crate::conv::functions::Conv2dGrads;
 use crate::conv::{
@@ -17,8 +16,8 @@ use crate::conv::{
 use crate::error::{Result, TensorError, layout_error, not_contiguous};
 use crate::geometry::Geometry;
 use crate::parallel::{
-    BATCH_CHUNK, chunk_count, for_each_chunk_mut, for_each_chunk_mut_with, for_each_chunk_with,
-    sum_chunks_in_order,
+    BATCH_CHUNK, ChunkSums, chunk_count, for_each_chunk_mut, for_each_chunk_mut_with,
+    for_each_chunk_with, sum_chunks_in_order,
 };
 use crate::scratch::{reuse_or_zeros, with_scratch, with_scratch_to_overwrite};
 use crate::window::{columns, contiguous, fill_columns};
@@ -62,9 +61,9 @@ pub struct Conv2dPlan {
     kept: Vec<Array2<f32>>,
     /// The batch size of the last training forward, if any.
     kept_batch: Option<usize>,
-    /// A chunk of images' partial dL/dw (F x (C/G)·KH·KW) followed by its partial dL/db (F), one
-    /// buffer per chunk computed at once ([`sum_chunks_in_order`]).
-    partials: Vec<Vec<f32>>,
+    /// Chunks' partial dL/dw (F x (C/G)·KH·KW), each followed by its partial dL/db (F), while
+    /// they are computed and added ([`sum_chunks_in_order`]).
+    partials: ChunkSums,
     /// The partials added in chunk order: the batch's dL/dw and dL/db.
     partial_total: Vec<f32>,
     /// The stride-dilated convolution of [`InputGradKernel::DilatedConv`], built by its first use.
@@ -138,7 +137,7 @@ impl Conv2dPlan {
             kernels: Kernels::choose(&geometry),
             kept: Vec::new(),
             kept_batch: None,
-            partials: Vec::new(),
+            partials: ChunkSums::new(),
             partial_total: Vec::new(),
             adjoint: None,
         })
@@ -314,48 +313,34 @@ impl Conv2dPlan {
         let kept = &self.kept;
         let keep = self.keep();
         let total = &mut self.partial_total;
-        let chunk_work = g.out_channels * g.patch_len() * BATCH_CHUNK * g.out_plane();
-        let max_floats = if chunk_work >= CHUNK_SUMS_ROUND_MIN_WORK {
-            CHUNK_SUMS_MAX_FLOATS
-        } else {
-            usize::MAX
-        };
-        sum_chunks_in_order(
-            batch,
-            &mut self.partials,
-            total,
-            max_floats,
-            |images, partial| {
-                let kept = kept.get(images.start / BATCH_CHUNK).ok_or_else(internal)?;
-                let (pw, pb) = partial.split_at_mut(dw_len);
-                match kernel {
-                    WeightGradKernel::Direct => {
-                        direct::param_grads_chunk(kept, dy, &g, images, pw, pb)
-                    }
-                    WeightGradKernel::FilterLanes => {
-                        filter_lanes::param_grads_chunk(kept, dy, &g, images, pw, pb)
-                    }
-                    WeightGradKernel::Winograd => {
-                        let x = kept.as_slice().ok_or_else(internal)?;
-                        winograd::weight_grad_chunk(x, dy, &g, images, pw, pb)
-                    }
-                    WeightGradKernel::Gemm if keep == Keep::Columns => {
-                        gemm::weight_grad_chunk(&kept.view(), dy, &g, images, pw, pb)
-                    }
-                    WeightGradKernel::Gemm => {
-                        // The images were kept, not their windows: laid out here, a chunk at a time.
-                        let x = kept.as_slice().ok_or_else(internal)?;
-                        let (rows, width) = (g.column_rows(), images.len() * g.out_plane());
-                        with_scratch_to_overwrite(rows * width, |cols| {
-                            fill_columns(x, &g, 0..images.len(), cols);
-                            let cols = ArrayView2::from_shape((rows, width), &*cols)
-                                .map_err(layout_error(OP))?;
-                            gemm::weight_grad_chunk(&cols, dy, &g, images, pw, pb)
-                        })
-                    }
+        sum_chunks_in_order(batch, &mut self.partials, total, |images, partial| {
+            let kept = kept.get(images.start / BATCH_CHUNK).ok_or_else(internal)?;
+            let (pw, pb) = partial.split_at_mut(dw_len);
+            match kernel {
+                WeightGradKernel::Direct => direct::param_grads_chunk(kept, dy, &g, images, pw, pb),
+                WeightGradKernel::FilterLanes => {
+                    filter_lanes::param_grads_chunk(kept, dy, &g, images, pw, pb)
                 }
-            },
-        )?;
+                WeightGradKernel::Winograd => {
+                    let x = kept.as_slice().ok_or_else(internal)?;
+                    winograd::weight_grad_chunk(x, dy, &g, images, pw, pb)
+                }
+                WeightGradKernel::Gemm if keep == Keep::Columns => {
+                    gemm::weight_grad_chunk(&kept.view(), dy, &g, images, pw, pb)
+                }
+                WeightGradKernel::Gemm => {
+                    // The images were kept, not their windows: laid out here, a chunk at a time.
+                    let x = kept.as_slice().ok_or_else(internal)?;
+                    let (rows, width) = (g.column_rows(), images.len() * g.out_plane());
+                    with_scratch_to_overwrite(rows * width, |cols| {
+                        fill_columns(x, &g, 0..images.len(), cols);
+                        let cols = ArrayView2::from_shape((rows, width), &*cols)
+                            .map_err(layout_error(OP))?;
+                        gemm::weight_grad_chunk(&cols, dy, &g, images, pw, pb)
+                    })
+                }
+            }
+        })?;
         // The batch's sums, onto the gradients.
         let total = &self.partial_total;
         let dw = dw.as_slice_mut().ok_or_else(not_contiguous(OP))?;
