@@ -128,8 +128,8 @@ impl<E> Progress<'_, E> {
 /// Every thread of the pool takes the next chunk in turn, computes it into a buffer of `sums`,
 /// and adds to `total` whatever chunks are next in order once it is done, so the additions
 /// overlap the computing and at most one buffer per thread and one more are in use: a thread
-/// that has run that far ahead of the others waits. `work` runs each chunk on the calling
-/// thread.
+/// that has run that far ahead of the others waits (so `work` must compute its chunk on the
+/// thread that calls it, without waiting for other work of the pool).
 ///
 /// ```
 /// use core_tensor::parallel::{BATCH_CHUNK, ChunkSums, sum_chunks_in_order};
@@ -161,7 +161,8 @@ where
         total.fill(0.0);
         return Ok(());
     }
-    let (len, most) = (total.len(), (rayon::current_num_threads() + 1).min(chunks));
+    let (len, threads) = (total.len(), rayon::current_num_threads());
+    let most = (threads + 1).min(chunks);
     sums.waiting.reserve(most);
     sums.free.reserve(most);
     let progress = Mutex::new(Progress {
@@ -173,7 +174,7 @@ where
     });
     let turn = Condvar::new();
     let lock = || progress.lock().unwrap_or_else(PoisonError::into_inner);
-    rayon::broadcast(|_| {
+    (0..threads).into_par_iter().for_each(|_| {
         loop {
             let mut p = lock();
             // A chunk and a buffer for it, or nothing left to do.
