@@ -66,16 +66,14 @@ where
 }
 
 /// The buffers of [`sum_chunks_in_order`], kept from one call to the next so that a warm call
-/// allocates nothing: a chunk's sums while it is computed and until the chunks before it have
-/// been added.
+/// allocates nothing: the sums of a chunk after the first while it is computed and until the
+/// chunks before it have been added.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkSums {
     /// Buffers free to take.
     free: Vec<Vec<f32>>,
     /// Chunks computed but not yet added (an earlier chunk is still running), with their sums.
     waiting: Vec<(usize, Vec<f32>)>,
-    /// Buffers in all, free, waiting or in use.
-    made: usize,
 }
 
 impl ChunkSums {
@@ -93,7 +91,8 @@ impl ChunkSums {
 /// The progress of one [`sum_chunks_in_order`] call, shared by its threads under a lock.
 struct Progress<'a, E> {
     sums: &'a mut ChunkSums,
-    total: &'a mut [f32],
+    /// The sums so far; lent to the thread that computes the first chunk into it.
+    total: Option<&'a mut [f32]>,
     /// The next chunk to hand out.
     next_chunk: usize,
     /// The next chunk to add to `total`.
@@ -105,14 +104,13 @@ struct Progress<'a, E> {
 impl<E> Progress<'_, E> {
     /// Adds the waiting chunks that are next in order to `total` and frees their buffers.
     fn add_in_order(&mut self) {
+        let Some(total) = self.total.as_deref_mut() else {
+            return; // the first chunk is still being computed into it
+        };
         while let Some(i) = self.sums.waiting.iter().position(|w| w.0 == self.next_add) {
-            let (k, sums) = self.sums.waiting.swap_remove(i);
-            if k == 0 {
-                self.total.copy_from_slice(&sums);
-            } else {
-                for (t, s) in self.total.iter_mut().zip(&sums) {
-                    *t += s;
-                }
+            let (_, sums) = self.sums.waiting.swap_remove(i);
+            for (t, s) in total.iter_mut().zip(&sums) {
+                *t += s;
             }
             self.sums.free.push(sums);
             self.next_add += 1;
@@ -125,11 +123,12 @@ impl<E> Progress<'_, E> {
 /// must write whole), added in chunk order: `((s0 + s1) + s2) + ...`, the same bits on any
 /// number of threads. Zeros for an empty batch.
 ///
-/// Every thread of the pool takes the next chunk in turn, computes it into a buffer of `sums`,
-/// and adds to `total` whatever chunks are next in order once it is done, so the additions
-/// overlap the computing and at most one buffer per thread and one more are in use: a thread
-/// that has run that far ahead of the others waits (so `work` must compute its chunk on the
-/// thread that calls it, without waiting for other work of the pool).
+/// Every thread of the pool takes the next chunk in turn and computes it (the first chunk into
+/// `total` itself, the others into buffers of `sums`); once a chunk is done, whatever chunks are
+/// next in order are added to `total`, so the additions overlap the computing. At most one
+/// buffer per thread is in use: a thread that has run that far ahead of the others waits (so
+/// `work` must compute its chunk on the thread that calls it, without waiting for other work of
+/// the pool). The buffers are made on the calling thread.
 ///
 /// ```
 /// use core_tensor::parallel::{BATCH_CHUNK, ChunkSums, sum_chunks_in_order};
@@ -162,12 +161,16 @@ where
         return Ok(());
     }
     let (len, threads) = (total.len(), rayon::current_num_threads());
-    let most = (threads + 1).min(chunks);
-    sums.waiting.reserve(most);
-    sums.free.reserve(most);
+    let buffers = threads.min(chunks - 1);
+    sums.waiting.reserve(buffers);
+    sums.free
+        .resize_with(buffers.max(sums.free.len()), Vec::new);
+    for buffer in &mut sums.free {
+        buffer.resize(len, 0.0);
+    }
     let progress = Mutex::new(Progress {
         sums,
-        total,
+        total: Some(total),
         next_chunk: 0,
         next_add: 0,
         error: None,
@@ -177,37 +180,44 @@ where
     (0..threads).into_par_iter().for_each(|_| {
         loop {
             let mut p = lock();
-            // A chunk and a buffer for it, or nothing left to do.
-            let (k, mut buffer) = loop {
+            // A chunk and somewhere to compute it, or nothing left to do.
+            let (k, mut out) = loop {
                 if p.next_chunk == chunks || p.error.is_some() {
                     return;
                 }
-                if let Some(buffer) = p.sums.free.pop() {
-                    break (p.next_chunk, buffer);
+                if p.next_chunk == 0 {
+                    break (0, Out::Total(p.total.take()));
                 }
-                if p.sums.made < most {
-                    p.sums.made += 1;
-                    break (p.next_chunk, Vec::new());
+                if let Some(buffer) = p.sums.free.pop() {
+                    break (p.next_chunk, Out::Buffer(buffer));
                 }
                 p = turn.wait(p).unwrap_or_else(PoisonError::into_inner);
             };
             p.next_chunk += 1;
             drop(p);
-            buffer.resize(len, 0.0);
-            let done = work(chunk(batch, k), &mut buffer);
+            let done = match &mut out {
+                Out::Total(Some(total)) => work(chunk(batch, k), total),
+                Out::Buffer(buffer) => work(chunk(batch, k), buffer),
+                Out::Total(None) => {
+                    debug_assert!(false, "the total is lent once, to the first chunk");
+                    Ok(())
+                }
+            };
             let mut p = lock();
-            match done {
-                Ok(()) => {
-                    p.sums.waiting.push((k, buffer));
-                    p.add_in_order();
-                }
-                Err(e) => {
-                    if p.error.as_ref().is_none_or(|(first, _)| k < *first) {
-                        p.error = Some((k, e));
-                    }
-                    p.sums.free.push(buffer);
-                }
+            if let Err(e) = done
+                && p.error.as_ref().is_none_or(|(first, _)| k < *first)
+            {
+                p.error = Some((k, e));
             }
+            match out {
+                Out::Total(total) => {
+                    p.total = total;
+                    p.next_add = 1;
+                }
+                Out::Buffer(buffer) if p.error.is_none() => p.sums.waiting.push((k, buffer)),
+                Out::Buffer(buffer) => p.sums.free.push(buffer),
+            }
+            p.add_in_order();
             drop(p);
             turn.notify_all();
         }
@@ -222,6 +232,14 @@ where
         Some((_, e)) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Where a chunk of [`sum_chunks_in_order`] is computed.
+enum Out<'a> {
+    /// The first chunk: the total itself.
+    Total(Option<&'a mut [f32]>),
+    /// A later chunk: a buffer of its own.
+    Buffer(Vec<f32>),
 }
 
 /// Runs `work` in parallel on every chunk of images of `out` (N, ...), mutably: `work` gets the
@@ -331,7 +349,7 @@ mod tests {
             pool.install(|| sum_chunks_in_order(10 * BATCH_CHUNK, &mut sums, &mut total, work));
         // Chunk 3 is handed out before any later one, and fails whatever else does.
         assert_eq!(got, Err(3));
-        assert_eq!(sums.held().0, sums.made);
+        assert_eq!(sums.held().0, 4);
     }
 
     #[test]

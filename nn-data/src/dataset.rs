@@ -87,7 +87,8 @@ impl Dataset {
     /// A data set from raw parts.
     ///
     /// # Errors
-    /// `pixels.len() != labels.len() * rows * cols`, a zero image size, or a label of 10 or more.
+    /// `pixels.len() != labels.len() * rows * cols`, a zero image size, a label of 10 or more,
+    /// or more than [`MAX_IMAGES`] images.
     ///
     /// ```
     /// let d = nn_data::Dataset::new(vec![0, 255, 255, 0], vec![3], 2, 2).unwrap();
@@ -102,6 +103,12 @@ impl Dataset {
             return Err(DataError::InvalidArgument(format!(
                 "{} pixel bytes do not make {} images of {rows} x {cols}",
                 pixels.len(),
+                labels.len()
+            )));
+        }
+        if labels.len() > MAX_IMAGES {
+            return Err(DataError::InvalidArgument(format!(
+                "{} images are more than a data set holds ({MAX_IMAGES})",
                 labels.len()
             )));
         }
@@ -260,7 +267,11 @@ impl Dataset {
     }
 
     /// [`Dataset::batch`] for indices known to be in range.
-    pub(crate) fn gather(&self, indices: &[usize], normalization: Normalization) -> Batch {
+    pub(crate) fn gather<I: ImageIndex>(
+        &self,
+        indices: &[I],
+        normalization: Normalization,
+    ) -> Batch {
         let mut data = vec![0.0; indices.len() * self.rows * self.cols];
         let mut labels = Vec::with_capacity(indices.len());
         self.gather_into(indices, normalization, &mut data, &mut labels);
@@ -272,21 +283,47 @@ impl Dataset {
 
     /// The images at `indices` (known to be in range) written into `images` (`indices.len()`
     /// times rows·cols values) and their labels into `labels`, which is cleared first.
-    pub(crate) fn gather_into(
+    pub(crate) fn gather_into<I: ImageIndex>(
         &self,
-        indices: &[usize],
+        indices: &[I],
         normalization: Normalization,
         images: &mut [f32],
         labels: &mut Vec<usize>,
     ) {
         let size = self.rows * self.cols;
-        for (dst, &i) in images.chunks_exact_mut(size).zip(indices) {
+        for (dst, i) in images
+            .chunks_exact_mut(size)
+            .zip(indices.iter().map(|i| i.get()))
+        {
             let image = &self.pixels[i * size..(i + 1) * size];
             for (d, &p) in dst.iter_mut().zip(image) {
                 *d = normalization.apply(p);
             }
         }
         labels.clear();
-        labels.extend(indices.iter().map(|&i| usize::from(self.labels[i])));
+        labels.extend(indices.iter().map(|i| usize::from(self.labels[i.get()])));
+    }
+}
+
+/// The most images a [`Dataset`] holds: as many as an IDX file can count, so that an epoch's
+/// order takes four bytes per image.
+pub const MAX_IMAGES: usize = u32::MAX as usize;
+
+/// An image's position in a [`Dataset`], as a batch's indices hold it.
+pub(crate) trait ImageIndex: Copy {
+    /// The position.
+    fn get(self) -> usize;
+}
+
+impl ImageIndex for usize {
+    fn get(self) -> usize {
+        self
+    }
+}
+
+impl ImageIndex for u32 {
+    fn get(self) -> usize {
+        // `usize` holds every `u32` on the targets this crate builds for (32 and 64 bits).
+        self as usize
     }
 }

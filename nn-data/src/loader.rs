@@ -4,7 +4,7 @@ use core_tensor::random::{SeededRng, seeded_stream, streams, uniform_below};
 use ndarray::{Array4, ArrayViewMut4};
 
 use crate::augment::RandomShift;
-use crate::dataset::{Batch, Dataset, Normalization};
+use crate::dataset::{Batch, Dataset, ImageIndex, Normalization};
 use crate::error::{DataError, Result};
 
 /// Cuts a [`Dataset`] into batches, in a new seeded order every epoch.
@@ -110,7 +110,20 @@ impl<'a> DataLoader<'a> {
 
     /// The order in which epoch `epoch` visits the images (all of them, each once).
     pub fn order(&self, epoch: usize) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.data.len()).collect();
+        self.positions(epoch)
+            .into_iter()
+            .map(ImageIndex::get)
+            .collect()
+    }
+
+    /// [`DataLoader::order`] as the batches keep it, four bytes an image
+    /// ([`MAX_IMAGES`](crate::MAX_IMAGES)).
+    fn positions(&self, epoch: usize) -> Vec<u32> {
+        // `Dataset::new` holds at most `MAX_IMAGES` = `u32::MAX` images.
+        let count = u32::try_from(self.data.len());
+        debug_assert!(count.is_ok(), "a data set of more than MAX_IMAGES images");
+        let count = count.unwrap_or(u32::MAX);
+        let mut order: Vec<u32> = (0..count).collect();
         if let Some(seed) = self.seed {
             let mut rng = seeded_stream(seed, streams::shuffle(epoch as u64));
             for i in (1..order.len()).rev() {
@@ -126,7 +139,7 @@ impl<'a> DataLoader<'a> {
     pub fn epoch(&self, epoch: usize) -> Batches<'a> {
         Batches {
             data: self.data,
-            order: self.order(epoch),
+            order: self.positions(epoch),
             batch_size: self.batch_size,
             next: 0,
             remaining: self.num_batches(),
@@ -144,7 +157,7 @@ impl<'a> DataLoader<'a> {
 #[derive(Debug, Clone)]
 pub struct Batches<'a> {
     data: &'a Dataset,
-    order: Vec<usize>,
+    order: Vec<u32>,
     batch_size: usize,
     next: usize,
     remaining: usize,
