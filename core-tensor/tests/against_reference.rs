@@ -193,6 +193,14 @@ proptest! {
             let mut fresh = ct::Conv2dPlan::new(x.shape(), w.shape(), *p).unwrap().with_kernels(kernels).unwrap();
             fresh.forward_train(x2.view(), w.view(), None).unwrap();
             prop_assert_eq!(plan.param_grads(dy.view()).unwrap(), fresh.param_grads(dy.view()).unwrap());
+            // An input handed over: kept itself where it is what the weight gradient reads, the
+            // same bits either way.
+            let mut owned = ct::Conv2dPlan::new(x.shape(), w.shape(), *p).unwrap().with_kernels(kernels).unwrap();
+            let mut y_owned = ndarray::Array4::zeros(y.raw_dim());
+            let back = owned.forward_train_owned(x2.clone(), w.view(), None, y_owned.view_mut()).unwrap();
+            prop_assert_eq!(&y_owned, &fresh.forward(x2.view(), w.view(), None).unwrap());
+            prop_assert_eq!(owned.param_grads(dy.view()).unwrap(), fresh.param_grads(dy.view()).unwrap());
+            prop_assert_eq!(back.is_none(), owned.take_input().as_ref() == Some(&x2));
             // A shorter batch (the last of an epoch) through the same plan.
             if case.n > 1 {
                 let short = x2.slice(ndarray::s![..case.n - 1, .., .., ..]);

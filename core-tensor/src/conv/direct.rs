@@ -108,7 +108,7 @@ pub(crate) fn forward_chunk(
 /// [`pad_images`]: their partial sums, written over `dw` and `db`. `dy` is the whole batch's
 /// (N, F, OH, OW) data.
 pub(crate) fn param_grads_chunk(
-    xp: &Array2<f32>,
+    xp: &[f32],
     dy: &[f32],
     g: &Geometry,
     images: Range<usize>,
@@ -118,7 +118,6 @@ pub(crate) fn param_grads_chunk(
     let d = Dims::of(g);
     let plane = g.out_plane();
     let dy_chunk = &dy[images.start * d.f * plane..images.end * d.f * plane];
-    let xp = xp.as_slice().ok_or_else(not_contiguous(OP))?;
     dw.fill(0.0);
     weight_grad_kernel(xp, dy_chunk, &d, images.len(), dw);
     bias_grad_chunk(dy, g, images, db);

@@ -16,15 +16,11 @@
 
 use std::ops::Range;
 
-use ndarray::Array2;
-
 use crate::conv::{Dims, MAX_KW, bias_grad_chunk, first, with_kernel_width};
-use crate::error::{Result, not_contiguous};
+use crate::error::Result;
 use crate::geometry::Geometry;
 use crate::scratch::{with_scratch, with_scratch_to_overwrite};
 use crate::simd::simd_kernel;
-
-const OP: &str = "conv2d (filter lanes)";
 
 /// Filters computed together: the vector lanes (one AVX-512 register, two AVX2 ones).
 pub(crate) const FILTERS: usize = 16;
@@ -38,7 +34,7 @@ pub(crate) fn supports(g: &Geometry) -> bool {
 /// dL/dw (as F x C·KH·KW) and dL/db of the images `images`, padded in `xp`: their partial sums,
 /// written over `dw` and `db`. `dy` is the whole batch's (N, F, OH, OW) data.
 pub(crate) fn param_grads_chunk(
-    xp: &Array2<f32>,
+    xp: &[f32],
     dy: &[f32],
     g: &Geometry,
     images: Range<usize>,
@@ -46,7 +42,6 @@ pub(crate) fn param_grads_chunk(
     db: &mut [f32],
 ) -> Result<()> {
     let d = Dims::of(g);
-    let xp = xp.as_slice().ok_or_else(not_contiguous(OP))?;
     let taps = g.patch_len();
     let plane = d.oh * d.ow;
     with_scratch(taps * d.f, |dwt| {

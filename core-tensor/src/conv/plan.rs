@@ -59,6 +59,9 @@ pub struct Conv2dPlan {
     kernels: Kernels,
     /// Per chunk of images of the last training forward: what the weight gradient reads.
     kept: Vec<Array2<f32>>,
+    /// The input of the last training forward, where it is what the weight gradient reads and
+    /// the caller handed it over ([`Conv2dPlan::forward_train_owned`]).
+    kept_input: Option<Array4<f32>>,
     /// The batch size of the last training forward, if any.
     kept_batch: Option<usize>,
     /// Chunks' partial dL/dw (F x (C/G)·KH·KW), each followed by its partial dL/db (F), while
@@ -136,6 +139,7 @@ impl Conv2dPlan {
             geometry,
             kernels: Kernels::choose(&geometry),
             kept: Vec::new(),
+            kept_input: None,
             kept_batch: None,
             partials: ChunkSums::new(),
             partial_total: Vec::new(),
@@ -170,6 +174,7 @@ impl Conv2dPlan {
         }
         self.kernels = kernels;
         self.kept.clear();
+        self.kept_input = None;
         self.kept_batch = None;
         Ok(self)
     }
@@ -186,7 +191,9 @@ impl Conv2dPlan {
 
     /// Bytes held between a training forward and the backward pass.
     pub fn kept_bytes(&self) -> usize {
-        self.kept.iter().map(|c| c.len() * size_of::<f32>()).sum()
+        let input = self.kept_input.as_ref().map_or(0, |x| x.len());
+        let chunks: usize = self.kept.iter().map(|c| c.len()).sum();
+        (input + chunks) * size_of::<f32>()
     }
 
     /// `y = conv2d(x, w, b)`, keeping nothing: for inference.
@@ -256,6 +263,7 @@ impl Conv2dPlan {
     ) -> Result<()> {
         let g = self.checked_input(x.shape())?;
         self.kept_batch = None;
+        self.kept_input = None;
         self.kept
             .resize_with(chunk_count(g.batch), || Array2::zeros((0, 0)));
         let mut kept = std::mem::take(&mut self.kept);
@@ -264,6 +272,69 @@ impl Conv2dPlan {
         result?;
         self.kept_batch = Some(g.batch);
         Ok(())
+    }
+
+    /// [`Conv2dPlan::forward_train_into`] for an input the caller hands over: where the weight
+    /// gradient reads the images as they are (no padding to add, no window matrix to keep), the
+    /// plan keeps `x` itself instead of a copy and returns `None`; otherwise it keeps its copy
+    /// and returns `x`. [`Conv2dPlan::take_input`] hands the kept input back after the backward
+    /// pass. Same result, bit for bit, as [`Conv2dPlan::forward`].
+    ///
+    /// ```
+    /// use core_tensor::{Conv2dParams, Conv2dPlan};
+    /// use ndarray::Array4;
+    /// let (x, w) = (Array4::<f32>::ones((8, 6, 14, 14)), Array4::<f32>::ones((16, 6, 5, 5)));
+    /// let mut plan = Conv2dPlan::new(x.shape(), w.shape(), Conv2dParams::new()).unwrap();
+    /// let mut y = Array4::zeros((8, 16, 10, 10));
+    /// let given_back = plan.forward_train_owned(x, w.view(), None, y.view_mut()).unwrap();
+    /// assert!(given_back.is_none()); // kept: the weight gradient reads the unpadded images
+    /// let (dw, _) = plan.param_grads(Array4::ones((8, 16, 10, 10)).view()).unwrap();
+    /// assert_eq!(dw[[0, 0, 0, 0]], 800.0); // 8 images x 100 outputs
+    /// assert_eq!(plan.take_input().map(|x| x.len()), Some(8 * 6 * 14 * 14));
+    /// assert!(plan.param_grads(Array4::ones((8, 16, 10, 10)).view()).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Conv2dPlan::forward_into`].
+    pub fn forward_train_owned(
+        &mut self,
+        x: Array4<f32>,
+        w: ArrayView4<'_, f32>,
+        b: Option<ArrayView1<'_, f32>>,
+        y: ArrayViewMut4<'_, f32>,
+    ) -> Result<Option<Array4<f32>>> {
+        if !(self.keeps_images_as_they_are() && x.is_standard_layout()) {
+            self.forward_train_into(x.view(), w, b, y)?;
+            return Ok(Some(x));
+        }
+        let g = self.checked_input(x.shape())?;
+        self.kept_batch = None;
+        self.kept_input = None;
+        self.kept.clear();
+        let mut none = vec![(); chunk_count(g.batch)];
+        self.run_forward(x.view(), w, b, y, Keep::Nothing, &mut none, |()| None)?;
+        self.kept_input = Some(x);
+        self.kept_batch = Some(g.batch);
+        Ok(None)
+    }
+
+    /// The input that [`Conv2dPlan::forward_train_owned`] kept, handed back (to reuse its
+    /// memory once the weight gradient is computed); the plan then needs another training
+    /// forward before a weight gradient. `None` where the plan kept a copy instead.
+    pub fn take_input(&mut self) -> Option<Array4<f32>> {
+        let x = self.kept_input.take()?;
+        self.kept_batch = None;
+        Some(x)
+    }
+
+    /// Whether what the weight gradient reads is the images themselves, so that the caller's
+    /// input can be kept instead of a copy.
+    fn keeps_images_as_they_are(&self) -> bool {
+        match self.keep() {
+            Keep::Images => true,
+            Keep::PaddedImages => self.geometry.padding == [0, 0],
+            Keep::Nothing | Keep::Columns => false,
+        }
     }
 
     /// dL/dw (F, C/G, KH, KW) and dL/db (F) of the last [`Conv2dPlan::forward_train`] for the
@@ -311,26 +382,42 @@ impl Conv2dPlan {
         let len = dw_len + g.out_channels;
         self.partial_total.resize(len, 0.0);
         let kept = &self.kept;
+        let image = g.channels * g.input[0] * g.input[1];
+        let input = match &self.kept_input {
+            Some(x) => Some(x.as_slice().ok_or_else(internal)?),
+            None => None,
+        };
+        // The images (or padded images) a chunk's weight gradient reads.
+        let images_of = |images: &Range<usize>| match input {
+            Some(x) => Ok(&x[images.start * image..images.end * image]),
+            None => kept
+                .get(images.start / BATCH_CHUNK)
+                .and_then(|k| k.as_slice())
+                .ok_or_else(internal),
+        };
         let keep = self.keep();
         let total = &mut self.partial_total;
         sum_chunks_in_order(batch, &mut self.partials, total, |images, partial| {
-            let kept = kept.get(images.start / BATCH_CHUNK).ok_or_else(internal)?;
             let (pw, pb) = partial.split_at_mut(dw_len);
             match kernel {
-                WeightGradKernel::Direct => direct::param_grads_chunk(kept, dy, &g, images, pw, pb),
+                WeightGradKernel::Direct => {
+                    direct::param_grads_chunk(images_of(&images)?, dy, &g, images, pw, pb)
+                }
                 WeightGradKernel::FilterLanes => {
-                    filter_lanes::param_grads_chunk(kept, dy, &g, images, pw, pb)
+                    let xp = images_of(&images)?;
+                    filter_lanes::param_grads_chunk(xp, dy, &g, images, pw, pb)
                 }
                 WeightGradKernel::Winograd => {
-                    let x = kept.as_slice().ok_or_else(internal)?;
+                    let x = images_of(&images)?;
                     winograd::weight_grad_chunk(x, dy, &g, images, pw, pb)
                 }
                 WeightGradKernel::Gemm if keep == Keep::Columns => {
-                    gemm::weight_grad_chunk(&kept.view(), dy, &g, images, pw, pb)
+                    let cols = kept.get(images.start / BATCH_CHUNK).ok_or_else(internal)?;
+                    gemm::weight_grad_chunk(&cols.view(), dy, &g, images, pw, pb)
                 }
                 WeightGradKernel::Gemm => {
                     // The images were kept, not their windows: laid out here, a chunk at a time.
-                    let x = kept.as_slice().ok_or_else(internal)?;
+                    let x = images_of(&images)?;
                     let (rows, width) = (g.column_rows(), images.len() * g.out_plane());
                     with_scratch_to_overwrite(rows * width, |cols| {
                         fill_columns(x, &g, 0..images.len(), cols);
@@ -520,6 +607,12 @@ impl Conv2dPlan {
                     keep.build(x, &g, images, Some(&mut *kept))?;
                     let data = kept.as_slice().ok_or_else(internal)?;
                     on_padded(data, count, out)
+                }
+                (ForwardKernel::Direct | ForwardKernel::FilterLanes, _) if g.padding == [0, 0] => {
+                    // Without padding the padded images are the images: read in place.
+                    let image = g.channels * g.input[0] * g.input[1];
+                    on_padded(&x[images.start * image..images.end * image], count, out)?;
+                    keep.build(x, &g, images, kept)
                 }
                 (ForwardKernel::Direct | ForwardKernel::FilterLanes, _) => {
                     let (rows, wp) = direct::padded_shape(&g, count);

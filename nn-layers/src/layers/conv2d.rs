@@ -98,6 +98,13 @@ impl Conv2D {
         };
         Ok(plan.add_param_grads(dy, dw, db)?)
     }
+
+    /// The input the plan kept for the weight gradient, back to `ws`.
+    fn give_back_input(&mut self, ws: &mut Workspace) {
+        if let Some(x) = self.plan.as_mut().and_then(Conv2dPlan::take_input) {
+            ws.recycle(x.into_dyn());
+        }
+    }
 }
 
 impl Layer for Conv2D {
@@ -133,8 +140,9 @@ impl Layer for Conv2D {
         forward_through_workspace(self, x, mode)
     }
 
-    /// The output comes from `ws`; `x` goes back to it (the plan keeps what the weight gradient
-    /// needs in its own buffers).
+    /// The output comes from `ws`. In train mode the plan keeps `x` itself where the weight
+    /// gradient reads the images as they are (no padding, no window matrix), and the backward
+    /// pass gives it back to `ws`; otherwise `x` goes back to `ws` at once.
     fn forward_owned(&mut self, x: Tensor, mode: Mode, ws: &mut Workspace) -> Result<Tensor> {
         let c = self.config;
         if x.ndim() != 4 || x.shape()[1] != c.in_channels {
@@ -144,8 +152,11 @@ impl Layer for Conv2D {
                 x.shape(),
             ));
         }
-        let x4 = view_as::<Ix4>(self, &x, "(N, C, H, W)")?;
-        let [n, h, w] = [0, 2, 3].map(|a| x4.shape()[a]);
+        // Four axes, as checked above.
+        let Ok(x) = x.into_dimensionality::<Ix4>() else {
+            return Err(bad_input(self, "(N, C, H, W)", &[]));
+        };
+        let [n, h, w] = [0, 2, 3].map(|a| x.shape()[a]);
         let weight = view_as::<Ix4>(self, &self.weight.value, "(F, C/G, KH, KW)")?;
         let b = match &self.bias {
             Some(b) => Some(view_as::<Ix1>(self, &b.value, "(F)")?),
@@ -153,18 +164,24 @@ impl Layer for Conv2D {
         };
         let plan = match &mut self.plan {
             Some(plan) if plan.geometry().input == [h, w] => plan,
-            slot => slot.insert(Conv2dPlan::new(x4.shape(), weight.shape(), c.params())?),
+            slot => slot.insert(Conv2dPlan::new(x.shape(), weight.shape(), c.params())?),
         };
         let out_shape = plan.geometry().with_batch(n)?.output_shape();
         let mut y = ws.tensor(&out_shape);
         let y4 = view_as_mut::<Ix4>(&mut y, "(N, F, OH, OW)")?;
-        match mode {
-            Mode::Train => plan.forward_train_into(x4, weight, b, y4)?,
-            Mode::Eval => plan.forward_into(x4, weight, b, y4)?,
-        }
+        self.trained = false;
+        let given_back = match mode {
+            Mode::Train => plan.forward_train_owned(x, weight, b, y4)?,
+            Mode::Eval => {
+                plan.forward_into(x.view(), weight, b, y4)?;
+                Some(x)
+            }
+        };
         self.trained = mode == Mode::Train;
         self.output_shape = out_shape;
-        ws.recycle(x);
+        if let Some(x) = given_back {
+            ws.recycle(x.into_dyn());
+        }
         Ok(y)
     }
 
@@ -172,8 +189,11 @@ impl Layer for Conv2D {
         backward_through_workspace(self, grad)
     }
 
+    /// Gives the input the plan kept back to `ws` once the weight gradient is computed, before
+    /// dL/dx takes its memory from `ws`; a second backward pass then needs another forward.
     fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
         self.add_param_grads(&grad)?;
+        self.give_back_input(ws);
         let dy = view_as::<Ix4>(self, &grad, "(N, F, OH, OW)")?;
         let w = view_as::<Ix4>(self, &self.weight.value, "(F, C/G, KH, KW)")?;
         let plan = match &mut self.plan {
@@ -190,6 +210,7 @@ impl Layer for Conv2D {
 
     fn backward_params_only(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<()> {
         self.add_param_grads(&grad)?;
+        self.give_back_input(ws);
         ws.recycle(grad);
         Ok(())
     }
