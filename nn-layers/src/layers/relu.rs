@@ -1,6 +1,7 @@
 //! ReLU.
 
 use core_tensor::Tensor;
+use ndarray::{ArrayD, Zip};
 use rayon::prelude::*;
 
 use crate::error::Result;
@@ -14,15 +15,12 @@ use crate::workspace::Workspace;
 /// `y = max(x, 0)`, NaN staying NaN; dL/dx = dL/dy where x > 0, else 0 (0 at x = 0 and at NaN,
 /// as PyTorch).
 ///
-/// The train-mode forward pass keeps one bit per element (whether x > 0), not a copy of x.
+/// The train-mode forward pass keeps one byte per element (whether x > 0), not a copy of x.
 ///
 /// PyTorch equivalent: `torch.nn.ReLU()`.
 #[derive(Debug, Clone, Default)]
 pub struct Relu {
-    /// Bit `i % 64` of word `i / 64`: whether element `i` (in standard order) was positive.
-    positive: Vec<u64>,
-    /// The shape of the last train-mode input.
-    shape: Vec<usize>,
+    positive: ArrayD<u8>,
     /// Whether the last forward pass was a training one (`positive` then holds its mask).
     trained: bool,
 }
@@ -34,31 +32,8 @@ impl Relu {
     }
 }
 
-/// Elements per parallel task: fewer cost about as much to hand to a thread as to compute. A
-/// multiple of 64, so that each task has whole words of the mask.
+/// Elements per parallel task: fewer cost about as much to hand to a thread as to compute.
 const TASK_ELEMENTS: usize = 1 << 15;
-
-/// Elements per word of the mask.
-const WORD: usize = u64::BITS as usize;
-
-/// Applies ReLU to `x` (at most 64 elements) and returns which of them were positive, as bits.
-#[inline]
-fn relu_masked(x: &mut [f32]) -> u64 {
-    x.iter_mut().enumerate().fold(0, |word, (i, v)| {
-        let bit = u64::from(*v > 0.0) << i;
-        *v = relu(*v);
-        word | bit
-    })
-}
-
-/// Zeroes the elements of `grad` (at most 64) whose bit in `word` is clear.
-#[inline]
-fn keep_positive(grad: &mut [f32], word: u64) {
-    // A select, not a branch, so that the loop vectorises.
-    for (i, g) in grad.iter_mut().enumerate() {
-        *g = if (word >> i) & 1 == 0 { 0.0 } else { *g };
-    }
-}
 
 /// `max(v, 0)` that keeps NaN, as PyTorch's `relu` does (`f32::max` would turn NaN into 0 and
 /// hide a divergence from the loss).
@@ -93,22 +68,23 @@ impl Layer for Relu {
             }
             return Ok(x);
         }
-        if !x.is_standard_layout() {
-            x = x.as_standard_layout().into_owned();
+        if self.positive.shape() != x.shape() {
+            self.positive = ArrayD::zeros(x.raw_dim());
         }
-        self.shape.clear();
-        self.shape.extend_from_slice(x.shape());
-        self.positive.resize(x.len().div_ceil(WORD), 0);
-        if let Some(x) = x.as_slice_mut() {
-            x.par_chunks_mut(TASK_ELEMENTS)
-                .zip(self.positive.par_chunks_mut(TASK_ELEMENTS / WORD))
-                .for_each(|(x, words)| {
-                    for (x, word) in x.chunks_mut(WORD).zip(words) {
-                        *word = relu_masked(x);
-                    }
-                });
-        } else {
-            debug_assert!(false, "a tensor in standard layout is one slice");
+        let masked = |v: &mut f32, p: &mut u8| {
+            *p = u8::from(*v > 0.0);
+            *v = relu(*v);
+        };
+        match (x.as_slice_mut(), self.positive.as_slice_mut()) {
+            (Some(x), Some(positive)) => x
+                .par_chunks_mut(TASK_ELEMENTS)
+                .zip(positive.par_chunks_mut(TASK_ELEMENTS))
+                .for_each(|(x, positive)| {
+                    x.iter_mut().zip(positive).for_each(|(v, p)| masked(v, p))
+                }),
+            _ => Zip::from(&mut x)
+                .and(&mut self.positive)
+                .par_for_each(masked),
         }
         Ok(x)
     }
@@ -122,20 +98,19 @@ impl Layer for Relu {
         if !self.trained {
             return Err(no_forward(self));
         }
-        check_grad(self, &self.shape, &grad)?;
-        if !grad.is_standard_layout() {
-            grad = grad.as_standard_layout().into_owned();
-        }
-        if let Some(grad) = grad.as_slice_mut() {
-            grad.par_chunks_mut(TASK_ELEMENTS)
-                .zip(self.positive.par_chunks(TASK_ELEMENTS / WORD))
-                .for_each(|(grad, words)| {
-                    for (grad, &word) in grad.chunks_mut(WORD).zip(words) {
-                        keep_positive(grad, word);
-                    }
-                });
-        } else {
-            debug_assert!(false, "a tensor in standard layout is one slice");
+        check_grad(self, self.positive.shape(), &grad)?;
+        // A select, not a branch, so that the loop vectorises.
+        let keep = |g: &mut f32, p: u8| *g = if p == 0 { 0.0 } else { *g };
+        match (grad.as_slice_mut(), self.positive.as_slice()) {
+            (Some(grad), Some(positive)) => grad
+                .par_chunks_mut(TASK_ELEMENTS)
+                .zip(positive.par_chunks(TASK_ELEMENTS))
+                .for_each(|(grad, positive)| {
+                    grad.iter_mut().zip(positive).for_each(|(g, &p)| keep(g, p));
+                }),
+            _ => Zip::from(&mut grad)
+                .and(&self.positive)
+                .par_for_each(|g, &p| keep(g, p)),
         }
         Ok(grad)
     }
