@@ -2,7 +2,7 @@
 //!
 //! Every batched kernel cuts the batch into chunks of [`BATCH_CHUNK`] images (the last one may be
 //! shorter). A chunk is always computed whole by one thread, and partial sums over the batch
-//! (weight and bias gradients) are kept per chunk and added in chunk order after the parallel part.
+//! (weight and bias gradients) are kept per chunk and added in chunk order.
 //! The chunk boundaries depend on the batch size only, never on the number of threads, so a kernel
 //! gives bit-identical results on 1, 2 or 64 threads.
 
