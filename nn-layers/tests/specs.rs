@@ -1,5 +1,6 @@
 //! Specs: every kind through JSON and the binary form and back, built and described again; the
-//! checks on names and nesting; backward after an eval forward; layers of one's own.
+//! checks on names and nesting; backward after an eval forward or a backward; layers of one's
+//! own.
 
 use core_tensor::random::seeded_rng;
 use nn_layers::*;
@@ -144,6 +145,30 @@ fn backward_after_an_eval_forward_is_an_error_for_every_layer() {
             built.describe()
         );
         input = built.output_shape(&input).unwrap();
+    }
+}
+
+#[test]
+fn a_convolution_takes_one_backward_pass_per_training_forward() {
+    // Padded (the plan keeps a copy) and unpadded (the plan keeps the input itself): the same
+    // rule for both.
+    for padding in [[1, 1], [0, 0]] {
+        let config = Conv2DConfig::new(2, 4, [3, 3]).with_padding(padding);
+        let mut conv = LayerSpec::Conv2D(config)
+            .build(&[2, 8, 8], &mut seeded_rng(3))
+            .unwrap();
+        let x = Tensor::from_shape_fn(vec![9, 2, 8, 8], |i| (i[3] as f32 - 3.5) * 0.1);
+        let y = conv.forward(&x, Mode::Train).unwrap();
+        let dy = Tensor::ones(y.raw_dim());
+        let dx = conv.backward(&dy).unwrap();
+        let err = conv.backward(&dy).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("before a forward pass in train mode"),
+            "{padding:?}: {err}"
+        );
+        conv.forward(&x, Mode::Train).unwrap();
+        assert_eq!(conv.backward(&dy).unwrap(), dx, "{padding:?}");
     }
 }
 

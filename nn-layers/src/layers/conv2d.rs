@@ -190,7 +190,8 @@ impl Layer for Conv2D {
     }
 
     /// Gives the input the plan kept back to `ws` once the weight gradient is computed, before
-    /// dL/dx takes its memory from `ws`; a second backward pass then needs another forward.
+    /// dL/dx takes its memory from `ws`. A backward pass uses up what the training forward
+    /// kept: another one needs another forward (as PyTorch frees the graph).
     fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
         self.add_param_grads(&grad)?;
         self.give_back_input(ws);
@@ -204,6 +205,7 @@ impl Layer for Conv2D {
         let mut dx = ws.tensor(&in_shape);
         let dx4 = view_as_mut::<Ix4>(&mut dx, "(N, C, H, W)")?;
         plan.input_grad_into(dy, w, dx4)?;
+        self.trained = false;
         ws.recycle(grad);
         Ok(dx)
     }
@@ -211,6 +213,7 @@ impl Layer for Conv2D {
     fn backward_params_only(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<()> {
         self.add_param_grads(&grad)?;
         self.give_back_input(ws);
+        self.trained = false;
         ws.recycle(grad);
         Ok(())
     }
