@@ -99,6 +99,8 @@ struct Progress<'a, E> {
     next_add: usize,
     /// The error of the earliest failed chunk, by chunk index.
     error: Option<(usize, E)>,
+    /// Whether a chunk panicked: the other threads stop instead of waiting for it.
+    panicked: bool,
 }
 
 impl<E> Progress<'_, E> {
@@ -174,6 +176,7 @@ where
         next_chunk: 0,
         next_add: 0,
         error: None,
+        panicked: false,
     });
     let turn = Condvar::new();
     let lock = || progress.lock().unwrap_or_else(PoisonError::into_inner);
@@ -182,7 +185,7 @@ where
             let mut p = lock();
             // A chunk and somewhere to compute it, or nothing left to do.
             let (k, mut out) = loop {
-                if p.next_chunk == chunks || p.error.is_some() {
+                if p.next_chunk == chunks || p.error.is_some() || p.panicked {
                     return;
                 }
                 if p.next_chunk == 0 {
@@ -195,6 +198,11 @@ where
             };
             p.next_chunk += 1;
             drop(p);
+            // Should `work` panic, the threads waiting for a buffer stop and the panic goes on.
+            let on_panic = OnPanic(|| {
+                lock().panicked = true;
+                turn.notify_all();
+            });
             let done = match &mut out {
                 Out::Total(Some(total)) => work(chunk(batch, k), total),
                 Out::Buffer(buffer) => work(chunk(batch, k), buffer),
@@ -203,6 +211,7 @@ where
                     Ok(())
                 }
             };
+            std::mem::forget(on_panic);
             let mut p = lock();
             if let Err(e) = done
                 && p.error.as_ref().is_none_or(|(first, _)| k < *first)
@@ -231,6 +240,17 @@ where
     match error {
         Some((_, e)) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// Runs its closure when dropped during a panic (and is forgotten otherwise).
+struct OnPanic<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnPanic<F> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            (self.0)();
+        }
     }
 }
 
@@ -350,6 +370,29 @@ mod tests {
         // Chunk 3 is handed out before any later one, and fails whatever else does.
         assert_eq!(got, Err(3));
         assert_eq!(sums.held().0, 4);
+    }
+
+    #[test]
+    fn a_panicking_chunk_panics_the_call_instead_of_leaving_threads_waiting() {
+        let work = |images: Range<usize>, out: &mut [f32]| -> Result<(), ()> {
+            let k = images.start / BATCH_CHUNK;
+            if k == 0 {
+                // The first chunk is slow to fail: the other thread runs ahead and waits.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                panic!("chunk 0");
+            }
+            out.fill(1.0);
+            Ok(())
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let (mut sums, mut total) = (ChunkSums::new(), [0.0; 4]);
+            pool.install(|| sum_chunks_in_order(8 * BATCH_CHUNK, &mut sums, &mut total, work))
+        }));
+        assert!(got.is_err());
     }
 
     #[test]
