@@ -289,6 +289,11 @@ impl Geometry {
         self.group_channels() * self.kernel[0] * self.kernel[1]
     }
 
+    /// C·H·W: the length of one input image.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.input[0] * self.input[1]
+    }
+
     /// C·KH·KW: the rows of the window matrix of all groups together.
     pub fn column_rows(&self) -> usize {
         self.channels * self.kernel[0] * self.kernel[1]

@@ -188,8 +188,10 @@ where
                 if p.next_chunk == chunks || p.error.is_some() || p.panicked {
                     return;
                 }
-                if p.next_chunk == 0 {
-                    break (0, Out::Total(p.total.take()));
+                if p.next_chunk == 0
+                    && let Some(total) = p.total.take()
+                {
+                    break (0, Out::Total(total));
                 }
                 if let Some(buffer) = p.sums.free.pop() {
                     break (p.next_chunk, Out::Buffer(buffer));
@@ -204,12 +206,8 @@ where
                 turn.notify_all();
             });
             let done = match &mut out {
-                Out::Total(Some(total)) => work(chunk(batch, k), total),
+                Out::Total(total) => work(chunk(batch, k), total),
                 Out::Buffer(buffer) => work(chunk(batch, k), buffer),
-                Out::Total(None) => {
-                    debug_assert!(false, "the total is lent once, to the first chunk");
-                    Ok(())
-                }
             };
             std::mem::forget(on_panic);
             let mut p = lock();
@@ -220,7 +218,7 @@ where
             }
             match out {
                 Out::Total(total) => {
-                    p.total = total;
+                    p.total = Some(total);
                     p.next_add = 1;
                 }
                 Out::Buffer(buffer) if p.error.is_none() => p.sums.waiting.push((k, buffer)),
@@ -257,7 +255,7 @@ impl<F: FnMut()> Drop for OnPanic<F> {
 /// Where a chunk of [`sum_chunks_in_order`] is computed.
 enum Out<'a> {
     /// The first chunk: the total itself.
-    Total(Option<&'a mut [f32]>),
+    Total(&'a mut [f32]),
     /// A later chunk: a buffer of its own.
     Buffer(Vec<f32>),
 }

@@ -105,7 +105,7 @@ impl Keep {
             Self::Columns => columns(x, g, images, spare)?,
             Self::PaddedImages => direct::pad_images(x, g, images, spare)?,
             Self::Images => {
-                let image = g.channels * g.input[0] * g.input[1];
+                let image = g.image_len();
                 let len = images.len() * image;
                 let data = reuse_or_zeros(spare, len);
                 let mut kept = Array2::from_shape_vec((images.len(), image), data)
@@ -382,7 +382,7 @@ impl Conv2dPlan {
         let len = dw_len + g.out_channels;
         self.partial_total.resize(len, 0.0);
         let kept = &self.kept;
-        let image = g.channels * g.input[0] * g.input[1];
+        let image = g.image_len();
         let input = match &self.kept_input {
             Some(x) => Some(x.as_slice().ok_or_else(internal)?),
             None => None,
@@ -610,7 +610,7 @@ impl Conv2dPlan {
                 }
                 (ForwardKernel::Direct | ForwardKernel::FilterLanes, _) if g.padding == [0, 0] => {
                     // Without padding the padded images are the images: read in place.
-                    let image = g.channels * g.input[0] * g.input[1];
+                    let image = g.image_len();
                     on_padded(&x[images.start * image..images.end * image], count, out)?;
                     keep.build(x, &g, images, kept)
                 }

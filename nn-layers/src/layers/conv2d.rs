@@ -80,8 +80,10 @@ impl Conv2D {
     }
 
     /// Adds dL/dw and dL/db of the last training forward for `grad` to the parameters'
-    /// gradients.
-    fn add_param_grads(&mut self, grad: &Tensor) -> Result<()> {
+    /// gradients, then ends that forward: the input the plan kept goes back to `ws` (before
+    /// dL/dx takes its memory from `ws`), and another backward pass needs another forward (as
+    /// PyTorch frees the graph).
+    fn add_param_grads(&mut self, grad: &Tensor, ws: &mut Workspace) -> Result<()> {
         if !self.trained {
             return Err(no_forward(self));
         }
@@ -96,14 +98,12 @@ impl Conv2D {
             Some(b) => Some(view_as_mut::<Ix1>(&mut b.grad, "(F)")?),
             None => None,
         };
-        Ok(plan.add_param_grads(dy, dw, db)?)
-    }
-
-    /// The input the plan kept for the weight gradient, back to `ws`.
-    fn give_back_input(&mut self, ws: &mut Workspace) {
-        if let Some(x) = self.plan.as_mut().and_then(Conv2dPlan::take_input) {
+        plan.add_param_grads(dy, dw, db)?;
+        if let Some(x) = plan.take_input() {
             ws.recycle(x.into_dyn());
         }
+        self.trained = false;
+        Ok(())
     }
 }
 
@@ -193,27 +193,22 @@ impl Layer for Conv2D {
     /// dL/dx takes its memory from `ws`. A backward pass uses up what the training forward
     /// kept: another one needs another forward (as PyTorch frees the graph).
     fn backward_owned(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<Tensor> {
-        self.add_param_grads(&grad)?;
-        self.give_back_input(ws);
+        self.add_param_grads(&grad, ws)?;
         let dy = view_as::<Ix4>(self, &grad, "(N, F, OH, OW)")?;
         let w = view_as::<Ix4>(self, &self.weight.value, "(F, C/G, KH, KW)")?;
-        let plan = match &mut self.plan {
-            Some(plan) if self.trained => plan,
-            _ => return Err(no_forward(self)),
+        let Some(plan) = &mut self.plan else {
+            return Err(no_forward(self));
         };
         let in_shape = plan.geometry().with_batch(dy.shape()[0])?.input_shape();
         let mut dx = ws.tensor(&in_shape);
         let dx4 = view_as_mut::<Ix4>(&mut dx, "(N, C, H, W)")?;
         plan.input_grad_into(dy, w, dx4)?;
-        self.trained = false;
         ws.recycle(grad);
         Ok(dx)
     }
 
     fn backward_params_only(&mut self, grad: Tensor, ws: &mut Workspace) -> Result<()> {
-        self.add_param_grads(&grad)?;
-        self.give_back_input(ws);
-        self.trained = false;
+        self.add_param_grads(&grad, ws)?;
         ws.recycle(grad);
         Ok(())
     }
