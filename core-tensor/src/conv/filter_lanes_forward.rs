@@ -3,15 +3,16 @@
 //! GEMM form is many times the input and laying it out and packing it costs more than its
 //! product (for example 6 -> 16 channels, 5x5 kernel, 14x14 images).
 //!
-//! Each block computes `L` filters of one group (the vector lanes: 16, one AVX-512 register, or
-//! 8, one AVX2 register, for groups of at most 8 filters or CPUs without AVX-512) at `R` x `W`
-//! outputs (`R` output rows, `W` adjacent outputs along each: 5 x 5 or 4 x 4 with 16 lanes,
-//! whichever wastes less of the plane, 2 x 5 with 8, so that the sums fill the registers): the
-//! `R·W` vectors of sums stay in registers while the taps go by, each tap adding
+//! Each block computes `L` filters of one group (the vector lanes: 16 where a group has more
+//! than 8 filters, else 8) at `R` x `W` outputs (`R` output rows, `W` adjacent outputs along
+//! each): the `R·W` vectors of sums stay in registers while the taps go by, each tap adding
 //! `xp[c, oh + i·DH, ow + j·DW] · w[f..f + L, c, i, j]` (a broadcast input times a vector of
-//! weights, laid out filters-last once per call by [`pack_weights`]). A group whose filters `L`
-//! does not divide computes its last block with zero weights in the lanes past its last filter
-//! and stores only its own.
+//! weights, laid out filters-last once per call by [`pack_weights`]). The block shapes
+//! ([`Kernel`]) fill the registers: with AVX-512, 16 lanes in one register and blocks of 5 x 5
+//! or 4 x 4, whichever wastes less of the plane; without it, 16 lanes in two AVX2 registers and
+//! blocks of 1 x 5, or 8 lanes in one and blocks of 2 x 5. A group whose filters `L` does not
+//! divide computes its last block with zero weights in the lanes past its last filter and
+//! stores only its own.
 //!
 //! Like `conv/direct.rs`, the kernel is plain loops over fixed-size arrays compiled by
 //! `multiversion`; it never fuses a multiply and an add, and each output's sum runs in the
@@ -37,11 +38,10 @@ pub(crate) fn supports(g: &Geometry) -> bool {
     g.stride == [1, 1] && g.kernel[1] <= MAX_KW && g.output[1] >= MIN_ROW
 }
 
-/// The filters per block for `g` on this CPU: 16 with AVX-512 (unless
-/// [`crate::simd::force_avx2`]) where a group has more than 8 filters, else 8 (a group of 6
-/// filters fills 6 of 8 lanes, not 6 of 16).
+/// The filters per block for `g`: 16 where a group has more than 8 filters, else 8 (a group of
+/// 6 filters fills 6 of 8 lanes, not 6 of 16).
 pub(crate) fn lanes(g: &Geometry) -> usize {
-    if g.group_filters() > NARROW && crate::simd::avx512() {
+    if g.group_filters() > NARROW {
         WIDE
     } else {
         NARROW
@@ -59,10 +59,15 @@ pub(crate) struct Block {
     cols: usize,
 }
 
-/// The block shapes compiled for 16 lanes (AVX-512's 32 registers: 25 or 16 vectors of sums).
+/// The block shapes compiled for 16 lanes in AVX-512's 32 registers (25 or 16 vectors of sums).
 /// Others were measured and dropped: 6 x 4 was never the fastest, and with 6 or 8 columns the
 /// compiler vectorises the sums along the row instead of over the filters (20-40 times slower).
 const WIDE_BLOCKS: [Block; 2] = [Block { rows: 5, cols: 5 }, Block { rows: 4, cols: 4 }];
+
+/// The block for 16 lanes in AVX2's 16 registers: 5 outputs' sums in two registers each, beside
+/// two vectors of weights and a broadcast input. Per tap it loads two vectors of weights and
+/// five inputs for ten vector products, where 8 lanes in 2 x 5 blocks load one and ten.
+const TWO_REGISTER_BLOCK: Block = Block { rows: 1, cols: 5 };
 
 /// The block shape for 8 lanes: 10 vectors of sums in AVX2's 16 registers, beside a vector of
 /// weights and a broadcast input (3 x 4 and 2 x 6 measured no faster).
@@ -72,14 +77,42 @@ const NARROW_BLOCK: Block = Block { rows: 2, cols: 5 };
 /// weights and the inputs' addresses.
 const BLOCK_OVERHEAD: usize = 2;
 
-/// The block shape for an `oh` x `ow` output plane with `lanes` lanes: of the shapes compiled,
-/// the one that computes the plane in the fewest multiply-adds, counting the outputs that the
-/// overlapping last blocks compute twice and [`BLOCK_OVERHEAD`] per block (10 x 10 planes get
-/// 5 x 5 blocks, 16 x 16 and 28 x 28 ones 4 x 4, as measured fastest).
-pub(crate) fn block_for(oh: usize, ow: usize, lanes: usize) -> Block {
-    if lanes != WIDE {
-        return NARROW_BLOCK;
+/// Which compiled kernel computes a layer: its lanes and block of outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// 16 lanes in one AVX-512 register, blocks of one of [`WIDE_BLOCKS`].
+    Wide(Block),
+    /// 16 lanes in two AVX2 registers, blocks of [`TWO_REGISTER_BLOCK`].
+    TwoRegisters,
+    /// 8 lanes in one AVX2 register, blocks of [`NARROW_BLOCK`].
+    Narrow,
+}
+
+impl Kernel {
+    /// The kernel for `lanes` lanes and an `oh` x `ow` output plane on this CPU: with AVX-512
+    /// (unless [`crate::simd::force_avx2`]), 16 lanes take [`Kernel::Wide`].
+    pub(crate) fn for_plane(lanes: usize, oh: usize, ow: usize) -> Self {
+        match lanes {
+            WIDE if crate::simd::avx512() => Self::Wide(wide_block_for(oh, ow)),
+            WIDE => Self::TwoRegisters,
+            _ => Self::Narrow,
+        }
     }
+
+    /// The filters of a block.
+    pub(crate) fn lanes(self) -> usize {
+        match self {
+            Self::Wide(_) | Self::TwoRegisters => WIDE,
+            Self::Narrow => NARROW,
+        }
+    }
+}
+
+/// The block shape for an `oh` x `ow` output plane with 16 lanes in AVX-512 registers: of
+/// [`WIDE_BLOCKS`], the one that computes the plane in the fewest multiply-adds, counting the
+/// outputs that the overlapping last blocks compute twice and [`BLOCK_OVERHEAD`] per block
+/// (10 x 10 planes get 5 x 5 blocks, 16 x 16 and 28 x 28 ones 4 x 4, as measured fastest).
+pub(crate) fn wide_block_for(oh: usize, ow: usize) -> Block {
     let cost =
         |b: &&Block| oh.div_ceil(b.rows) * ow.div_ceil(b.cols) * (b.rows * b.cols + BLOCK_OVERHEAD);
     let fitting = WIDE_BLOCKS.iter().filter(|b| b.cols <= ow);
@@ -119,13 +152,27 @@ pub(crate) fn forward_chunk(
     b: Option<&ArrayView1<'_, f32>>,
     g: &Geometry,
     count: usize,
+    out: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
+    let kernel = Kernel::for_plane(lanes, g.output[0], g.output[1]);
+    forward_chunk_by(kernel, xp, packed, b, g, count, out)
+}
+
+/// [`forward_chunk`] by `kernel`, whose lanes the weights are `packed` for.
+fn forward_chunk_by(
+    kernel: Kernel,
+    xp: &[f32],
+    packed: &[f32],
+    b: Option<&ArrayView1<'_, f32>>,
+    g: &Geometry,
+    count: usize,
     mut out: ArrayViewMut4<'_, f32>,
 ) -> Result<()> {
     let out = out.as_slice_mut().ok_or_else(not_contiguous(OP))?;
     let d = Dims::of(g);
+    let lanes = kernel.lanes();
     // The bias per block of lanes, zero past each group's last filter.
     let blocks = d.fg.div_ceil(lanes);
-    let block = block_for(d.oh, d.ow, lanes);
     with_scratch(d.groups * blocks * lanes, |bias| {
         if let Some(b) = b {
             for (f, &v) in b.iter().enumerate() {
@@ -136,10 +183,11 @@ pub(crate) fn forward_chunk(
         for n in 0..count {
             let image = &xp[n * d.c * d.hp * d.wp..][..d.c * d.hp * d.wp];
             let out = &mut out[n * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
-            if lanes == WIDE {
-                wide_kernel(block, image, packed, bias, &d, out);
-            } else {
-                narrow_kernel(image, packed, bias, &d, out);
+            match kernel {
+                Kernel::Wide(block) => wide_kernel(block, image, packed, bias, &d, out),
+                Kernel::TwoRegisters | Kernel::Narrow => {
+                    avx2_kernel(kernel, image, packed, bias, &d, out);
+                }
             }
         }
     });
@@ -187,10 +235,27 @@ fn wide_kernel(block: Block, xp: &[f32], packed: &[f32], bias: &[f32], d: &Dims,
     }
 }
 
-/// 8 lanes, blocks of [`NARROW_BLOCK`] outputs.
+/// 16 lanes in two registers with blocks of [`TWO_REGISTER_BLOCK`] outputs, or 8 lanes with
+/// blocks of [`NARROW_BLOCK`] outputs.
 #[multiversion::multiversion(targets("x86_64+avx2+avx"))]
-fn narrow_kernel(xp: &[f32], packed: &[f32], bias: &[f32], d: &Dims, out: &mut [f32]) {
-    dispatch!(8, 2, 5, d, (xp, packed, bias, d, out));
+fn avx2_kernel(
+    kernel: Kernel,
+    xp: &[f32],
+    packed: &[f32],
+    bias: &[f32],
+    d: &Dims,
+    out: &mut [f32],
+) {
+    debug_assert!(!matches!(kernel, Kernel::Wide(_)), "an AVX2 kernel");
+    const {
+        let (two, narrow) = (TWO_REGISTER_BLOCK, NARROW_BLOCK);
+        assert!(two.rows == 1 && two.cols == 5 && narrow.rows == 2 && narrow.cols == 5);
+    }
+    if kernel == Kernel::TwoRegisters {
+        dispatch!(16, 1, 5, d, (xp, packed, bias, d, out));
+    } else {
+        dispatch!(8, 2, 5, d, (xp, packed, bias, d, out));
+    }
 }
 
 /// All filters of one image (padded in `xp`) by blocks of `L` filters and `R` x `W` outputs,
@@ -330,10 +395,10 @@ mod tests {
         y.iter().map(|v| v.to_bits()).collect()
     }
 
-    /// Both lane widths and both 16-lane block shapes give the direct kernel's bits: groups of
-    /// 5, 16 and 20 filters (a partial block of lanes), dilation along the columns of 2
-    /// (compiled in) and 3 (taps at run-time offsets) or along the rows only, and outputs that
-    /// the blocks do not divide.
+    /// Every kernel (both lane widths, each block shape) gives the direct kernel's bits, whatever
+    /// this CPU (each runs its best compiled version here): groups of 5, 16 and 20 filters (a
+    /// partial block of lanes), dilation along the columns of 2 (compiled in) and 3 (taps at
+    /// run-time offsets) or along the rows only, and outputs that the blocks do not divide.
     #[test]
     fn every_lane_width_and_block_gives_the_direct_kernels_bits() {
         let cases = [
@@ -350,7 +415,7 @@ mod tests {
                 .groups(2);
             let g = Geometry::conv(OP, &[3, 6, h, w], &[filters, 3, 3, 3], &params).unwrap();
             assert!(supports(&g) && direct::supports(&g));
-            assert_eq!(block_for(g.output[0], g.output[1], WIDE).rows, block_rows);
+            assert_eq!(wide_block_for(g.output[0], g.output[1]).rows, block_rows);
             let x: Vec<f32> = (0..3 * 6 * h * w)
                 .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
                 .collect();
@@ -361,12 +426,18 @@ mod tests {
             let want = bits(&g, &x, |xp, y| {
                 direct::forward_chunk(xp, &w, Some(&b.view()), &g, 3, y)
             });
-            for lanes in [WIDE, NARROW] {
-                let packed = pack_weights(&w, &g, lanes);
+            let kernels = [
+                Kernel::Wide(WIDE_BLOCKS[0]),
+                Kernel::Wide(WIDE_BLOCKS[1]),
+                Kernel::TwoRegisters,
+                Kernel::Narrow,
+            ];
+            for kernel in kernels {
+                let packed = pack_weights(&w, &g, kernel.lanes());
                 let got = bits(&g, &x, |xp, y| {
-                    forward_chunk(xp, (&packed, lanes), Some(&b.view()), &g, 3, y)
+                    forward_chunk_by(kernel, xp, &packed, Some(&b.view()), &g, 3, y)
                 });
-                assert!(got == want, "{filters} filters, {lanes} lanes: bits differ");
+                assert!(got == want, "{filters} filters, {kernel:?}: bits differ");
             }
         }
     }
