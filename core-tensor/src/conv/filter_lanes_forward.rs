@@ -64,10 +64,11 @@ pub(crate) struct Block {
 /// compiler vectorises the sums along the row instead of over the filters (20-40 times slower).
 const WIDE_BLOCKS: [Block; 2] = [Block { rows: 5, cols: 5 }, Block { rows: 4, cols: 4 }];
 
-/// The block for 16 lanes in AVX2's 16 registers: 5 outputs' sums in two registers each, beside
-/// two vectors of weights and a broadcast input. Per tap it loads two vectors of weights and
-/// five inputs for ten vector products, where 8 lanes in 2 x 5 blocks load one and ten.
-const TWO_REGISTER_BLOCK: Block = Block { rows: 1, cols: 5 };
+/// The blocks compiled for 16 lanes in AVX2's 16 registers: 5 or 4 outputs' sums in two
+/// registers each, beside two vectors of weights and a broadcast input. Per tap a 1 x 5 block
+/// loads two vectors of weights and five inputs for ten vector products, where 8 lanes in 2 x 5
+/// blocks load one and ten; 1 x 4 blocks waste nothing of rows a multiple of 4 wide.
+const TWO_REGISTER_BLOCKS: [Block; 2] = [Block { rows: 1, cols: 5 }, Block { rows: 1, cols: 4 }];
 
 /// The block shape for 8 lanes: 10 vectors of sums in AVX2's 16 registers, beside a vector of
 /// weights and a broadcast input (3 x 4 and 2 x 6 measured no faster).
@@ -82,8 +83,8 @@ const BLOCK_OVERHEAD: usize = 2;
 pub(crate) enum Kernel {
     /// 16 lanes in one AVX-512 register, blocks of one of [`WIDE_BLOCKS`].
     Wide(Block),
-    /// 16 lanes in two AVX2 registers, blocks of [`TWO_REGISTER_BLOCK`].
-    TwoRegisters,
+    /// 16 lanes in two AVX2 registers, blocks of one of [`TWO_REGISTER_BLOCKS`].
+    TwoRegisters(Block),
     /// 8 lanes in one AVX2 register, blocks of [`NARROW_BLOCK`].
     Narrow,
 }
@@ -93,8 +94,8 @@ impl Kernel {
     /// (unless [`crate::simd::force_avx2`]), 16 lanes take [`Kernel::Wide`].
     pub(crate) fn for_plane(lanes: usize, oh: usize, ow: usize) -> Self {
         match lanes {
-            WIDE if crate::simd::avx512() => Self::Wide(wide_block_for(oh, ow)),
-            WIDE => Self::TwoRegisters,
+            WIDE if crate::simd::avx512() => Self::Wide(block_for(&WIDE_BLOCKS, oh, ow)),
+            WIDE => Self::TwoRegisters(block_for(&TWO_REGISTER_BLOCKS, oh, ow)),
             _ => Self::Narrow,
         }
     }
@@ -102,21 +103,22 @@ impl Kernel {
     /// The filters of a block.
     pub(crate) fn lanes(self) -> usize {
         match self {
-            Self::Wide(_) | Self::TwoRegisters => WIDE,
+            Self::Wide(_) | Self::TwoRegisters(_) => WIDE,
             Self::Narrow => NARROW,
         }
     }
 }
 
-/// The block shape for an `oh` x `ow` output plane with 16 lanes in AVX-512 registers: of
-/// [`WIDE_BLOCKS`], the one that computes the plane in the fewest multiply-adds, counting the
-/// outputs that the overlapping last blocks compute twice and [`BLOCK_OVERHEAD`] per block
-/// (10 x 10 planes get 5 x 5 blocks, 16 x 16 and 28 x 28 ones 4 x 4, as measured fastest).
-pub(crate) fn wide_block_for(oh: usize, ow: usize) -> Block {
+/// The block shape for an `oh` x `ow` output plane: of `blocks` (the first on a tie), the one
+/// that computes the plane in the fewest multiply-adds, counting the outputs that the
+/// overlapping last blocks compute twice and [`BLOCK_OVERHEAD`] per block. Of
+/// [`WIDE_BLOCKS`], 10 x 10 planes get 5 x 5 blocks, 16 x 16 and 28 x 28 ones 4 x 4, as measured
+/// fastest.
+pub(crate) fn block_for(blocks: &[Block; 2], oh: usize, ow: usize) -> Block {
     let cost =
         |b: &&Block| oh.div_ceil(b.rows) * ow.div_ceil(b.cols) * (b.rows * b.cols + BLOCK_OVERHEAD);
-    let fitting = WIDE_BLOCKS.iter().filter(|b| b.cols <= ow);
-    *fitting.min_by_key(cost).unwrap_or(&WIDE_BLOCKS[0])
+    let fitting = blocks.iter().filter(|b| b.cols <= ow);
+    *fitting.min_by_key(cost).unwrap_or(&blocks[0])
 }
 
 /// The weights (F, C/G, KH, KW) laid out for the kernel with `lanes` filters per block: per
@@ -185,7 +187,7 @@ fn forward_chunk_by(
             let out = &mut out[n * d.f * d.oh * d.ow..][..d.f * d.oh * d.ow];
             match kernel {
                 Kernel::Wide(block) => wide_kernel(block, image, packed, bias, &d, out),
-                Kernel::TwoRegisters | Kernel::Narrow => {
+                Kernel::TwoRegisters(_) | Kernel::Narrow => {
                     avx2_kernel(kernel, image, packed, bias, &d, out);
                 }
             }
@@ -235,7 +237,7 @@ fn wide_kernel(block: Block, xp: &[f32], packed: &[f32], bias: &[f32], d: &Dims,
     }
 }
 
-/// 16 lanes in two registers with blocks of [`TWO_REGISTER_BLOCK`] outputs, or 8 lanes with
+/// 16 lanes in two registers with blocks of one of [`TWO_REGISTER_BLOCKS`], or 8 lanes with
 /// blocks of [`NARROW_BLOCK`] outputs.
 #[multiversion::multiversion(targets("x86_64+avx2+avx"))]
 fn avx2_kernel(
@@ -248,11 +250,14 @@ fn avx2_kernel(
 ) {
     debug_assert!(!matches!(kernel, Kernel::Wide(_)), "an AVX2 kernel");
     const {
-        let (two, narrow) = (TWO_REGISTER_BLOCK, NARROW_BLOCK);
-        assert!(two.rows == 1 && two.cols == 5 && narrow.rows == 2 && narrow.cols == 5);
+        let ([five, four], narrow) = (TWO_REGISTER_BLOCKS, NARROW_BLOCK);
+        assert!(five.rows == 1 && five.cols == 5 && four.rows == 1 && four.cols == 4);
+        assert!(narrow.rows == 2 && narrow.cols == 5);
     }
-    if kernel == Kernel::TwoRegisters {
+    if kernel == Kernel::TwoRegisters(TWO_REGISTER_BLOCKS[0]) {
         dispatch!(16, 1, 5, d, (xp, packed, bias, d, out));
+    } else if let Kernel::TwoRegisters(_) = kernel {
+        dispatch!(16, 1, 4, d, (xp, packed, bias, d, out));
     } else {
         dispatch!(8, 2, 5, d, (xp, packed, bias, d, out));
     }
@@ -395,6 +400,24 @@ mod tests {
         y.iter().map(|v| v.to_bits()).collect()
     }
 
+    /// The blocks of two AVX2 registers: 1 x 4 where it wastes less of the rows (16 wide: 4
+    /// blocks of 4 against 4 of 5), else 1 x 5 (10 wide: 2 blocks of 5; 28 wide: a tie).
+    #[test]
+    fn two_register_blocks_fit_the_rows() {
+        for (ow, cols) in [(5, 5), (10, 5), (16, 4), (28, 5), (32, 4)] {
+            assert_eq!(
+                block_for(&TWO_REGISTER_BLOCKS, 7, ow).cols,
+                cols,
+                "{ow} wide"
+            );
+        }
+        assert_eq!(
+            block_for(&TWO_REGISTER_BLOCKS, 4, 4).cols,
+            4,
+            "rows narrower than 5"
+        );
+    }
+
     /// Every kernel (both lane widths, each block shape) gives the direct kernel's bits, whatever
     /// this CPU (each runs its best compiled version here): groups of 5, 16 and 20 filters (a
     /// partial block of lanes), dilation along the columns of 2 (compiled in) and 3 (taps at
@@ -415,7 +438,15 @@ mod tests {
                 .groups(2);
             let g = Geometry::conv(OP, &[3, 6, h, w], &[filters, 3, 3, 3], &params).unwrap();
             assert!(supports(&g) && direct::supports(&g));
-            assert_eq!(wide_block_for(g.output[0], g.output[1]).rows, block_rows);
+            assert_eq!(
+                block_for(&WIDE_BLOCKS, g.output[0], g.output[1]).rows,
+                block_rows
+            );
+            let two_register_cols = if w % 4 == 0 { 4 } else { 5 };
+            assert_eq!(
+                block_for(&TWO_REGISTER_BLOCKS, h, w).cols,
+                two_register_cols
+            );
             let x: Vec<f32> = (0..3 * 6 * h * w)
                 .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
                 .collect();
@@ -429,7 +460,8 @@ mod tests {
             let kernels = [
                 Kernel::Wide(WIDE_BLOCKS[0]),
                 Kernel::Wide(WIDE_BLOCKS[1]),
-                Kernel::TwoRegisters,
+                Kernel::TwoRegisters(TWO_REGISTER_BLOCKS[0]),
+                Kernel::TwoRegisters(TWO_REGISTER_BLOCKS[1]),
                 Kernel::Narrow,
             ];
             for kernel in kernels {
