@@ -248,18 +248,23 @@ fn avx2_kernel(
     d: &Dims,
     out: &mut [f32],
 ) {
-    debug_assert!(!matches!(kernel, Kernel::Wide(_)), "an AVX2 kernel");
+    debug_assert!(
+        matches!(kernel, Kernel::TwoRegisters(b) if TWO_REGISTER_BLOCKS.contains(&b))
+            || kernel == Kernel::Narrow,
+        "an AVX2 kernel with a compiled block shape"
+    );
+    // The literal shapes below are these constants'.
     const {
         let ([five, four], narrow) = (TWO_REGISTER_BLOCKS, NARROW_BLOCK);
         assert!(five.rows == 1 && five.cols == 5 && four.rows == 1 && four.cols == 4);
         assert!(narrow.rows == 2 && narrow.cols == 5);
     }
-    if kernel == Kernel::TwoRegisters(TWO_REGISTER_BLOCKS[0]) {
-        dispatch!(16, 1, 5, d, (xp, packed, bias, d, out));
-    } else if let Kernel::TwoRegisters(_) = kernel {
-        dispatch!(16, 1, 4, d, (xp, packed, bias, d, out));
-    } else {
-        dispatch!(8, 2, 5, d, (xp, packed, bias, d, out));
+    match kernel {
+        Kernel::TwoRegisters(block) if block.cols == 5 => {
+            dispatch!(16, 1, 5, d, (xp, packed, bias, d, out))
+        }
+        Kernel::TwoRegisters(_) => dispatch!(16, 1, 4, d, (xp, packed, bias, d, out)),
+        _ => dispatch!(8, 2, 5, d, (xp, packed, bias, d, out)),
     }
 }
 

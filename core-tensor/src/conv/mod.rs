@@ -112,11 +112,17 @@ impl Dims {
 }
 
 /// The first `N` values of `s` as a fixed-size array (which the compiler keeps in registers).
-/// Callers slice `s` to at least `N` values; a shorter one is a bug, caught in debug builds.
+/// Callers slice `s` to at least `N` values; a shorter one is a bug in the kernel, which stops
+/// like an index out of bounds (the same one comparison).
 #[inline(always)]
 pub(crate) fn first<const N: usize>(s: &[f32]) -> &[f32; N] {
-    debug_assert!(s.len() >= N, "a kernel read past its row");
-    s.first_chunk::<N>().unwrap_or(&[0.0; N])
+    let Some(values) = s.first_chunk::<N>() else {
+        panic!(
+            "a kernel read past its row: {} values where it needs {N}",
+            s.len()
+        );
+    };
+    values
 }
 
 /// The chunk's `dy` (images, F, OH, OW) written into `out` as an F x (images·OH·OW) matrix,
